@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: (Apache-2.0 OR BSD-2-Clause) */
+/*
+ * apilb map ABI: every key and value struct of every pinned map, the map names and sizes, and
+ * the counter-reason vocabulary. Compiled by clang -target bpf (bpf/) and by the C++ userspace
+ * (userspace/), so both sides see one layout; each struct's size is asserted by both compilers.
+ *
+ * Addresses are always 16 bytes (struct lb_addr): an IPv4 address sits in word 0 with words 1-3
+ * zero, so one set of maps serves v4 and v6 and a second VIP or family is an addition, not a new
+ * map. Everything marked "network order" is stored exactly as on the wire.
+ *
+ * If a pinned map's layout ever changes, give the map a new name (suffix _v2) so a new binary
+ * never reinterprets an old pin.
+ */
+#ifndef APILB_MAPS_H
+#define APILB_MAPS_H
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+#define LB_ABI_SIZE(t, n) static_assert(sizeof(t) == (n), #t " is map ABI")
+#else
+#define LB_ABI_SIZE(t, n) _Static_assert(sizeof(t) == (n), #t " is map ABI")
+#endif
+
+/* ---- sizes ------------------------------------------------------------------------------- */
+#define LB_MAX_VIPS 16		 /* VIP slots (vip_id 0..15) */
+#define LB_MAX_BACKENDS 256	 /* backend slots across all VIPs */
+#define LB_MAX_FLOWS 65536	 /* tracked flows (each uses one fwd and one rev entry) */
+#define LB_DEFAULT_TABLE 16381	 /* default Maglev table size (prime) */
+#define LB_MAX_TABLE 65537	 /* largest Maglev table size accepted (prime) */
+#define LB_MAX_IFACES 8		 /* NICs one attach may cover */
+#define LB_NO_BACKEND 0xffffffffu /* Maglev slot / flow value meaning "none" */
+
+/* Address families, as in <sys/socket.h> (not included: BPF C has no libc). */
+#define LB_AF_INET 2
+#define LB_AF_INET6 10
+
+/* ---- map names (<= 15 chars; the kernel truncates longer names) ---------------------------- */
+#define LB_MAP_VIPS "apilb_vips"
+#define LB_MAP_BACKENDS "apilb_backends"
+#define LB_MAP_MAGLEV "apilb_maglev"
+#define LB_MAP_FWD "apilb_fwd"
+#define LB_MAP_REV "apilb_rev"
+#define LB_MAP_STATS "apilb_stats"
+#define LB_MAP_ATTACH "apilb_attach"
+
+/* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. */
+struct lb_addr {
+	__be32 w[4]; /* network order */
+};
+LB_ABI_SIZE(struct lb_addr, 16);
+
+/* ---- apilb_vips: HASH lb_vip_key -> lb_vip ------------------------------------------------ */
+struct lb_vip_key {
+	struct lb_addr addr; /* the VIP */
+	__be16 port;	     /* VIP port, network order */
+	__u8 proto;	     /* IPPROTO_TCP (6) */
+	__u8 family;	     /* LB_AF_INET or LB_AF_INET6 */
+};
+LB_ABI_SIZE(struct lb_vip_key, 20);
+
+struct lb_vip {
+	__u32 vip_id;	  /* index into apilb_maglev, 0..LB_MAX_VIPS-1 */
+	__u32 table_size; /* Maglev table size M (prime), slots 0..M-1 */
+	__u32 flags;	  /* LB_VIP_F_* */
+	__u32 pad;	  /* zero */
+};
+LB_ABI_SIZE(struct lb_vip, 16);
+
+#define LB_VIP_F_FAIL_OPEN (1u << 0) /* daemon: no backend healthy, table holds last good set */
+
+/* ---- apilb_backends: ARRAY __u32 backend_id -> lb_backend --------------------------------- */
+struct lb_backend {
+	struct lb_addr addr; /* backend address */
+	__be16 port;	     /* backend port, network order */
+	__u8 family;	     /* LB_AF_INET or LB_AF_INET6 */
+	__u8 pad0;	     /* zero */
+	__u32 flags;	     /* LB_BE_F_* */
+	__u32 vip_id;	     /* which VIP this backend serves */
+	__u32 ifindex;	     /* NIC to bpf_redirect_neigh() to (route to addr); lo for LOCAL */
+	__u32 gen;	     /* bumped whenever the slot is (re)assigned; flows remember it */
+	__u16 weight;	     /* Maglev weight, >= 1 */
+	__u16 pad1;	     /* zero */
+};
+LB_ABI_SIZE(struct lb_backend, 40);
+
+#define LB_BE_F_IN_USE (1u << 0) /* slot holds a configured backend */
+#define LB_BE_F_LOCAL (1u << 1)	 /* addr is the node's own: hairpin via lo ingress */
+#define LB_BE_F_DRAIN (1u << 2)	 /* not in the Maglev table; existing flows continue */
+#define LB_BE_F_DOWN (1u << 3)	 /* dead: existing flows are re-picked / reset */
+
+/* ---- apilb_maglev: ARRAY_OF_MAPS __u32 vip_id -> inner ARRAY __u32 slot -> __u32 backend_id.
+ * Userspace builds a complete new inner map and swaps it into the outer slot with one
+ * bpf_map_update_elem(): a packet sees either the whole old or the whole new table. */
+
+/* ---- apilb_fwd: LRU_HASH lb_flow_key (client -> VIP) -> lb_fwd ----------------------------- */
+struct lb_flow_key {
+	struct lb_addr src; /* client address */
+	struct lb_addr dst; /* VIP (fwd) / client (rev) -- see below */
+	__be16 sport;	    /* network order */
+	__be16 dport;	    /* network order */
+	__u8 proto;	    /* IPPROTO_TCP */
+	__u8 family;	    /* LB_AF_INET or LB_AF_INET6 */
+	__u8 pad[2];	    /* zero */
+};
+LB_ABI_SIZE(struct lb_flow_key, 40);
+/* fwd key: {src=client, dst=VIP, sport=client port, dport=VIP port}
+ * rev key: {src=backend, dst=client, sport=backend port, dport=client port} (the reply's tuple) */
+
+/* TCP state of a tracked flow, as seen by the datapath. */
+#define LB_TCP_SYN_SENT 1     /* client SYN forwarded, no SYN-ACK yet */
+#define LB_TCP_ESTABLISHED 2  /* SYN-ACK matching our SYN seen (or flow adopted mid-stream) */
+#define LB_TCP_FIN_WAIT 3     /* one side sent FIN */
+#define LB_TCP_CLOSING 4      /* both sides sent FIN; entry goes at the last ACK */
+
+#define LB_FLOW_F_FIN_CLIENT (1u << 0) /* client sent FIN */
+#define LB_FLOW_F_FIN_SERVER (1u << 1) /* backend sent FIN */
+#define LB_FLOW_F_ADOPTED (1u << 2)    /* created by a non-SYN packet (LRU eviction, restart) */
+
+struct lb_fwd {
+	struct lb_addr backend; /* backend address chosen for this flow */
+	__be16 backend_port;	/* network order */
+	__u8 state;		/* LB_TCP_* */
+	__u8 flags;		/* LB_FLOW_F_* */
+	__u32 backend_id;	/* apilb_backends index */
+	__u32 backend_gen;	/* lb_backend.gen at choice time; mismatch = backend replaced */
+	__u32 syn_seq;		/* client ISN (host order) of the SYN we forwarded */
+	__u64 created_ns;	/* bpf_ktime_get_ns() at creation */
+	__u64 last_ns;		/* bpf_ktime_get_ns() at the last state change */
+};
+LB_ABI_SIZE(struct lb_fwd, 48);
+
+/* ---- apilb_rev: LRU_HASH lb_flow_key (backend -> client) -> lb_rev ------------------------- */
+struct lb_rev {
+	struct lb_addr vip; /* VIP to restore as source */
+	__be16 vip_port;    /* network order */
+	__u8 state;	    /* LB_TCP_* (mirrors lb_fwd.state) */
+	__u8 flags;	    /* LB_FLOW_F_* */
+	__u32 syn_seq;	    /* client ISN (host order): a SYN-ACK must ack syn_seq + 1 */
+};
+LB_ABI_SIZE(struct lb_rev, 24);
+
+/* ---- apilb_stats: PERCPU_ARRAY __u32 reason -> lb_stat ------------------------------------- */
+struct lb_stat {
+	__u64 packets; /* packets that ended with this reason */
+	__u64 bytes;   /* their length at the hook */
+};
+LB_ABI_SIZE(struct lb_stat, 16);
+
+/* Why a packet left a program the way it did. One vocabulary for BPF and `apilb status`;
+ * the names userspace prints are in userspace/lb/reasons.cpp, in this order. */
+enum lb_reason {
+	LB_R_PASS_NOT_IP = 0,	 /* ARP, VLAN, other ethertypes: untouched */
+	LB_R_PASS_NOT_VIP,	 /* fwd: IP packet not for a VIP: untouched */
+	LB_R_PASS_NOT_TRACKED,	 /* rev: not a reply of a tracked flow: untouched */
+	LB_R_PASS_FRAGMENT,	 /* IP fragment: untouched */
+	LB_R_PASS_UNSUPPORTED,	 /* other L4 protocol, IPv6 extension headers: untouched */
+	LB_R_PASS_SYNACK_MISMATCH, /* rev: SYN-ACK not acking our SYN (a direct flow): untouched */
+	LB_R_FWD_NEW,		 /* fwd: new flow, backend chosen by Maglev */
+	LB_R_FWD_HIT,		 /* fwd: tracked flow, translated */
+	LB_R_FWD_ADOPT,		 /* fwd: non-SYN without entry, backend from Maglev */
+	LB_R_FWD_REPICK,	 /* fwd: flow's backend gone, re-picked by Maglev */
+	LB_R_FWD_HAIRPIN,	 /* fwd: backend is local, redirected to lo ingress */
+	LB_R_REV_HIT,		 /* rev: reply translated back to the VIP */
+	LB_R_ICMP_XLATE,	 /* rev: ICMP error about a tracked flow translated */
+	LB_R_FLOW_CLOSED,	 /* fwd/rev: flow closed (RST / last ACK), entries removed */
+	LB_R_DROP_NO_BACKEND,	 /* fwd: VIP has no usable backend: dropped */
+	LB_R_DROP_MALFORMED,	 /* fwd: truncated/malformed packet to the VIP: dropped */
+	LB_R_ERR_REWRITE,	 /* a store/csum helper failed: dropped */
+	LB_R_ERR_FLOW_TABLE,	 /* flow entry could not be created: forwarded untracked */
+	LB_R_ERR_REDIRECT,	 /* bpf_redirect_neigh/bpf_redirect failed */
+	LB_R__MAX
+};
+
+/* ---- apilb_attach: ARRAY (1 entry) __u32 0 -> lb_attach_rec ---------------------------------
+ * What `apilb attach` created and changed, so that `apilb detach` undoes exactly that and
+ * `apilb status` can describe it. Written by the CLI only; BPF never reads it. */
+#define LB_ATTACH_MAGIC 0x61706c62u /* "aplb" */
+
+#define LB_MODE_NONE 0
+#define LB_MODE_XDP_NATIVE 1
+#define LB_MODE_XDP_GENERIC 2
+#define LB_MODE_TC 3
+
+struct lb_iface_rec {
+	__u32 ifindex;	      /* attached NIC */
+	__u8 mode;	      /* LB_MODE_* used for reverse NAT on it */
+	__s8 old_rp_filter;   /* rp_filter before attach, -1 = not changed */
+	__u8 pad[2];	      /* zero */
+};
+LB_ABI_SIZE(struct lb_iface_rec, 8);
+
+struct lb_attach_rec {
+	__u32 magic;		/* LB_ATTACH_MAGIC when attached */
+	__u32 version;		/* 1 */
+	__u64 attached_ns;	/* CLOCK_REALTIME ns of the attach */
+	__u32 vip_dev_ifindex;	/* apilb0 */
+	__u32 vip_peer_ifindex; /* its veth peer (0 if a dummy device) */
+	__u32 lo_ifindex;	/* lo, reverse NAT for hairpin */
+	__s8 old_lo_accept_local; /* before attach, -1 = not changed */
+	__s8 old_lo_rp_filter;	  /* before attach, -1 = not changed */
+	__s8 old_all_rp_filter;	  /* before attach, -1 = not changed */
+	__s8 old_vip_dev_rp_filter; /* reserved, -1 */
+	__u32 n_ifaces;		/* entries used in ifaces[] */
+	__u32 pad;		/* zero */
+	struct lb_iface_rec ifaces[LB_MAX_IFACES];
+	char vip_dev[16];	/* VIP device name, NUL-terminated */
+};
+LB_ABI_SIZE(struct lb_attach_rec, 120);
+
+#endif /* APILB_MAPS_H */
