@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+// Datapath: typed access to the maps that `apilb attach` pinned under the pin dir. The one API
+// through which the CLI (backend/status/flows) and the daemon (`apilb run`) change and read the
+// running datapath. It never loads or attaches programs (see attach.h for that).
+//
+// Thread-safety: none; one owner. Errors: open() throws std::system_error (startup); every other
+// call returns std::error_code (steady state).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "lb/endpoint.h"
+
+namespace lb {
+
+struct BackendInfo {
+  uint32_t id;     // apilb_backends index
+  lb_backend be;   // as stored in the map
+  Endpoint endpoint() const;
+};
+
+struct VipInfo {
+  lb_vip_key key;
+  lb_vip vip;
+  Endpoint endpoint() const;
+};
+
+struct FlowInfo {
+  lb_flow_key key;  // fwd key: client -> VIP
+  lb_fwd fwd;
+};
+
+class Datapath {
+ public:
+  // Opens the maps pinned under pinDir. Throws std::system_error(ENOENT) when nothing is attached
+  // there, or another errno from bpf_obj_get.
+  static Datapath open(const std::string& pinDir);
+
+  Datapath(Datapath&&) noexcept;
+  Datapath& operator=(Datapath&&) noexcept;
+  ~Datapath();
+
+  const std::string& pinDir() const;
+  // The record `apilb attach` wrote (devices, interfaces, modes, saved sysctls).
+  [[nodiscard]] std::error_code attachRecord(lb_attach_rec* out) const;
+
+  std::vector<VipInfo> vips() const;
+  // Backends in use (IN_USE slots), ordered by id.
+  std::vector<BackendInfo> backends() const;
+  std::optional<BackendInfo> findBackend(const Endpoint& ep) const;
+
+  // Adds a backend to VIP vipId in a free slot (gen bumped); resolves the egress ifindex with a
+  // route lookup and sets LB_BE_F_LOCAL if the address is the node's own. Does not publish.
+  // EEXIST: already there; ENOSPC: no free slot; EAFNOSUPPORT: family differs from the VIP's.
+  [[nodiscard]] std::error_code addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
+                                           uint32_t* idOut);
+  // Clears the slot. Flows to it are re-picked on their next packet. Does not publish.
+  [[nodiscard]] std::error_code removeBackend(uint32_t id);
+  // flags = (flags | set) & ~clear, for LB_BE_F_DRAIN / LB_BE_F_DOWN.
+  [[nodiscard]] std::error_code setBackendFlags(uint32_t id, uint32_t set, uint32_t clear);
+
+  // Builds VIP vipId's Maglev table from `ids` (or, when nullopt, from every IN_USE backend of
+  // the VIP without DRAIN/DOWN) and swaps it in atomically (new inner map, one outer update).
+  // Refuses an empty set with ENOENT: the datapath never gets an empty table from here.
+  [[nodiscard]] std::error_code publishTable(uint32_t vipId,
+                                             std::optional<std::vector<uint32_t>> ids = {});
+  // The published table of vipId (backend id per slot).
+  std::vector<uint32_t> table(uint32_t vipId) const;
+  [[nodiscard]] std::error_code setVipFlags(uint32_t vipId, uint32_t set, uint32_t clear);
+
+  std::vector<FlowInfo> flows() const;
+  // Deletes the fwd and rev entries of every flow to backend id; returns how many in *n.
+  [[nodiscard]] std::error_code deleteFlowsTo(uint32_t id, size_t* n);
+
+  // Per-reason counters summed over CPUs.
+  std::array<lb_stat, LB_R__MAX> counters() const;
+
+ private:
+  struct Fds;
+  explicit Datapath(std::string pinDir);
+  std::string pinDir_;
+  std::unique_ptr<Fds> fds_;
+};
+
+}  // namespace lb
