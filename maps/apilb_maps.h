@@ -182,11 +182,15 @@ enum lb_reason {
 #define LB_MODE_XDP_GENERIC 2
 #define LB_MODE_TC 3
 
+#define LB_IFACE_F_CLSACT (1u << 0)	/* attach created the NIC's clsact qdisc (TC mode) */
+#define LB_ATTACH_F_LO_CLSACT (1u << 0) /* attach created lo's clsact qdisc */
+
 struct lb_iface_rec {
 	__u32 ifindex;	      /* attached NIC */
 	__u8 mode;	      /* LB_MODE_* used for reverse NAT on it */
 	__s8 old_rp_filter;   /* rp_filter before attach, -1 = not changed */
-	__u8 pad[2];	      /* zero */
+	__u8 flags;	      /* LB_IFACE_F_* */
+	__u8 pad;	      /* zero */
 };
 LB_ABI_SIZE(struct lb_iface_rec, 8);
 
@@ -202,7 +206,7 @@ struct lb_attach_rec {
 	__s8 old_all_rp_filter;	  /* before attach, -1 = not changed */
 	__s8 old_vip_dev_rp_filter; /* reserved, -1 */
 	__u32 n_ifaces;		/* entries used in ifaces[] */
-	__u32 pad;		/* zero */
+	__u32 flags;		/* LB_ATTACH_F_* */
 	struct lb_iface_rec ifaces[LB_MAX_IFACES];
 	char vip_dev[16];	/* VIP device name, NUL-terminated */
 };
