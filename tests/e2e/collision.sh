@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e: the NAT-without-SNAT collision of DATAPATH.md. A VIP flow node:P -> VIP:6443 goes to backend
+# B; after it ends, a *direct* connection node:P -> B:6443 from the same source port P has replies
+# that look exactly like the VIP flow's (B:6443 -> node:P). The datapath must not rewrite them to
+# the VIP: the direct connection must succeed and see B as its peer. Covered for a VIP flow that
+# ended with FIN (the server closes first: /close) and one that ended with RST (client killed).
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_init collision
+
+require attach "apilb attach (3 backends)" attach4 --ingress xdp -- api1 api2 api3
+
+# port_free P: no socket of the node uses local port P (waits up to 3 s).
+port_free() {
+	local i
+	for i in $(seq 30); do
+		[ -z "$(in_node ss -Htan "( sport = :$1 )")" ] && return 0
+		sleep 0.1
+	done
+	in_node ss -tan "( sport = :$1 )" | sed 's/^/    ss| /'
+	return 1
+}
+
+# direct_from P B: a direct request to backend B from local port P; checks it reached B.
+direct_from() {
+	local p=$1 b=$2 got
+	check "$3.free" "port $p free again after the VIP flow" port_free "$p"
+	got=$(who "https://$(be4 "$b")/version" --local-port "$p" --max-time 5)
+	expect_eq "$3.direct" "direct request from port $p to $b (server, peer)" "$got" "$b $(lab_addr4 "$b")"
+}
+
+# FIN: the backend closes first, so the client port has no TIME_WAIT and can be reused at once.
+for p in 41001 41002 41003 41004 41005 41006; do
+	out=$(ncurl --local-port "$p" -w ' %{remote_ip}' "https://$VIP4/close" 2>&1)
+	read -r b peer <<<"$out"
+	expect_eq fin.vip "VIP request from port $p answered with the VIP as peer ($b)" "$peer" "$LAB_VIP4"
+	[[ " ${LAB_APIS[*]} " == *" $b "* ]] || continue
+	direct_from "$p" "$b" fin
+done
+
+# RST: a slow download through the VIP, the client killed mid-stream (unread data -> RST).
+p=41020
+ncurl --local-port "$p" --limit-rate 200K -o /dev/null "https://$VIP4/files/big.bin" &
+dl=$!
+b=""
+for _ in $(seq 30); do
+	for s in "${LAB_APIS[@]}"; do
+		in_ns "$s" ss -Htn state established "( sport = :$LAB_PORT and dport = :$p )" |
+			grep -q . && b=$s
+	done
+	[ -n "$b" ] && break
+	sleep 0.1
+done
+require rst.vip "slow VIP download from port $p is established (backend '$b')" test -n "$b"
+sleep 0.5
+# curl runs under `ip netns exec`; kill the curl process itself.
+pkill -KILL -P "$dl" 2>/dev/null
+kill -KILL "$dl" 2>/dev/null
+wait "$dl" 2>/dev/null
+direct_from "$p" "$b" rst
+
+expect_eq flows "flows of the VIP left after everything closed" \
+	"$(lb flows 2>/dev/null | grep -c "$LAB_VIP4")" 0
+require detach "apilb detach" lb detach
