@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+// Config tests: the default config round-trips, flags win over the file, durations parse, and a
+// table of bad configs each fail with an error naming the field and the bad value.
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+namespace lb {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A readable file to stand in for a CA/cert/key/token.
+std::string tempFile() {
+  static std::string path = [] {
+    char tmpl[] = "/tmp/apilb-cfgtest-XXXXXX";
+    int fd = mkstemp(tmpl);
+    close(fd);
+    static std::string name = tmpl;
+    std::atexit([] { unlink(name.c_str()); });
+    return name;
+  }();
+  return path;
+}
+
+std::vector<std::string> loadAndValidate(const std::string& yaml, DaemonConfig* cfg) {
+  RawSettings raw;
+  std::vector<std::string> errs;
+  if (!parseConfigYaml(yaml, &raw, &errs)) return errs;
+  applySettings(raw, cfg, &errs);
+  if (errs.empty()) validateConfig(*cfg, true, &errs);
+  return errs;
+}
+
+std::string goodYaml() {
+  return "vip: 169.254.64.43:6443\nbackend: [10.0.0.11:6443, 10.0.0.12:6443@3]\n"
+         "iface: eth0\nprobe_ca: " + tempFile() + "\n";
+}
+
+TEST(Duration, Parses) {
+  milliseconds d;
+  std::string err;
+  ASSERT_TRUE(parseDuration("500ms", &d, &err));
+  EXPECT_EQ(d, milliseconds(500));
+  ASSERT_TRUE(parseDuration("1s", &d, &err));
+  EXPECT_EQ(d, milliseconds(1000));
+  ASSERT_TRUE(parseDuration("1.5s", &d, &err));
+  EXPECT_EQ(d, milliseconds(1500));
+  ASSERT_TRUE(parseDuration("2m", &d, &err));
+  EXPECT_EQ(d, milliseconds(120000));
+  for (const char* badText : {"", "5", "ms", "1x", "-1s", "1..2s", "1 s", "25h", "s1"})
+    EXPECT_FALSE(parseDuration(badText, &d, &err)) << badText;
+  EXPECT_EQ(formatDuration(milliseconds(1500)), "1500ms");
+  EXPECT_EQ(formatDuration(milliseconds(2000)), "2s");
+  EXPECT_EQ(formatDuration(milliseconds(120000)), "2m");
+}
+
+TEST(Config, DefaultConfigParsesToTheDefaults) {
+  RawSettings raw;
+  std::vector<std::string> errs;
+  ASSERT_TRUE(parseConfigYaml(defaultConfigYaml(), &raw, &errs)) << errs[0];
+  DaemonConfig cfg;
+  applySettings(raw, &cfg, &errs);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+  EXPECT_TRUE(cfg == DaemonConfig());
+  for (const auto& k : configKeys()) EXPECT_TRUE(raw.count(k)) << "default config lacks " << k;
+}
+
+TEST(Config, GoodConfig) {
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(goodYaml(), &cfg);
+  ASSERT_TRUE(errs.empty()) << errs[0];
+  ASSERT_EQ(cfg.backends.size(), 2u);
+  EXPECT_EQ(cfg.backends[1].ep.str(), "10.0.0.12:6443");
+  EXPECT_EQ(cfg.backends[1].weight, 3);
+  EXPECT_EQ(cfg.ifaces, std::vector<std::string>{"eth0"});
+  EXPECT_EQ(cfg.probe.interval, milliseconds(1000));
+  EXPECT_EQ(cfg.probe.rise, 2u);
+}
+
+TEST(Config, FlagsWinOverFile) {
+  DaemonConfig cfg;
+  RawSettings file, flags;
+  std::vector<std::string> errs;
+  ASSERT_TRUE(parseConfigYaml(goodYaml() + "probe_interval: 2s\n", &file, &errs));
+  flags["probe_interval"] = {"500ms"};
+  flags["backend"] = {"10.0.0.99:6443"};
+  applySettings(file, &cfg, &errs);
+  applySettings(flags, &cfg, &errs);
+  ASSERT_TRUE(errs.empty()) << errs[0];
+  EXPECT_EQ(cfg.probe.interval, milliseconds(500));
+  ASSERT_EQ(cfg.backends.size(), 1u);  // the flag list replaces the file's list
+  EXPECT_EQ(cfg.backends[0].ep.str(), "10.0.0.99:6443");
+}
+
+struct BadCase {
+  const char* name;
+  std::string extraYaml;   // appended to goodYaml() (later keys override: YAML dup = error)
+  const char* wantField;   // error must start with this
+  const char* wantValue;   // and contain this
+};
+
+TEST(Config, BadConfigsNameFieldAndValue) {
+  const std::string ca = tempFile();
+  auto base = [&](std::string body) { return body; };
+  const std::vector<BadCase> cases = {
+      {"unknown key", goodYaml() + "probe_intervall: 1s\n", "config", "probe_intervall"},
+      {"bad vip", "vip: 169.254.64.43\nbackend: 10.0.0.1:6443\niface: eth0\nprobe_ca: " + ca,
+       "vip", "169.254.64.43"},
+      {"vip port 0", "vip: 169.254.64.43:0\nbackend: 10.0.0.1:6443\niface: eth0\nprobe_ca: " + ca,
+       "vip", "169.254.64.43:0"},
+      {"bad backend", "backend: [10.0.0.1:6443, nope:1]\niface: eth0\nprobe_ca: " + ca, "backend",
+       "nope:1"},
+      {"bad weight", "backend: 10.0.0.1:6443@0\niface: eth0\nprobe_ca: " + ca, "backend",
+       "10.0.0.1:6443@0"},
+      {"no backend", "backend: []\niface: eth0\nprobe_ca: " + ca, "backend", "at least one"},
+      {"duplicate backend", "backend: [10.0.0.1:6443, 10.0.0.1:6443]\niface: eth0\nprobe_ca: " + ca,
+       "backend", "10.0.0.1:6443"},
+      {"mixed family", "backend: ['[fd00::1]:6443']\niface: eth0\nprobe_ca: " + ca, "backend",
+       "[fd00::1]:6443"},
+      {"no iface", "backend: 10.0.0.1:6443\nprobe_ca: " + ca, "iface", "at least one"},
+      {"iface too long", "backend: 10.0.0.1:6443\niface: abcdefghijklmnopq\nprobe_ca: " + ca,
+       "iface", "abcdefghijklmnopq"},
+      {"bad ingress", "backend: 10.0.0.1:6443\niface: eth0\ningress: afxdp\nprobe_ca: " + ca,
+       "ingress", "afxdp"},
+      {"table not prime", "backend: 10.0.0.1:6443\niface: eth0\ntable_size: 16380\nprobe_ca: " + ca,
+       "table_size", "16380"},
+      {"table too big", "backend: 10.0.0.1:6443\niface: eth0\ntable_size: 70001\nprobe_ca: " + ca,
+       "table_size", "70001"},
+      {"bad probe type", "backend: 10.0.0.1:6443\niface: eth0\nprobe_type: icmp\nprobe_ca: " + ca,
+       "probe_type", "icmp"},
+      {"bad path", "backend: 10.0.0.1:6443\niface: eth0\nprobe_path: readyz\nprobe_ca: " + ca,
+       "probe_path", "readyz"},
+      {"bad interval", "backend: 10.0.0.1:6443\niface: eth0\nprobe_interval: 5\nprobe_ca: " + ca,
+       "probe_interval", "'5'"},
+      {"interval too short", "backend: 10.0.0.1:6443\niface: eth0\nprobe_interval: 10ms\n"
+       "probe_timeout: 5ms\nprobe_ca: " + ca, "probe_interval", "10ms"},
+      {"timeout > interval", "backend: 10.0.0.1:6443\niface: eth0\nprobe_timeout: 2s\nprobe_ca: " + ca,
+       "probe_timeout", "2s"},
+      {"rise 0", "backend: 10.0.0.1:6443\niface: eth0\nprobe_rise: 0\nprobe_ca: " + ca, "probe_rise",
+       "'0'"},
+      {"fall junk", "backend: 10.0.0.1:6443\niface: eth0\nprobe_fall: two\nprobe_ca: " + ca,
+       "probe_fall", "two"},
+      {"missing ca", "backend: 10.0.0.1:6443\niface: eth0\nprobe_ca: /nonexistent/ca.crt",
+       "probe_ca", "/nonexistent/ca.crt"},
+      {"cert without key", "backend: 10.0.0.1:6443\niface: eth0\nprobe_cert: " + ca + "\nprobe_ca: " + ca,
+       "probe_key", "probe_cert is set"},
+      {"missing token", "backend: 10.0.0.1:6443\niface: eth0\nprobe_token_file: /nonexistent/t\n"
+       "probe_ca: " + ca, "probe_token_file", "/nonexistent/t"},
+      {"bad server name", "backend: 10.0.0.1:6443\niface: eth0\nprobe_server_name: 'a b'\n"
+       "probe_ca: " + ca, "probe_server_name", "a b"},
+      {"bad bool", "backend: 10.0.0.1:6443\niface: eth0\ninsecure_skip_verify: maybe\nprobe_ca: " + ca,
+       "insecure_skip_verify", "maybe"},
+      {"relative state dir", "backend: 10.0.0.1:6443\niface: eth0\nstate_dir: run\nprobe_ca: " + ca,
+       "state_dir", "run"},
+      {"bad log level", "backend: 10.0.0.1:6443\niface: eth0\nlog_level: loud\nprobe_ca: " + ca,
+       "log_level", "loud"},
+      {"list for scalar", "backend: 10.0.0.1:6443\niface: eth0\nvip: [a, b]\nprobe_ca: " + ca, "vip",
+       "single value"},
+      {"not a mapping", "- a\n- b\n", "config", "mapping"},
+      {"yaml syntax", "vip: [\n", "config", "YAML"},
+  };
+  for (const auto& c : cases) {
+    DaemonConfig cfg;
+    auto errs = loadAndValidate(base(c.extraYaml), &cfg);
+    ASSERT_FALSE(errs.empty()) << c.name;
+    bool found = false;
+    for (const auto& e : errs)
+      found |= e.rfind(c.wantField, 0) == 0 && e.find(c.wantValue) != std::string::npos;
+    EXPECT_TRUE(found) << c.name << ": got '" << errs[0] << "'";
+  }
+}
+
+TEST(Config, InsecureSkipVerifyNeedsNoCa) {
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(
+      "backend: 10.0.0.1:6443\niface: eth0\nprobe_ca: ''\ninsecure_skip_verify: true\n", &cfg);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+  DaemonConfig cfg2;
+  errs = loadAndValidate("backend: 10.0.0.1:6443\niface: eth0\nprobe_ca: ''\n", &cfg2);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].rfind("probe_ca", 0), 0u);
+}
+
+TEST(Config, TcpProbeIgnoresTlsFiles) {
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(
+      "backend: 10.0.0.1:6443\niface: eth0\nprobe_type: tcp\nprobe_ca: /nonexistent\n", &cfg);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+}
+
+TEST(Config, NestedOrMissingFileIsAnError) {
+  RawSettings raw;
+  std::vector<std::string> errs;
+  EXPECT_FALSE(loadConfigFile("/nonexistent/config.yaml", &raw, &errs));
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_NE(errs[0].find("/nonexistent/config.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lb
