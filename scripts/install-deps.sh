@@ -12,7 +12,7 @@ PKGS=(
 	# lab, tests, demo
 	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3
 	# benchmarks
-	wrk iperf3 haproxy nginx-light libnginx-mod-stream iptables gnuplot-nox
+	wrk iperf3 haproxy nginx-light libnginx-mod-stream iptables gnuplot-nox conntrack linux-perf
 )
 
 missing=()

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# apilb benchmark: the same client (wrk / curl in the node namespace of a fresh netns lab) against
+# five ways to reach three "apiservers" (plain-HTTP nginx in the lab's api namespaces), measured
+# one after another in interleaved rounds: a direct connection to one backend (the limit), haproxy
+# (tcp mode, as kubeadm's HA guide), nginx stream (as kubespray's localhost proxy), iptables DNAT
+# (as kube-proxy) and apilb packet mode. Per target: keep-alive and new-connection req/s, latency
+# p50/p99, single-stream bulk throughput, whole-machine CPU per request. Then the BPF per-packet
+# cost (scripts/bench-bpf.sh) and the daemon's RSS. Prints a table and writes docs/bench.md and
+# docs/bench.png (a --quick run writes them to its state dir instead).
+#
+# Usage: sudo scripts/bench.sh [--rounds N] [--quick] [--duration S] [--targets a,b,..]
+#                              [--out DIR] [--no-deps] [--no-build] [--no-bpf] [--profile]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lab-lib.sh
+. "$here/lab-lib.sh"
+# shellcheck source=scripts/bench-lib.sh
+. "$here/bench-lib.sh"
+
+usage() {
+	sed -n 's/^# Usage: //p; s/^#  \{28\}/                              /p' "$0" | head -2 >&2
+	exit 2
+}
+
+ROUNDS=3
+BENCH_DUR=5
+BENCH_BULK_DUR=3
+BENCH_THREADS=1
+BENCH_CONNS=8
+TARGETS=direct,haproxy,nginx,iptables,apilb
+OUT=""
+DO_DEPS=1
+DO_BUILD=1
+DO_BPF=1
+DO_PROFILE=0
+QUICK=0
+BUILD_DIR=${BENCH_BUILD_DIR:-$root/build-bench}
+ARGV=("$@")
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds) ROUNDS=${2:?}; shift ;;
+	--quick) QUICK=1; ROUNDS=1; BENCH_DUR=1; BENCH_BULK_DUR=1 ;;
+	--duration) BENCH_DUR=${2:?}; shift ;;
+	--targets) TARGETS=${2:?}; shift ;;
+	--out) OUT=${2:?}; shift ;;
+	--no-deps) DO_DEPS=0 ;;
+	--no-build) DO_BUILD=0 ;;
+	--no-bpf) DO_BPF=0 ;;
+	--profile) DO_PROFILE=1 ;;
+	-h | --help) usage ;;
+	*) echo "bench: unknown argument '$1'" >&2; usage ;;
+	esac
+	shift
+done
+[[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || { echo "bench: --rounds must be 1..99" >&2; exit 2; }
+[[ "$BENCH_DUR" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration must be whole seconds" >&2; exit 2; }
+IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
+for t in "${TARGET_LIST[@]}"; do
+	case "$t" in direct | haproxy | nginx | iptables | apilb) ;;
+	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb)" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "bench: must run as root" >&2; exit 2; }
+
+PREFIX="apilbb-$$"
+NS="$PREFIX-node"
+PIN_DIR=$(lab_pin_dir "$PREFIX")
+APILB="$BUILD_DIR/userspace/cli/apilb"
+BPFBENCH="$BUILD_DIR/tests/bpfbench/apilb_bpfbench"
+
+cleanup() {
+	local rc=$?
+	[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null
+	[ -x "$APILB" ] && [ -e "$PIN_DIR" ] && bench_apilb detach >/dev/null 2>&1
+	"$here/lab-down.sh" "$PREFIX" >/dev/null 2>&1 || echo "bench: lab-down $PREFIX failed" >&2
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- dependencies and build --------------------------------------------------------------
+[ $DO_DEPS -eq 1 ] && "$here/install-deps.sh"
+if [ $DO_BUILD -eq 1 ]; then
+	echo "bench: building apilb and apilb_bpfbench in $BUILD_DIR"
+	cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >"$BUILD_DIR.cmake.log" 2>&1 ||
+		{ tail -20 "$BUILD_DIR.cmake.log" >&2; exit 1; }
+	for tgt in apilb apilb_bpfbench; do
+		make -C "$BUILD_DIR" -j2 "$tgt" >"$BUILD_DIR.$tgt.log" 2>&1 ||
+			echo "bench: building $tgt failed (see $BUILD_DIR.$tgt.log)" >&2
+	done
+fi
+
+# ---- lab ---------------------------------------------------------------------------------
+echo "bench: lab $PREFIX"
+"$here/lab-up.sh" "$PREFIX" >/dev/null
+BENCH_DIR="$(lab_dir "$PREFIX")/bench"
+mkdir -p "$BENCH_DIR"
+: >"$BENCH_DIR/results.tsv"
+: >"$BENCH_DIR/notes.txt"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_servers_start
+for t in "${TARGET_LIST[@]}"; do
+	case "$t" in
+	haproxy) bench_haproxy_start ;;
+	nginx) bench_nginx_stream_start ;;
+	esac
+done
+
+# The apilb target is measured only if `apilb attach` works here; otherwise the report says so.
+if [[ ",$TARGETS," == *,apilb,* ]]; then
+	if [ ! -x "$APILB" ]; then
+		echo "apilb: not measured: $APILB was not built" | tee -a "$BENCH_DIR/notes.txt"
+		TARGET_LIST=("${TARGET_LIST[@]/apilb/}")
+	elif ! bench_apilb_up; then
+		echo "apilb: not measured: \`apilb attach\` failed: $(tail -1 "$BENCH_DIR/apilb-attach.log")" |
+			tee -a "$BENCH_DIR/notes.txt"
+		TARGET_LIST=("${TARGET_LIST[@]/apilb/}")
+	else
+		bench_wait_url "http://$LAB_VIP4:$BENCH_PORT/" || { bench_apilb status >&2 || true; exit 1; }
+		bench_apilb_down
+	fi
+fi
+
+target_url() {
+	case "$1" in
+	direct) echo "http://$(lab_addr4 api1):$BENCH_PORT" ;;
+	haproxy) echo "http://127.0.0.1:$BENCH_HAPROXY_PORT" ;;
+	nginx) echo "http://127.0.0.1:$BENCH_NGINX_PORT" ;;
+	iptables) echo "http://$BENCH_CLUSTER_IP:$BENCH_PORT" ;;
+	apilb) echo "http://$LAB_VIP4:$BENCH_PORT" ;;
+	esac
+}
+target_up() {
+	case "$1" in
+	iptables) bench_iptables_up ;;
+	apilb) bench_apilb_up ;;
+	esac
+	bench_wait_url "$(target_url "$1")/"
+}
+target_down() {
+	case "$1" in
+	iptables) bench_iptables_down ;;
+	apilb)
+		# Evidence that the traffic really went through the datapath (counters by reason).
+		[ "$2" = 1 ] && bench_apilb status >"$BENCH_DIR/apilb-status.txt" 2>&1
+		bench_apilb_down
+		;;
+	esac
+}
+
+# ---- rounds ------------------------------------------------------------------------------
+active=()
+for t in "${TARGET_LIST[@]}"; do [ -n "$t" ] && active+=("$t"); done
+n=${#active[@]}
+t_start=$(date +%s)
+for r in $(seq "$ROUNDS"); do
+	echo "bench: round $r/$ROUNDS"
+	# Rotate the order each round so no target always runs first (or last) on a warm machine.
+	for i in $(seq 0 $((n - 1))); do
+		t=${active[$(((i + r - 1) % n))]}
+		target_up "$t"
+		url=$(target_url "$t")
+		bench_wrk "$r" "$t" ka "$url/" || true
+		bench_wrk "$r" "$t" nc "$url/" || true
+		bench_bulk "$r" "$t" "$url/big" || true
+		target_down "$t" "$r"
+	done
+done
+t_rounds=$(($(date +%s) - t_start))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- profile (optional): where a new-connection request spends CPU, apilb vs direct --------
+if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
+	for t in direct apilb; do
+		[[ " ${active[*]} " == *" $t "* ]] || continue
+		target_up "$t"
+		ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d6s -H 'Connection: close' \
+			"$(target_url "$t")/" >/dev/null 2>&1 &
+		wrk_pid=$!
+		sleep 1
+		perf record -a -q -o "$BENCH_DIR/perf-$t.data" -- sleep 4 >/dev/null 2>&1 || true
+		wait $wrk_pid || true
+		perf report -i "$BENCH_DIR/perf-$t.data" --stdio --no-children --sort sym 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | head -25 >"$BENCH_DIR/profile-$t.txt" || true
+		target_down "$t" 0
+	done
+fi
+
+# ---- daemon RSS --------------------------------------------------------------------------
+if [ -x "$APILB" ] && "$APILB" run --help >/dev/null 2>&1; then
+	# `apilb run` with the lab's three HTTPS apiservers, probing /readyz with the lab CA.
+	run_args=(run --vip "$LAB_VIP4:$LAB_PORT" --iface eth0 --probe-ca "$(lab_dir "$PREFIX")/ca.crt"
+		--state-dir "$BENCH_DIR/state" --cleanup-on-exit)
+	for a in "${LAB_APIS[@]}"; do run_args+=(--backend "$(lab_addr4 "$a"):$LAB_PORT"); done
+	"$APILB" --netns "$NS" --pin-dir "$PIN_DIR" "${run_args[@]}" >"$BENCH_DIR/daemon.log" 2>&1 &
+	daemon_pid=$!
+	sleep 6
+	if kill -0 "$daemon_pid" 2>/dev/null; then
+		rss=$(awk '/^VmRSS/{print $2}' "/proc/$daemon_pid/status")
+		hwm=$(awk '/^VmHWM/{print $2}' "/proc/$daemon_pid/status")
+		curl_ok=$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+			--cacert "$(lab_dir "$PREFIX")/ca.crt" "https://$LAB_VIP4:$LAB_PORT/version" || true)
+		echo "daemon: VmRSS ${rss} kB, VmHWM ${hwm} kB after 6 s with 3 backends" \
+			"(curl through the VIP: HTTP ${curl_ok:-none})" | tee -a "$BENCH_DIR/notes.txt"
+		printf '0\tdaemon\trss_kb\t%s\n0\tdaemon\thwm_kb\t%s\n' "$rss" "$hwm" \
+			>>"$BENCH_DIR/results.tsv"
+		kill -TERM "$daemon_pid"
+		wait "$daemon_pid" 2>/dev/null || true
+	else
+		wait "$daemon_pid" 2>/dev/null || true
+		echo "daemon: not measured: \`apilb run\` exited: $(tail -1 "$BENCH_DIR/daemon.log")" |
+			tee -a "$BENCH_DIR/notes.txt"
+	fi
+	daemon_pid=""
+else
+	echo "daemon: not measured: \`apilb run\` is not available in this build" |
+		tee -a "$BENCH_DIR/notes.txt"
+fi
+
+# ---- BPF per-packet cost -----------------------------------------------------------------
+if [ $DO_BPF -eq 1 ]; then
+	if "$here/bench-bpf.sh" --no-build --build-dir "$BUILD_DIR" >"$BENCH_DIR/bpf.txt" 2>&1; then
+		cat "$BENCH_DIR/bpf.txt"
+	else
+		echo "bpf: not measured: $(tail -1 "$BENCH_DIR/bpf.txt")" | tee -a "$BENCH_DIR/notes.txt"
+		: >"$BENCH_DIR/bpf.txt"
+	fi
+fi
+
+# ---- report ------------------------------------------------------------------------------
+if [ -z "$OUT" ]; then
+	if [ $QUICK -eq 1 ]; then OUT="$BUILD_DIR/bench-out"; else OUT="$root/docs"; fi
+fi
+mkdir -p "$OUT"
+cmdline="sudo scripts/bench.sh${ARGV[*]:+ ${ARGV[*]}}"
+BENCH_CMD="$cmdline" BENCH_ROUNDS="$ROUNDS" BENCH_LOAD="$load_before -> $load_after" \
+	BENCH_SECONDS="$t_rounds" BENCH_QUICK="$QUICK" \
+	bench_report "$BENCH_DIR" "$OUT/bench.md" "$OUT/bench.png"
+echo "bench: wrote $OUT/bench.md and $OUT/bench.png"
