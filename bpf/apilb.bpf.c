@@ -1,5 +1,198 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* placeholder until the datapath lands */
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
+/*
+ * apilb datapath: in-kernel load balancing of TCP connections from a node to a node-local VIP.
+ *
+ *   lb_fwd     (tc, egress of the VIP device apilb0): client -> VIP packets are DNATed to a
+ *              backend chosen by Maglev (connection-tracked), then bpf_redirect_neigh()ed to the
+ *              backend's NIC, or bpf_redirect()ed to lo ingress when the backend is the node.
+ *   lb_rev_xdp (xdp, NIC ingress) and lb_rev_tc (tc, NIC ingress in --ingress tc mode, and lo
+ *              ingress for hairpin): replies backend -> client get the VIP back as source;
+ *              ICMP errors about tracked flows are translated too.
+ *
+ * No SNAT: backends see the node's address. Every program has one exit that counts a reason
+ * (maps/apilb_maps.h: enum lb_reason) into apilb_stats. Design notes: docs/datapath-notes.md.
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/csum.h"
+#include "lib/select.h"
+#include "lib/flow.h"
+#include "lib/nat.h"
+#include "lib/icmp.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static const __u8 lb_zero_macs[2 * ETH_ALEN];
+
+static __always_inline int lb_fwd_redirect(struct __sk_buff *skb, const struct lb_backend *be,
+					   __u32 *why)
+{
+	long ret;
+
+	if (be->flags & LB_BE_F_LOCAL) {
+		/* Hairpin: bpf_redirect_neigh() to one of our own addresses is silently dropped.
+		 * lo ingress accepts it with all-zero MACs (lo's address, so PACKET_HOST). */
+		if (bpf_skb_store_bytes(skb, 0, lb_zero_macs, sizeof(lb_zero_macs), 0)) {
+			*why = LB_R_ERR_REWRITE;
+			return TC_ACT_SHOT;
+		}
+		if (*why == LB_R_FWD_NEW || *why == LB_R_FWD_HIT || *why == LB_R_FWD_ADOPT)
+			*why = LB_R_FWD_HAIRPIN;
+		ret = bpf_redirect(lb_lo_ifindex, BPF_F_INGRESS);
+	} else {
+		/* FIB + neighbour lookup for the new destination, done by the kernel; needs no
+		 * forwarding sysctl (unlike bpf_fib_lookup). */
+		ret = bpf_redirect_neigh(be->ifindex, NULL, 0, 0);
+	}
+	if (ret != TC_ACT_REDIRECT) {
+		*why = LB_R_ERR_REDIRECT;
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_REDIRECT;
+}
+
+/* TCP to a VIP: drop what cannot be a sane segment, else pick/track and DNAT. */
+static __always_inline int lb_fwd_tcp(struct __sk_buff *skb, struct lb_pkt *p, int kind,
+				      __u32 *why)
+{
+	struct lb_backend *be;
+	struct lb_vip_key vk;
+	struct lb_vip *vip;
+
+	/* Only VIP-routed traffic reaches this device, so a TCP header too short to even hold
+	 * the ports is dropped (fail-closed) instead of sent out untranslated. */
+	if (!p->has_ports) {
+		*why = LB_R_DROP_MALFORMED;
+		return TC_ACT_SHOT;
+	}
+	__builtin_memset(&vk, 0, sizeof(vk)); /* hash keys compare every byte */
+	vk.addr = p->key.dst;
+	vk.port = p->key.dport;
+	vk.proto = IPPROTO_TCP;
+	vk.family = p->key.family;
+	vip = bpf_map_lookup_elem(&apilb_vips, &vk);
+	if (!vip) {
+		*why = LB_R_PASS_NOT_VIP;
+		return TC_ACT_OK;
+	}
+	if (kind != LB_P_TCP) {
+		*why = LB_R_DROP_MALFORMED;
+		return TC_ACT_SHOT;
+	}
+	be = lb_fwd_flow(p, vip, why);
+	if (!be)
+		return TC_ACT_SHOT; /* fail-closed: there is nobody to send it to */
+	if (lb_tc_nat(skb, p, 0, &be->addr, be->port)) {
+		*why = LB_R_ERR_REWRITE;
+		return TC_ACT_SHOT;
+	}
+	return lb_fwd_redirect(skb, be, why);
+}
+
+static __lb_noinline int lb_fwd_process(struct __sk_buff *skb, __u32 *why)
+{
+	struct lb_pkt p;
+	int kind;
+
+	__builtin_memset(&p, 0, sizeof(p));
+	kind = lb_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &p, why);
+	if (kind == LB_P_PASS)
+		return TC_ACT_OK;
+	if (kind == LB_P_ICMP) {
+		*why = LB_R_PASS_UNSUPPORTED; /* e.g. ping to the VIP: not load balanced */
+		return TC_ACT_OK;
+	}
+	return lb_fwd_tcp(skb, &p, kind, why);
+}
+
+SEC("tc")
+int lb_fwd(struct __sk_buff *skb)
+{
+	__u32 why = LB_R_PASS_NOT_IP;
+	int act = lb_fwd_process(skb, &why);
+
+	lb_count(why, skb->len);
+	return act;
+}
+
+/* Reverse path, XDP flavour: direct writes, RFC 1624 checksums. Never drops traffic that is
+ * not ours (fail-open); a rewrite that fails half-way is dropped rather than delivered with a
+ * broken checksum. */
+static __lb_noinline int lb_rev_xdp_process(struct xdp_md *ctx, __u32 *why)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	struct lb_rev r;
+	struct lb_pkt p;
+	int kind;
+
+	__builtin_memset(&p, 0, sizeof(p));
+	kind = lb_parse(data, data_end, &p, why);
+	if (kind == LB_P_ICMP) {
+		lb_icmp_xlate(data, data_end, &p, why);
+		return XDP_PASS;
+	}
+	if (kind != LB_P_TCP) {
+		if (kind == LB_P_TCP_SHORT)
+			*why = LB_R_PASS_UNSUPPORTED;
+		return XDP_PASS;
+	}
+	if (!lb_rev_tcp(&p, &r, why))
+		return XDP_PASS;
+	if (lb_xdp_nat_src(data, data_end, &p, &r)) {
+		*why = LB_R_ERR_REWRITE;
+		return XDP_DROP;
+	}
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int lb_rev_xdp(struct xdp_md *ctx)
+{
+	__u32 why = LB_R_PASS_NOT_IP;
+	int act = lb_rev_xdp_process(ctx, &why);
+
+	lb_count(why, ctx->data_end - ctx->data);
+	return act;
+}
+
+/* Reverse path, TC flavour: same decisions, TCP rewritten through the csum helpers (required
+ * on lo, where hairpin replies are CHECKSUM_PARTIAL). */
+static __lb_noinline int lb_rev_tc_process(struct __sk_buff *skb, __u32 *why)
+{
+	void *data_end = (void *)(long)skb->data_end;
+	void *data = (void *)(long)skb->data;
+	struct lb_rev r;
+	struct lb_pkt p;
+	int kind;
+
+	__builtin_memset(&p, 0, sizeof(p));
+	kind = lb_parse(data, data_end, &p, why);
+	if (kind == LB_P_ICMP) {
+		lb_icmp_xlate(data, data_end, &p, why);
+		return TC_ACT_OK;
+	}
+	if (kind != LB_P_TCP) {
+		if (kind == LB_P_TCP_SHORT)
+			*why = LB_R_PASS_UNSUPPORTED;
+		return TC_ACT_OK;
+	}
+	if (!lb_rev_tcp(&p, &r, why))
+		return TC_ACT_OK;
+	if (lb_tc_nat(skb, &p, 1, &r.vip, r.vip_port)) {
+		*why = LB_R_ERR_REWRITE;
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int lb_rev_tc(struct __sk_buff *skb)
+{
+	__u32 why = LB_R_PASS_NOT_IP;
+	int act = lb_rev_tc_process(skb, &why);
+
+	lb_count(why, skb->len);
+	return act;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Connection tracking: the apilb_fwd / apilb_rev entry pair of a flow and its TCP state.
+ *
+ *   fwd key {client, VIP, client port, VIP port}          -> backend, state, syn_seq, gen
+ *   rev key {backend, client, backend port, client port}  -> VIP, VIP port, state, syn_seq
+ *
+ * State machine (both entries mirror it):
+ *   client SYN -> SYN_SENT; SYN-ACK acking syn_seq + 1 -> ESTABLISHED; first FIN -> FIN_WAIT;
+ *   second FIN -> CLOSING; the next pure ACK (either direction) or any RST -> both entries gone.
+ * A non-SYN packet without entry is "adopted" (ESTABLISHED + LB_FLOW_F_ADOPTED); FIN/RST without
+ * entry are forwarded by Maglev without creating one.
+ *
+ * Entries are written in place (map value pointers). Races between CPUs on the same flow are
+ * benign: both write the same state, and LRU eviction of one half is handled by adoption.
+ */
+#ifndef APILB_BPF_FLOW_H
+#define APILB_BPF_FLOW_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/select.h"
+
+#define LB_FIN_BOTH (LB_FLOW_F_FIN_CLIENT | LB_FLOW_F_FIN_SERVER)
+
+/* rev key of a flow: the tuple its replies carry. */
+static __always_inline void lb_rev_key_of(struct lb_flow_key *rk, const struct lb_flow_key *fk,
+					  const struct lb_addr *backend, __be16 backend_port)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = *backend;
+	rk->dst = fk->src;
+	rk->sport = backend_port;
+	rk->dport = fk->sport;
+	rk->proto = fk->proto;
+	rk->family = fk->family;
+}
+
+/* fwd key of a flow, from a reply's tuple and its rev entry. */
+static __always_inline void lb_fwd_key_of(struct lb_flow_key *fk, const struct lb_flow_key *rk,
+					  const struct lb_rev *r)
+{
+	__builtin_memset(fk, 0, sizeof(*fk));
+	fk->src = rk->dst;
+	fk->dst = r->vip;
+	fk->sport = rk->dport;
+	fk->dport = r->vip_port;
+	fk->proto = rk->proto;
+	fk->family = rk->family;
+}
+
+static __always_inline void lb_flow_delete(const struct lb_flow_key *fk,
+					   const struct lb_flow_key *rk)
+{
+	bpf_map_delete_elem(&apilb_fwd, fk);
+	bpf_map_delete_elem(&apilb_rev, rk);
+}
+
+/* Sets flags (and the state they imply) in both entries. */
+static __always_inline void lb_flow_mark(const struct lb_flow_key *fk,
+					 const struct lb_flow_key *rk, __u8 set, __u8 state)
+{
+	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd, fk);
+	struct lb_rev *r = bpf_map_lookup_elem(&apilb_rev, rk);
+	__u8 flags;
+
+	if (f) {
+		flags = f->flags | set;
+		f->flags = flags;
+		f->state = state ? state : ((flags & LB_FIN_BOTH) == LB_FIN_BOTH ?
+					    LB_TCP_CLOSING : LB_TCP_FIN_WAIT);
+		f->last_ns = bpf_ktime_get_ns();
+	}
+	if (r) {
+		flags = r->flags | set;
+		r->flags = flags;
+		r->state = state ? state : ((flags & LB_FIN_BOTH) == LB_FIN_BOTH ?
+					    LB_TCP_CLOSING : LB_TCP_FIN_WAIT);
+	}
+}
+
+/* Applies one packet's TCP flags to a tracked flow. fin_bit: this direction's FIN flag; flags:
+ * the flow's flags before the packet. Returns LB_R_FLOW_CLOSED when the flow ended, else 0. */
+static __always_inline __u32 lb_flow_tcp(__u8 tf, __u8 fin_bit, __u8 flags,
+					 const struct lb_flow_key *fk, const struct lb_flow_key *rk)
+{
+	if (tf & LB_TH_RST) {
+		lb_flow_delete(fk, rk);
+		return LB_R_FLOW_CLOSED;
+	}
+	if (tf & LB_TH_FIN) {
+		if (!(flags & fin_bit))
+			lb_flow_mark(fk, rk, fin_bit, 0);
+		return 0;
+	}
+	/* Pure ACK after both FINs: the last ACK of the close. */
+	if ((tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_ACK && (flags & LB_FIN_BOTH) == LB_FIN_BOTH) {
+		lb_flow_delete(fk, rk);
+		return LB_R_FLOW_CLOSED;
+	}
+	return 0;
+}
+
+/* Creates (or overwrites) both entries of a flow to backend `be` (slot id). */
+static __always_inline int lb_flow_create(const struct lb_pkt *p, const struct lb_backend *be,
+					  __u32 id, __u8 state, __u8 flags)
+{
+	struct lb_flow_key rk;
+	struct lb_fwd f = {};
+	struct lb_rev r = {};
+
+	f.backend = be->addr;
+	f.backend_port = be->port;
+	f.state = state;
+	f.flags = flags;
+	f.backend_id = id;
+	f.backend_gen = be->gen;
+	f.syn_seq = state == LB_TCP_SYN_SENT ? p->seq : 0;
+	f.created_ns = bpf_ktime_get_ns();
+	f.last_ns = f.created_ns;
+	r.vip = p->key.dst;
+	r.vip_port = p->key.dport;
+	r.state = state;
+	r.flags = flags;
+	r.syn_seq = f.syn_seq;
+	lb_rev_key_of(&rk, &p->key, &be->addr, be->port);
+	if (bpf_map_update_elem(&apilb_fwd, &p->key, &f, BPF_ANY))
+		return -1;
+	if (bpf_map_update_elem(&apilb_rev, &rk, &r, BPF_ANY)) {
+		bpf_map_delete_elem(&apilb_fwd, &p->key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Picks a backend by Maglev for a packet without a usable entry and records the flow.
+ * old: the flow's current fwd entry, replaced (its rev entry deleted), or NULL. The caller set
+ * *why (NEW / ADOPT / REPICK); it becomes DROP_NO_BACKEND or ERR_FLOW_TABLE on failure. */
+static __always_inline struct lb_backend *lb_fwd_pick(const struct lb_pkt *p,
+						      const struct lb_vip *vip,
+						      const struct lb_fwd *old, __u32 *why)
+{
+	__u8 tf = p->tcp_flags, syn = (tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_SYN;
+	struct lb_flow_key rk;
+	struct lb_backend *be;
+	__u32 id;
+
+	id = lb_maglev_pick(vip, &p->key);
+	be = lb_backend_usable(id, p->key.family);
+	if (!be) {
+		*why = LB_R_DROP_NO_BACKEND;
+		return NULL;
+	}
+	if (old) {
+		/* Read old before deleting: LRU elements are recycled at once. */
+		lb_rev_key_of(&rk, &p->key, &old->backend, old->backend_port);
+		lb_flow_delete(&p->key, &rk);
+	}
+	/* FIN/RST without a (usable) entry: forward, but do not create a flow that would only
+	 * linger until LRU eviction. */
+	if (!syn && (tf & (LB_TH_FIN | LB_TH_RST)))
+		return be;
+	if (lb_flow_create(p, be, id, syn ? LB_TCP_SYN_SENT : LB_TCP_ESTABLISHED,
+			   syn ? 0 : LB_FLOW_F_ADOPTED))
+		*why = LB_R_ERR_FLOW_TABLE; /* forwarded untracked */
+	return be;
+}
+
+/* Forward-path flow decision for a TCP packet to `vip`: returns the backend to send it to
+ * (NULL = drop, *why says why) and updates the flow's entries. */
+static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
+						      const struct lb_vip *vip, __u32 *why)
+{
+	__u8 tf = p->tcp_flags, syn = (tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_SYN;
+	struct lb_flow_key rk;
+	struct lb_backend *be;
+	struct lb_fwd *f;
+	__u32 closed;
+
+	f = bpf_map_lookup_elem(&apilb_fwd, &p->key);
+	if (!f) {
+		*why = syn ? LB_R_FWD_NEW : LB_R_FWD_ADOPT;
+		return lb_fwd_pick(p, vip, NULL, why);
+	}
+	/* A SYN on a tracked tuple is a retransmit only if it repeats the ISN of a flow still in
+	 * SYN_SENT; anything else is a new connection reusing the port. */
+	if (syn && (f->state != LB_TCP_SYN_SENT || f->syn_seq != p->seq)) {
+		*why = LB_R_FWD_NEW;
+		return lb_fwd_pick(p, vip, f, why);
+	}
+	/* Backend removed, dead, or its slot reassigned (gen): move the flow. DRAIN stays. */
+	be = lb_backend_usable(f->backend_id, p->key.family);
+	if (!be || be->gen != f->backend_gen) {
+		*why = LB_R_FWD_REPICK;
+		return lb_fwd_pick(p, vip, f, why);
+	}
+	*why = LB_R_FWD_HIT;
+	lb_rev_key_of(&rk, &p->key, &f->backend, f->backend_port);
+	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_CLIENT, f->flags, &p->key, &rk);
+	if (closed)
+		*why = closed;
+	return be;
+}
+
+/* Reply-path decision shared by XDP and TC: returns 1 with *out filled when the packet is a
+ * reply of a tracked flow to translate, 0 to pass it untouched. */
+static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out, __u32 *why)
+{
+	__u8 tf = p->tcp_flags;
+	struct lb_flow_key fk;
+	struct lb_rev *r;
+	__u32 closed;
+
+	*why = LB_R_PASS_NOT_TRACKED;
+	r = bpf_map_lookup_elem(&apilb_rev, &p->key);
+	/* A bare SYN from the backend side opens a connection; it is never a reply. */
+	if (!r || (tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_SYN)
+		return 0;
+	*out = *r;
+	lb_fwd_key_of(&fk, &p->key, out);
+	if (tf & LB_TH_SYN) {
+		/* SYN-ACK: ours only if it acks the ISN we forwarded. Otherwise a direct connection
+		 * reuses the tuple of a stale VIP flow (DATAPATH.md): drop the stale entries and let
+		 * the SYN-ACK through untouched. A retransmitted SYN-ACK of an ESTABLISHED flow still
+		 * acks syn_seq + 1 and is translated; adopted flows never saw a SYN. */
+		if ((out->flags & LB_FLOW_F_ADOPTED) || out->state > LB_TCP_ESTABLISHED ||
+		    p->ack_seq != out->syn_seq + 1) {
+			lb_flow_delete(&fk, &p->key);
+			*why = LB_R_PASS_SYNACK_MISMATCH;
+			return 0;
+		}
+		if (out->state == LB_TCP_SYN_SENT)
+			lb_flow_mark(&fk, &p->key, 0, LB_TCP_ESTABLISHED);
+		*why = LB_R_REV_HIT;
+		return 1;
+	}
+	*why = LB_R_REV_HIT;
+	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_SERVER, out->flags, &fk, &p->key);
+	if (closed)
+		*why = closed;
+	return 1;
+}
+
+#endif /* APILB_BPF_FLOW_H */

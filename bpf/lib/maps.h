@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map definitions of the apilb datapath. Layouts come from maps/apilb_maps.h (the ABI shared
+ * with userspace); every map declares BTF key/value types so `bpftool map dump` prints field
+ * names. No LIBBPF_PIN_BY_NAME: `apilb attach` pins the whole object with bpf_object__pin_maps().
+ */
+#ifndef APILB_BPF_MAPS_H
+#define APILB_BPF_MAPS_H
+
+#include "lib/common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, struct lb_vip_key);
+	__type(value, struct lb_vip);
+} apilb_vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+} apilb_backends SEC(".maps");
+
+/* Inner Maglev table template. Userspace sets max_entries to the real table size before load
+ * (bpf_map__inner_map()); no BPF_F_INNER_MAP, so every inner map userspace creates must have
+ * exactly that size and map_flags 0, which lets the verifier inline the array lookup. */
+struct lb_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_DEFAULT_TABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, __u32);
+	__array(values, struct lb_maglev_inner);
+} apilb_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_MAX_FLOWS);
+	__type(key, struct lb_flow_key);
+	__type(value, struct lb_fwd);
+} apilb_fwd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_MAX_FLOWS);
+	__type(key, struct lb_flow_key);
+	__type(value, struct lb_rev);
+} apilb_rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_R__MAX);
+	__type(key, __u32);
+	__type(value, struct lb_stat);
+} apilb_stats SEC(".maps");
+
+/* Written by `apilb attach` only. BPF never touches it; it lives in this object so that it is
+ * created and pinned together with the others (libbpf creates every map of the .maps section,
+ * referenced or not, and a non-static global is never dropped by the compiler). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_attach_rec);
+} apilb_attach SEC(".maps");
+
+/* Counts one packet under its reason. Per-CPU values: no atomics needed. */
+static __always_inline void lb_count(__u32 why, __u64 len)
+{
+	struct lb_stat *st;
+
+	st = bpf_map_lookup_elem(&apilb_stats, &why);
+	if (st) {
+		st->packets++;
+		st->bytes += len;
+	}
+}
+
+#endif /* APILB_BPF_MAPS_H */
