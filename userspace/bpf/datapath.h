@@ -51,6 +51,9 @@ class Datapath {
   [[nodiscard]] std::error_code attachRecord(lb_attach_rec* out) const;
 
   std::vector<VipInfo> vips() const;
+  // Adds VIP `vip` (TCP) as vip_id with a Maglev table of tableSize slots (no table published
+  // yet). EEXIST if the VIP is already there.
+  [[nodiscard]] std::error_code addVip(const Endpoint& vip, uint32_t vipId, uint32_t tableSize);
   // Backends in use (IN_USE slots), ordered by id.
   std::vector<BackendInfo> backends() const;
   std::optional<BackendInfo> findBackend(const Endpoint& ep) const;

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: Apache-2.0
+// attach/detach. The order matters: everything that can be checked without changing the host
+// is checked first (BadInput, exit 2); then each change registers its undo on a stack that runs
+// in reverse if a later step throws, so a failed attach leaves the host as it was.
+#include "bpf/attach.h"
+
+#include <bpf/bpf.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <functional>
+#include <set>
+
+#include "bpf/datapath.h"
+#include "bpf/hooks.h"
+#include "bpf/loader.h"
+#include "bpf/netlink.h"
+#include "bpf/sysctl.h"
+#include "bpf/system.h"
+#include "lb/maglev.h"
+
+namespace lb {
+namespace {
+
+constexpr const char* kProgFwd = "lb_fwd";
+constexpr const char* kProgRevXdp = "lb_rev_xdp";
+constexpr const char* kProgRevTc = "lb_rev_tc";
+
+// Runs the registered undo steps in reverse unless commit() was called.
+class UndoStack {
+ public:
+  void push(std::function<void()> f) { steps_.push_back(std::move(f)); }
+  void commit() { steps_.clear(); }
+  ~UndoStack() {
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+      try {
+        (*it)();
+      } catch (...) {  // undo is best effort; keep undoing the rest
+      }
+    }
+  }
+
+ private:
+  std::vector<std::function<void()>> steps_;
+};
+
+[[noreturn]] void sysFail(std::error_code ec, const std::string& what) {
+  throw std::system_error(ec, what);
+}
+
+// What resolve() learned from the kernel (read-only) for an attach.
+struct Resolved {
+  uint32_t loIfindex = 0;
+  std::vector<uint32_t> ifindexes;
+  Endpoint nodeIp;
+};
+
+std::string routeError(const Endpoint& ep, std::error_code ec) {
+  return "no route to backend " + ep.str() + ": " + ec.message();
+}
+
+// NODE_IP: the backend itself when local, else the route's preferred source.
+Endpoint nodeIpFor(const Endpoint& be, const RouteInfo& r) {
+  Endpoint ip = r.local() ? be : r.prefsrc;
+  ip.port = 0;
+  if (ip.family == 0) throw BadInput("no source address on the route to backend " + be.str());
+  return ip;
+}
+
+std::vector<uint32_t> resolveIfaces(const AttachConfig& cfg, const std::vector<RouteInfo>& routes) {
+  std::vector<uint32_t> out;
+  for (const auto& name : cfg.ifaces) {
+    uint32_t idx = if_nametoindex(name.c_str());
+    if (idx == 0) throw BadInput("unknown interface " + name);
+    out.push_back(idx);
+  }
+  for (size_t i = 0; i < routes.size(); ++i) {
+    if (routes[i].local()) continue;
+    if (std::find(out.begin(), out.end(), routes[i].oif) != out.end()) continue;
+    if (!cfg.ifaces.empty())
+      throw BadInput("backend " + cfg.backends[i].ep.str() + " is reached via " +
+                     ifName(routes[i].oif) + ", which is not an --iface");
+    out.push_back(routes[i].oif);
+  }
+  if (out.size() > LB_MAX_IFACES) throw BadInput("too many interfaces (max 8)");
+  return out;
+}
+
+void checkHooksFree(const AttachConfig& cfg, const Resolved& r) {
+  for (uint32_t idx : r.ifindexes) {
+    std::string prog;
+    if (cfg.ingress == IngressMode::kXdp && xdpProgId(idx, &prog) != 0)
+      throw BadInput(ifName(idx) + " already has an XDP program (" + prog +
+                     "); apilb will not replace it (use --ingress tc or remove it)");
+    if (cfg.ingress == IngressMode::kTc && tcProgId(idx, TcDir::kIngress) != 0)
+      throw BadInput(ifName(idx) + " already has a tc filter at apilb's handle/priority");
+  }
+  if (tcProgId(r.loIfindex, TcDir::kIngress) != 0)
+    throw BadInput("lo already has a tc filter at apilb's handle/priority (stale attach?)");
+}
+
+Resolved resolve(const AttachConfig& cfg) {
+  if (isAttached(cfg.pinDir))
+    throw BadInput("already attached at " + cfg.pinDir + " (run apilb detach first)");
+  if (if_nametoindex(cfg.vipDev.c_str()) != 0)
+    throw BadInput("device " + cfg.vipDev + " already exists (left over? ip link del " +
+                   cfg.vipDev + ")");
+  RouteInfo vr;
+  if (!routeLookup(cfg.vip, &vr) && vr.local())
+    throw BadInput("VIP " + cfg.vip.addrStr() + " is a local address of this node");
+  std::vector<RouteInfo> routes;
+  for (const auto& b : cfg.backends) {
+    RouteInfo ri;
+    if (auto ec = routeLookup(b.ep, &ri)) throw BadInput(routeError(b.ep, ec));
+    routes.push_back(ri);
+  }
+  Resolved r;
+  r.loIfindex = if_nametoindex("lo");
+  r.nodeIp = nodeIpFor(cfg.backends[0].ep, routes[0]);
+  r.ifindexes = resolveIfaces(cfg, routes);
+  checkHooksFree(cfg, r);
+  return r;
+}
+
+bool dirExists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void preparePinDir(const std::string& pinDir, UndoStack& undo, std::ostream& log) {
+  bool existed = dirExists(pinDir);
+  std::string mountedAt;
+  std::error_code ec = ensureBpffs(pinDir, &mountedAt);
+  undo.push([pinDir, mountedAt, existed] {
+    if (!existed) ::rmdir(pinDir.c_str());
+    if (!mountedAt.empty()) ::umount2(mountedAt.c_str(), MNT_DETACH);
+  });
+  if (ec || !isBpffs(pinDir))
+    throw BadInput("pin dir " + pinDir + " is not on a bpf filesystem and one cannot be mounted" +
+                   (ec ? ": " + ec.message() : std::string()));
+  if (!mountedAt.empty()) log << "mounted bpffs on " << mountedAt << "\n";
+}
+
+VipDevice createDevice(const AttachConfig& cfg, const Resolved& r, UndoStack& undo,
+                       std::ostream& log) {
+  VipDevice dev;
+  if (auto ec = createVipDevice(cfg.vipDev, cfg.vipDev + "p", &dev))
+    sysFail(ec, "create VIP device " + cfg.vipDev);
+  undo.push([idx = dev.ifindex] { (void)deleteLink(idx); });
+  if (dev.veth) {
+    // Packets that leave apilb0 untranslated arrive on the peer: never forward them back.
+    (void)writeSysctl(ipv4ConfName(cfg.vipDev + "p", "forwarding"), 0);
+    (void)writeSysctl("net.ipv6.conf." + cfg.vipDev + "p.disable_ipv6", 1);
+  }
+  log << "created " << (dev.veth ? "veth " + cfg.vipDev + "/" + cfg.vipDev + "p" : "dummy " + cfg.vipDev)
+      << " (ifindex " << dev.ifindex << ", arp off)\n";
+  if (auto ec = addVipRoute(cfg.vip, dev.ifindex, r.nodeIp))
+    sysFail(ec, "add route " + cfg.vip.addrStr() + " dev " + cfg.vipDev);
+  log << "route " << cfg.vip.addrStr() << (cfg.vip.family == LB_AF_INET ? "/32" : "/128")
+      << " dev " << cfg.vipDev << " src " << r.nodeIp.addrStr() << "\n";
+  return dev;
+}
+
+void fillMaps(const AttachConfig& cfg, const std::string& pinDir) {
+  Datapath dp = Datapath::open(pinDir);
+  if (auto ec = dp.addVip(cfg.vip, 0, cfg.tableSize)) sysFail(ec, "add VIP " + cfg.vip.str());
+  for (const auto& b : cfg.backends) {
+    uint32_t id = 0;
+    if (auto ec = dp.addBackend(0, b.ep, b.weight, &id)) sysFail(ec, "add backend " + b.ep.str());
+  }
+  if (auto ec = dp.publishTable(0)) sysFail(ec, "publish Maglev table");
+}
+
+void attachTc(uint32_t ifindex, TcDir dir, int progFd, const char* prog, bool* created,
+              UndoStack& undo, std::ostream& log) {
+  if (auto ec = tcAttach(ifindex, dir, progFd, created))
+    sysFail(ec, std::string("attach ") + prog + " to tc " +
+                    (dir == TcDir::kIngress ? "ingress" : "egress") + " of " + ifName(ifindex));
+  undo.push([ifindex, dir, c = *created] { (void)tcDetach(ifindex, dir, c); });
+  log << "attached " << prog << " to tc " << (dir == TcDir::kIngress ? "ingress" : "egress")
+      << " of " << ifName(ifindex) << "\n";
+}
+
+lb_iface_rec attachIface(const AttachConfig& cfg, const LbProgram& prog, uint32_t ifindex,
+                         UndoStack& undo, std::ostream& log) {
+  lb_iface_rec rec{};
+  rec.ifindex = ifindex;
+  rec.old_rp_filter = -1;
+  if (cfg.ingress == IngressMode::kTc) {
+    bool created = false;
+    attachTc(ifindex, TcDir::kIngress, prog.progFd(kProgRevTc), kProgRevTc, &created, undo, log);
+    rec.mode = LB_MODE_TC;
+    rec.flags = created ? LB_IFACE_F_CLSACT : 0;
+    return rec;
+  }
+  bool generic = false;
+  if (auto ec = xdpAttach(ifindex, prog.progFd(kProgRevXdp), &generic))
+    sysFail(ec, std::string("attach ") + kProgRevXdp + " (XDP) to " + ifName(ifindex));
+  undo.push([ifindex] { (void)xdpDetach(ifindex, kProgRevXdp); });
+  rec.mode = generic ? LB_MODE_XDP_GENERIC : LB_MODE_XDP_NATIVE;
+  log << "attached " << kProgRevXdp << " to " << ifName(ifindex) << " (" << modeName(rec.mode)
+      << ")\n";
+  return rec;
+}
+
+// Makes rp_filter on `dev` effectively loose. The kernel uses max(all, dev): when that is 1
+// (strict), setting dev to 2 is enough, so conf.all is never touched. Returns the old value or -1.
+int8_t loosenRpFilter(const std::string& dev, UndoStack& undo, std::ostream& log) {
+  int all = 0, cur = 0;
+  std::string name = ipv4ConfName(dev, "rp_filter");
+  if (readSysctl(ipv4ConfName("all", "rp_filter"), &all) || readSysctl(name, &cur)) return -1;
+  if (std::max(all, cur) != 1) return -1;
+  if (auto ec = writeSysctl(name, 2)) sysFail(ec, "sysctl " + name);
+  undo.push([name, cur] { (void)writeSysctl(name, cur); });
+  log << "sysctl " << name << " " << cur << " -> 2\n";
+  return static_cast<int8_t>(cur);
+}
+
+int8_t enableAcceptLocal(UndoStack& undo, std::ostream& log) {
+  std::string name = ipv4ConfName("lo", "accept_local");
+  int cur = 0;
+  if (readSysctl(name, &cur) || cur == 1) return -1;
+  if (auto ec = writeSysctl(name, 1)) sysFail(ec, "sysctl " + name);
+  undo.push([name, cur] { (void)writeSysctl(name, cur); });
+  log << "sysctl " << name << " " << cur << " -> 1\n";
+  return static_cast<int8_t>(cur);
+}
+
+void writeRecord(const std::string& pinDir, lb_attach_rec rec) {
+  int fd = bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str());
+  if (fd < 0) sysFail(std::error_code(errno, std::generic_category()), "open " LB_MAP_ATTACH);
+  uint32_t key = 0;
+  rec.magic = LB_ATTACH_MAGIC;  // written in the same update as the rest: readers see all or none
+  int rc = bpf_map_update_elem(fd, &key, &rec, BPF_ANY);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) sysFail(std::error_code(err, std::generic_category()), "write " LB_MAP_ATTACH);
+}
+
+lb_attach_rec baseRecord(const AttachConfig& cfg, const VipDevice& dev, const Resolved& r) {
+  lb_attach_rec rec{};
+  rec.version = 1;
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  rec.attached_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+  rec.vip_dev_ifindex = dev.ifindex;
+  rec.vip_peer_ifindex = dev.peerIfindex;
+  rec.lo_ifindex = r.loIfindex;
+  rec.old_lo_accept_local = rec.old_lo_rp_filter = rec.old_all_rp_filter = -1;
+  rec.old_vip_dev_rp_filter = -1;
+  std::strncpy(rec.vip_dev, cfg.vipDev.c_str(), sizeof(rec.vip_dev) - 1);
+  return rec;
+}
+
+}  // namespace
+
+bool parseBackendSpec(std::string_view text, BackendSpec* out, std::string* err) {
+  *out = BackendSpec{};
+  size_t at = text.rfind('@');
+  std::string_view ep = at == std::string_view::npos ? text : text.substr(0, at);
+  if (at != std::string_view::npos) {
+    std::string_view w = text.substr(at + 1);
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+    if (w.empty() || ec != std::errc() || p != w.data() + w.size() || v < 1 || v > 65535) {
+      *err = "weight '" + std::string(w) + "' must be an integer 1..65535";
+      return false;
+    }
+    out->weight = static_cast<uint16_t>(v);
+  }
+  return parseEndpoint(ep, &out->ep, err);
+}
+
+std::string validateStatic(const AttachConfig& cfg) {
+  if (cfg.pinDir.empty() || cfg.pinDir[0] != '/') return "--pin-dir must be an absolute path";
+  if (cfg.vip.family == 0) return "--vip is required";
+  if (cfg.backends.empty()) return "at least one --backend is required";
+  if (cfg.backends.size() > LB_MAX_BACKENDS) return "too many backends (max 256)";
+  std::set<std::string> seen;
+  for (const auto& b : cfg.backends) {
+    if (b.ep.family != cfg.vip.family)
+      return "backend " + b.ep.str() + " and VIP " + cfg.vip.str() +
+             " are of different address families";
+    if (!seen.insert(b.ep.str()).second) return "duplicate backend " + b.ep.str();
+  }
+  if (cfg.tableSize < kMinTableSize || cfg.tableSize > LB_MAX_TABLE || !isPrime(cfg.tableSize))
+    return "--table-size " + std::to_string(cfg.tableSize) + " must be a prime in 257..65537";
+  if (cfg.ifaces.size() > LB_MAX_IFACES) return "too many interfaces (max 8)";
+  if (cfg.vipDev.empty() || cfg.vipDev.size() > IFNAMSIZ - 2) return "VIP device name too long";
+  std::set<std::string> names;
+  for (const auto& i : cfg.ifaces) {
+    if (i.empty() || i.size() >= IFNAMSIZ) return "bad interface name '" + i + "'";
+    if (i == "lo") return "--iface lo: lo is attached automatically (hairpin)";
+    if (i == cfg.vipDev || i == cfg.vipDev + "p") return "--iface " + i + " is the VIP device";
+    if (!names.insert(i).second) return "duplicate interface " + i;
+  }
+  return {};
+}
+
+bool isAttached(const std::string& pinDir) {
+  std::string path = pinDir + "/" LB_MAP_ATTACH;
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return false;
+  lb_attach_rec rec{};
+  uint32_t key = 0;
+  bool ok = bpf_map_lookup_elem(fd, &key, &rec) == 0 && rec.magic == LB_ATTACH_MAGIC;
+  ::close(fd);
+  return ok;
+}
+
+const char* modeName(uint8_t mode) {
+  switch (mode) {
+    case LB_MODE_XDP_NATIVE: return "native XDP";
+    case LB_MODE_XDP_GENERIC: return "generic XDP";
+    case LB_MODE_TC: return "TC";
+    default: return "none";
+  }
+}
+
+void attach(const AttachConfig& cfg, std::ostream& log) {
+  if (std::string m = validateStatic(cfg); !m.empty()) throw BadInput(m);
+  std::string missing;
+  if (!havePrivileges(&missing)) throw BadInput("insufficient privileges: need root (" + missing + ")");
+  Resolved r = resolve(cfg);
+  UndoStack undo;
+  preparePinDir(cfg.pinDir, undo, log);
+  VipDevice dev = createDevice(cfg, r, undo, log);
+  LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex);
+  undo.push([p = cfg.pinDir] { removePinDir(p); });
+  prog.pinMaps(cfg.pinDir);
+  fillMaps(cfg, cfg.pinDir);
+  lb_attach_rec rec = baseRecord(cfg, dev, r);
+  bool created = false;
+  attachTc(dev.ifindex, TcDir::kEgress, prog.progFd(kProgFwd), kProgFwd, &created, undo, log);
+  attachTc(r.loIfindex, TcDir::kIngress, prog.progFd(kProgRevTc), kProgRevTc, &created, undo, log);
+  rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
+  for (uint32_t idx : r.ifindexes) rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, undo, log);
+  if (cfg.vip.family == LB_AF_INET) {
+    for (uint32_t i = 0; i < rec.n_ifaces; ++i)
+      rec.ifaces[i].old_rp_filter = loosenRpFilter(ifName(rec.ifaces[i].ifindex), undo, log);
+    rec.old_lo_rp_filter = loosenRpFilter("lo", undo, log);
+    rec.old_lo_accept_local = enableAcceptLocal(undo, log);
+  }
+  writeRecord(cfg.pinDir, rec);
+  undo.commit();
+}
+
+namespace {
+
+void warn(std::ostream& log, const std::string& msg) { log << "warning: " << msg << "\n"; }
+
+void restoreSysctl(const std::string& dev, const char* key, int8_t old, std::ostream& log) {
+  if (old < 0) return;
+  std::string name = ipv4ConfName(dev, key);
+  int cur = 0;
+  (void)readSysctl(name, &cur);
+  if (auto ec = writeSysctl(name, old)) return warn(log, "restore " + name + ": " + ec.message());
+  log << "sysctl " << name << " " << cur << " -> " << int(old) << "\n";
+}
+
+void detachIface(const lb_iface_rec& ir, std::ostream& log) {
+  std::string name = ifName(ir.ifindex);
+  if (name.empty()) return warn(log, "interface " + std::to_string(ir.ifindex) + " is gone");
+  std::error_code ec = ir.mode == LB_MODE_TC
+                           ? tcDetach(ir.ifindex, TcDir::kIngress, ir.flags & LB_IFACE_F_CLSACT)
+                           : xdpDetach(ir.ifindex, kProgRevXdp);
+  const char* prog = ir.mode == LB_MODE_TC ? kProgRevTc : kProgRevXdp;
+  if (ec) warn(log, std::string("detach ") + prog + " from " + name + ": " + ec.message());
+  else log << "detached " << prog << " from " << name << " (" << modeName(ir.mode) << ")\n";
+  restoreSysctl(name, "rp_filter", ir.old_rp_filter, log);
+}
+
+void detachLo(const lb_attach_rec& rec, std::ostream& log) {
+  if (auto ec = tcDetach(rec.lo_ifindex, TcDir::kIngress, rec.flags & LB_ATTACH_F_LO_CLSACT))
+    warn(log, std::string("detach ") + kProgRevTc + " from lo: " + ec.message());
+  else
+    log << "detached " << kProgRevTc << " from tc ingress of lo\n";
+  restoreSysctl("lo", "rp_filter", rec.old_lo_rp_filter, log);
+  restoreSysctl("lo", "accept_local", rec.old_lo_accept_local, log);
+  restoreSysctl("all", "rp_filter", rec.old_all_rp_filter, log);
+}
+
+void deleteVipDevice(const lb_attach_rec& rec, std::ostream& log) {
+  std::string dev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
+  if (ifName(rec.vip_dev_ifindex) != dev)
+    return warn(log, "VIP device " + dev + " is gone");
+  if (auto ec = deleteLink(rec.vip_dev_ifindex))
+    return warn(log, "delete " + dev + ": " + ec.message());
+  log << "deleted " << dev << " (and its route)\n";
+}
+
+}  // namespace
+
+void detach(const std::string& pinDir, std::ostream& log) {
+  std::string missing;
+  if (!havePrivileges(&missing)) throw BadInput("insufficient privileges: need root (" + missing + ")");
+  if (!isAttached(pinDir)) throw BadInput("nothing attached at " + pinDir);
+  lb_attach_rec rec{};
+  {
+    Datapath dp = Datapath::open(pinDir);
+    if (auto ec = dp.attachRecord(&rec)) sysFail(ec, "read attach record");
+  }
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
+    detachIface(rec.ifaces[i], log);
+  detachLo(rec, log);
+  deleteVipDevice(rec, log);
+  removePinDir(pinDir);
+  log << "removed pins under " << pinDir << "\n";
+}
+
+}  // namespace lb

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// Putting the datapath on a node and taking it off again: validation of an attach request,
+// the VIP device and route, loading the BPF skeleton, pinning its maps, filling them, attaching
+// the programs (tc egress on the VIP device, XDP or tc ingress on each NIC, tc ingress on lo),
+// the sysctls, and the attach record `apilb detach` and `apilb status` read back.
+//
+// attach() is all-or-nothing: each step registers its undo, and any failure runs the undo
+// stack before the exception leaves. Errors: BadInput (the CLI exits 2; nothing touched) or
+// std::system_error (runtime failure, exit 1; everything undone). Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lb/endpoint.h"
+
+namespace lb {
+
+// Invalid user input: a one-line message, exit code 2, nothing changed on the host.
+class BadInput : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class IngressMode { kXdp, kTc };
+
+struct BackendSpec {
+  Endpoint ep;
+  uint16_t weight = 1;  // 1..65535
+};
+
+inline constexpr uint32_t kMinTableSize = 257;  // prime > LB_MAX_BACKENDS: every backend fits
+
+struct AttachConfig {
+  std::string pinDir = "/sys/fs/bpf/apilb";
+  Endpoint vip;
+  std::vector<BackendSpec> backends;
+  std::vector<std::string> ifaces;  // empty: the egress interfaces of the backend routes
+  IngressMode ingress = IngressMode::kXdp;
+  uint32_t tableSize = LB_DEFAULT_TABLE;
+  std::string vipDev = "apilb0";     // peer is vipDev + "p"
+};
+
+// Parses "ip:port" or "ip:port@weight" ("[v6]:port@weight"). False + *err on bad input.
+[[nodiscard]] bool parseBackendSpec(std::string_view text, BackendSpec* out, std::string* err);
+// Checks that need no kernel: families, duplicates, counts, table size, interface names.
+// Returns "" when fine, else the one-line reason.
+std::string validateStatic(const AttachConfig& cfg);
+// True if pinDir holds an apilb_attach map whose record carries LB_ATTACH_MAGIC.
+bool isAttached(const std::string& pinDir);
+// "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
+const char* modeName(uint8_t mode);
+
+// Attaches as described above, printing one line per change to `log`.
+void attach(const AttachConfig& cfg, std::ostream& log);
+// Undoes what the attach record at pinDir lists. Missing pieces (interface deleted, filter
+// already gone) are warnings on `log`, not errors. BadInput if nothing is attached there.
+void detach(const std::string& pinDir, std::ostream& log);
+
+}  // namespace lb

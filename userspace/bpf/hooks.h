@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// Attaching and detaching apilb's programs at their hooks: tc (clsact, through libbpf's
+// bpf_tc_* so `tc filter show` and bpftool list them) with a fixed handle/priority so detach
+// removes exactly our filter, and XDP (native, falling back to generic) that never replaces a
+// program someone else attached. Errors: std::error_code with the libbpf/kernel errno.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+namespace lb {
+
+inline constexpr uint32_t kTcHandle = 0xa11b;  // our filter's handle on every hook
+inline constexpr uint32_t kTcPriority = 1;     // ... and its priority (runs before later prios)
+
+enum class TcDir { kIngress, kEgress };
+
+// Creates clsact on ifindex if missing (*created says whether we did) and attaches progFd at
+// (kTcHandle, kTcPriority) in direction dir. EEXIST if a filter already holds that slot.
+[[nodiscard]] std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created);
+// Removes our filter; then, if removeQdiscIfEmpty and clsact holds no filter in either
+// direction, deletes the clsact qdisc. ENOENT if our filter was not there.
+[[nodiscard]] std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty);
+// Program id at our tc slot (0 if none).
+uint32_t tcProgId(uint32_t ifindex, TcDir dir);
+
+// Program id of any XDP program on ifindex (0 if none), and its name in *name.
+uint32_t xdpProgId(uint32_t ifindex, std::string* name);
+// Attaches progFd in native mode, or generic mode when the driver refuses; *generic tells which.
+// Fails with EBUSY if any XDP program is already attached.
+[[nodiscard]] std::error_code xdpAttach(uint32_t ifindex, int progFd, bool* generic);
+// Detaches the XDP program from ifindex only if it is named `expectName`; ENOENT if none,
+// EPERM if it is someone else's.
+[[nodiscard]] std::error_code xdpDetach(uint32_t ifindex, const std::string& expectName);
+
+// Name of the program with id (empty if it does not exist).
+std::string progName(uint32_t id);
+
+}  // namespace lb

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+// Skeleton loading. rodata is written through the BTF of the .rodata datasec (offset of the
+// variable by name) rather than skel->rodata->x, so this file compiles against any version of
+// bpf/apilb.bpf.c and reports a missing variable at run time.
+#include "bpf/loader.h"
+
+#include <bpf/btf.h>
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "apilb.skel.h"
+#include "apilb_maps.h"
+#include "bpf/system.h"
+
+namespace lb {
+namespace {
+
+[[noreturn]] void raise(int err, const std::string& what) {
+  throw std::system_error(err < 0 ? -err : err, std::generic_category(), what);
+}
+
+bpf_map* rodataMap(bpf_object* obj) {
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj) {
+    const char* n = bpf_map__name(m);
+    size_t len = std::strlen(n);
+    if (len >= 7 && std::strcmp(n + len - 7, ".rodata") == 0) return m;
+  }
+  return nullptr;
+}
+
+void setRodataU32(bpf_object* obj, const char* var, uint32_t value) {
+  bpf_map* ro = rodataMap(obj);
+  const btf* b = bpf_object__btf(obj);
+  size_t size = 0;
+  auto* init = ro ? static_cast<const char*>(bpf_map__initial_value(ro, &size)) : nullptr;
+  int sec = b ? btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC) : -1;
+  if (!init || sec < 0) raise(ENOENT, std::string("BPF object has no .rodata for ") + var);
+  const btf_type* t = btf__type_by_id(b, static_cast<uint32_t>(sec));
+  const btf_var_secinfo* vs = btf_var_secinfos(t);
+  for (int i = 0; i < btf_vlen(t); ++i, ++vs) {
+    const btf_type* v = btf__type_by_id(b, vs->type);
+    if (std::strcmp(btf__name_by_offset(b, v->name_off), var) != 0) continue;
+    if (vs->size != sizeof(value) || vs->offset + sizeof(value) > size)
+      raise(EINVAL, std::string("rodata ") + var + " is not a u32");
+    std::vector<char> data(init, init + size);  // libbpf's setter is the supported way in
+    std::memcpy(data.data() + vs->offset, &value, sizeof(value));
+    if (int rc = bpf_map__set_initial_value(ro, data.data(), size); rc < 0)
+      raise(rc, "bpf_map__set_initial_value(.rodata)");
+    return;
+  }
+  raise(ENOENT, std::string("BPF object has no rodata variable ") + var);
+}
+
+struct SkelDeleter {
+  void operator()(apilb* s) const noexcept { apilb__destroy(s); }
+};
+
+}  // namespace
+
+struct LbProgram::Impl {
+  std::unique_ptr<apilb, SkelDeleter> skel;
+};
+
+LbProgram::LbProgram(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LbProgram::LbProgram(LbProgram&&) noexcept = default;
+LbProgram& LbProgram::operator=(LbProgram&&) noexcept = default;
+LbProgram::~LbProgram() = default;
+
+LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
+  auto impl = std::make_unique<Impl>();
+  impl->skel.reset(apilb__open());
+  if (!impl->skel) raise(errno, "apilb__open");
+  bpf_object* obj = impl->skel->obj;
+  bpf_map* outer = bpf_object__find_map_by_name(obj, LB_MAP_MAGLEV);
+  bpf_map* inner = outer ? bpf_map__inner_map(outer) : nullptr;
+  if (!inner) raise(ENOENT, "BPF object has no map-in-map " LB_MAP_MAGLEV);
+  if (int rc = bpf_map__set_max_entries(inner, tableSize); rc < 0)
+    raise(rc, "bpf_map__set_max_entries(" LB_MAP_MAGLEV " inner)");
+  setRodataU32(obj, "lb_lo_ifindex", loIfindex);
+  if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
+  return LbProgram(std::move(impl));
+}
+
+int LbProgram::progFd(const char* name) const {
+  bpf_program* p = bpf_object__find_program_by_name(impl_->skel->obj, name);
+  if (!p) raise(ENOENT, std::string("BPF object has no program ") + name);
+  return bpf_program__fd(p);
+}
+
+void LbProgram::pinMaps(const std::string& pinDir) const {
+  if (int rc = bpf_object__pin_maps(impl_->skel->obj, pinDir.c_str()); rc < 0)
+    raise(rc, "bpf_object__pin_maps(" + pinDir + ")");
+}
+
+void removePinDir(const std::string& pinDir) {
+  if (DIR* d = ::opendir(pinDir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      ::unlink((pinDir + "/" + e->d_name).c_str());
+    }
+    ::closedir(d);
+  }
+  // A bpffs mounted on the pin dir itself (non-default --pin-dir outside /sys/fs/bpf).
+  std::string parent = pinDir.substr(0, std::max<size_t>(1, pinDir.rfind('/')));
+  if (isBpffs(pinDir) && !isBpffs(parent)) ::umount2(pinDir.c_str(), MNT_DETACH);
+  ::rmdir(pinDir.c_str());
+}
+
+}  // namespace lb

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// The rtnetlink operations apilb needs, over libnl-route-3: route lookups (egress device and
+// preferred source toward a backend, "is this address local"), the VIP device (dummy, or a veth
+// pair where the kernel has no dummy driver), the VIP route, and counting tc filters. Every call
+// opens its own socket in the calling thread's current network namespace.
+// Errors: std::error_code carrying the kernel's errno (EEXIST, ENETUNREACH, ...).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+#include "lb/endpoint.h"
+
+namespace lb {
+
+struct RouteInfo {
+  uint8_t type = 0;      // RTN_UNICAST, RTN_LOCAL, ...
+  uint32_t oif = 0;      // egress ifindex (lo for a local address)
+  Endpoint prefsrc;      // preferred source (family 0 if the route has none)
+  bool local() const;    // type == RTN_LOCAL: the address is the node's own
+};
+
+// `ip route get <dst>`. ENETUNREACH / EHOSTUNREACH when there is no route.
+[[nodiscard]] std::error_code routeLookup(const Endpoint& dst, RouteInfo* out);
+
+struct VipDevice {
+  uint32_t ifindex = 0;
+  uint32_t peerIfindex = 0;  // 0 for a dummy device
+  bool veth = false;
+};
+
+// Creates `name` as a dummy device, or, if the kernel has no dummy driver, as a veth pair
+// `name`/`peer`; both up, `name` with IFF_NOARP. EEXIST if `name` exists.
+[[nodiscard]] std::error_code createVipDevice(const std::string& name, const std::string& peer,
+                                              VipDevice* out);
+// Deletes a link (a veth's peer goes with it). ENODEV if gone.
+[[nodiscard]] std::error_code deleteLink(uint32_t ifindex);
+// `ip route add VIP/32 dev <ifindex> src <src>` (or /128), protocol static, scope link.
+[[nodiscard]] std::error_code addVipRoute(const Endpoint& vip, uint32_t ifindex,
+                                          const Endpoint& src);
+// Number of tc filters under `parent` (e.g. clsact ingress) of ifindex.
+[[nodiscard]] std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n);
+// Interface name of ifindex ("" if none).
+std::string ifName(uint32_t ifindex);
+
+}  // namespace lb
