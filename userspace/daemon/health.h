@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// Health state machine of one backend and the decision of what the datapath should hold. Pure
+// logic (no I/O, time passed in) so rise/fall, drain vs dead and fail-open are unit-tested.
+//
+//   unknown  --rise successes-->  healthy   (new flows may go there)
+//   any      --fall failures, last "answers but not 200" (503, 401, ...)-->  draining
+//   any      --fall failures, last refused / timeout / TLS error-->  dead
+//   draining --fall consecutive hard failures-->  dead;   dead --fall "not 200" answers--> draining
+//   draining/dead --rise successes--> healthy
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+using WallTime = std::chrono::system_clock::time_point;
+
+enum class HealthState { kUnknown, kHealthy, kDraining, kDead };
+const char* healthStateName(HealthState s);  // "unknown" | "healthy" | "draining" | "dead"
+
+enum class ProbeOutcome {
+  kOk,        // 200 (https) / connected (tcp)
+  kNotReady,  // answered, but not 200: draining
+  kFailed,    // refused, timeout, TLS failure, reset: dead
+};
+
+struct ProbeResult {
+  ProbeOutcome outcome = ProbeOutcome::kFailed;
+  std::string result;      // "200", "503", "connected", "refused", "timeout", "tls: ..."
+  std::string error;       // human-readable error, "" on success
+  double latencyMs = 0;    // time the probe took
+};
+
+struct BackendHealth {
+  HealthState state = HealthState::kUnknown;
+  WallTime since{};                    // when `state` was entered
+  std::optional<WallTime> lastProbe;   // completion time of the last probe
+  std::string result;                  // last ProbeResult::result
+  std::string error;                   // last ProbeResult::error
+  double latencyMs = 0;
+  uint32_t successes = 0;  // consecutive
+  uint32_t failures = 0;   // consecutive, any kind
+  uint32_t notReadyRun = 0;  // consecutive "answers but not 200"
+  uint32_t failedRun = 0;    // consecutive refused/timeout/TLS
+};
+
+struct Transition {
+  HealthState from;
+  HealthState to;
+  std::string reason;  // e.g. "2 consecutive failures, last: refused (Connection refused)"
+};
+
+// Records `r` (completed at `now`) in *h and returns the state change it causes, if any.
+// rise/fall >= 1. Pure; not thread-safe per BackendHealth.
+std::optional<Transition> recordProbe(BackendHealth* h, const ProbeResult& r, uint32_t rise,
+                                      uint32_t fall, WallTime now);
+
+// Input to decide(): one configured backend.
+struct BackendView {
+  uint32_t id;             // apilb_backends slot
+  HealthState state;
+  bool priorUsable;        // in the published table before the daemon knew its health (adopted)
+};
+
+struct Decision {
+  std::vector<uint32_t> table;  // ids to publish (sorted, never empty unless no backends)
+  bool failOpen = false;        // no backend usable: table is the last good set
+  std::vector<std::pair<uint32_t, uint32_t>> flags;  // id -> LB_BE_F_DRAIN/LB_BE_F_DOWN bits
+};
+
+// What the datapath should hold. Usable = healthy, or unknown and priorUsable (so adopting a
+// running datapath does not change it before the probes have spoken). No usable backend ->
+// fail open: keep `lastTable` (restricted to configured ids; all configured ids if that is
+// empty); backends in a fail-open table get no DRAIN/DOWN flag so their flows are left alone.
+Decision decide(const std::vector<BackendView>& backends, const std::vector<uint32_t>& lastTable);
+
+}  // namespace lb
