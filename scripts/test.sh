@@ -26,7 +26,21 @@ if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
 	mounted_bpffs=1
 	echo "test: mounted bpffs on /sys/fs/bpf"
 fi
+# sweep_labs: tear down e2e labs (apilbt-<pid>-NAME) whose test process is gone, e.g. killed by
+# ctest's timeout before its EXIT trap could run. Labs of live processes are left alone.
+sweep_labs() {
+	local p pid
+	for p in $(ip netns list | awk '{print $1}' |
+		sed -n 's/^\(apilbt-[0-9]*-.*\)-\(node\|br\|api[0-9]\)$/\1/p' | sort -u); do
+		pid=${p#apilbt-}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null && continue
+		echo "test: removing leftover lab $p"
+		scripts/lab-down.sh "$p" >/dev/null || true
+	done
+}
 cleanup() {
+	sweep_labs
 	# Unmount only what this script mounted, and only if nothing was left pinned in it.
 	if [ $mounted_bpffs -eq 1 ] && [ -z "$(ls -A /sys/fs/bpf 2>/dev/null)" ]; then
 		umount /sys/fs/bpf || true

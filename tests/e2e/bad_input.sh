@@ -27,7 +27,6 @@ cases=(
 	"be.mixed|attach --vip $VIP4 --backend $A1 --backend $(be6 api2) --iface eth0"
 	"be.v6vip|attach --vip $VIP6 --backend $A1 --iface eth0"
 	"iface.unknown|attach --vip $VIP4 --backend $A1 --iface nosuch0"
-	"iface.missing|attach --vip $VIP4 --backend $A1"
 	"ingress.bad|attach --vip $VIP4 --backend $A1 --iface eth0 --ingress sideways"
 	"table.notprime|attach --vip $VIP4 --backend $A1 --iface eth0 --table-size 16380"
 	"table.zero|attach --vip $VIP4 --backend $A1 --iface eth0 --table-size 0"

@@ -33,7 +33,9 @@ direct_from() {
 # FIN: the backend closes first, so the client port has no TIME_WAIT and can be reused at once.
 for p in 41001 41002 41003 41004 41005 41006; do
 	out=$(ncurl --local-port "$p" -w ' %{remote_ip}' "https://$VIP4/close" 2>&1)
-	read -r b peer <<<"$out"
+	# shellcheck disable=SC2206
+	w=($out)	# body "<server>\n", then " <remote_ip>"
+	b=${w[0]:-} peer=${w[1]:-}
 	expect_eq fin.vip "VIP request from port $p answered with the VIP as peer ($b)" "$peer" "$LAB_VIP4"
 	[[ " ${LAB_APIS[*]} " == *" $b "* ]] || continue
 	direct_from "$p" "$b" fin
@@ -54,9 +56,10 @@ for _ in $(seq 30); do
 done
 require rst.vip "slow VIP download from port $p is established (backend '$b')" test -n "$b"
 sleep 0.5
-# curl runs under `ip netns exec`; kill the curl process itself.
-pkill -KILL -P "$dl" 2>/dev/null
-kill -KILL "$dl" 2>/dev/null
+# Kill the curl process itself (found by its socket), not the shell that started it.
+cpid=$(in_node ss -Htnp "( sport = :$p )" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+require rst.kill "curl of the slow download found (pid '$cpid')" test -n "$cpid"
+kill -KILL "$cpid"
 wait "$dl" 2>/dev/null
 direct_from "$p" "$b" rst
 

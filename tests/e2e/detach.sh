@@ -25,8 +25,8 @@ for mode in xdp tc; do
 	fi
 	check "$mode.attached" "a route to the VIP" has_vip_route
 	check "$mode.attached" "pins under $PIN" pins_left
-	check "$mode.sysctl" "attach changed a sysctl (rp_filter was strict)" \
-		bash -c "[ '$(sysctl_snapshot)' != '$before' ]"
+	now=$(sysctl_snapshot)
+	check "$mode.sysctl" "attach changed a sysctl (rp_filter was strict)" test "$now" != "$before"
 	got=$(who "https://$VIP4/version")
 	check "$mode.works" "a request through the VIP ($got)" contains "$got" " $LAB_VIP4"
 
