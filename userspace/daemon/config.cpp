@@ -23,6 +23,9 @@ namespace {
 
 using Errs = std::vector<std::string>;
 
+// Smallest table `apilb attach` accepts (a prime above LB_MAX_BACKENDS, see bpf/attach.h).
+constexpr uint32_t kMinTable = 257;
+
 std::string bad(std::string_view key, std::string_view value, std::string_view why) {
   return std::string(key) + ": '" + std::string(value) + "': " + std::string(why);
 }
@@ -46,8 +49,8 @@ bool parseU32(std::string_view v, uint32_t lo, uint32_t hi, uint32_t* out) {
   return true;
 }
 
-bool parseBackend(std::string_view v, BackendSpec* out, std::string* err) {
-  BackendSpec b;
+bool parseBackend(std::string_view v, BackendConfig* out, std::string* err) {
+  BackendConfig b;
   std::string_view ep = v;
   auto at = v.rfind('@');
   if (at != std::string_view::npos) {
@@ -119,7 +122,7 @@ const std::vector<KeyDef>& keyDefs() {
        }},
       {"backend", true,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         BackendSpec b;
+         BackendConfig b;
          std::string err;
          if (!parseBackend(v, &b, &err)) e->push_back(bad(k, v, err));
          else c->backends.push_back(b);
@@ -138,8 +141,9 @@ const std::vector<KeyDef>& keyDefs() {
       {"table_size", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          uint32_t n = 0;
-         if (!parseU32(v, 3, LB_MAX_TABLE, &n) || !isPrimeSize(n))
-           e->push_back(bad(k, v, "must be a prime between 3 and " + std::to_string(LB_MAX_TABLE)));
+         if (!parseU32(v, kMinTable, LB_MAX_TABLE, &n) || !isPrimeSize(n))
+           e->push_back(bad(k, v, "must be a prime between " + std::to_string(kMinTable) +
+                                      " and " + std::to_string(LB_MAX_TABLE)));
          else c->tableSize = n;
        }},
       {"probe_type", false,
@@ -360,9 +364,6 @@ void validateConfig(const DaemonConfig& cfg, bool needIfaces, std::vector<std::s
   std::set<std::string> seen;
   for (const auto& i : cfg.ifaces)
     if (!seen.insert(i).second) errs->push_back(bad("iface", i, "listed twice"));
-  if (cfg.tableSize < 2 * cfg.backends.size())
-    errs->push_back(bad("table_size", std::to_string(cfg.tableSize),
-                        "too small for " + std::to_string(cfg.backends.size()) + " backends"));
   validateProbe(cfg.probe, errs);
 }
 

@@ -20,10 +20,10 @@ namespace lb {
 
 enum class ProbeType { kHttps, kTcp };
 
-struct BackendSpec {
+struct BackendConfig {
   Endpoint ep;          // apiserver address
   uint16_t weight = 1;  // Maglev weight ("ip:port@weight")
-  bool operator==(const BackendSpec&) const = default;
+  bool operator==(const BackendConfig&) const = default;
 };
 
 struct ProbeConfig {
@@ -44,7 +44,7 @@ struct ProbeConfig {
 
 struct DaemonConfig {
   Endpoint vip;                      // default 169.254.64.43:6443
-  std::vector<BackendSpec> backends;
+  std::vector<BackendConfig> backends;
   std::vector<std::string> ifaces;   // NICs for reverse NAT (needed only to attach)
   std::string ingress = "xdp";       // xdp | tc
   uint32_t tableSize = LB_DEFAULT_TABLE;

@@ -113,7 +113,8 @@ Decision decide(const std::vector<BackendView>& backends, const std::vector<uint
     d.table.erase(std::unique(d.table.begin(), d.table.end()), d.table.end());
   }
   for (const auto& b : backends) {
-    uint32_t f = 0;
+    uint32_t f = b.priorFlags & (LB_BE_F_DRAIN | LB_BE_F_DOWN);
+    if (b.state == HealthState::kHealthy) f = 0;
     if (b.state == HealthState::kDraining) f = LB_BE_F_DRAIN;
     if (b.state == HealthState::kDead) f = LB_BE_F_DOWN;
     if (d.failOpen && std::binary_search(d.table.begin(), d.table.end(), b.id)) f = 0;

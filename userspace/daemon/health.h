@@ -64,6 +64,7 @@ struct BackendView {
   uint32_t id;             // apilb_backends slot
   HealthState state;
   bool priorUsable;        // in the published table before the daemon knew its health (adopted)
+  uint32_t priorFlags = 0; // LB_BE_F_DRAIN/DOWN found in the map; kept while unknown
 };
 
 struct Decision {
@@ -76,6 +77,7 @@ struct Decision {
 // running datapath does not change it before the probes have spoken). No usable backend ->
 // fail open: keep `lastTable` (restricted to configured ids; all configured ids if that is
 // empty); backends in a fail-open table get no DRAIN/DOWN flag so their flows are left alone.
+// An unknown backend keeps the DRAIN/DOWN flags it had (priorFlags).
 Decision decide(const std::vector<BackendView>& backends, const std::vector<uint32_t>& lastTable);
 
 }  // namespace lb

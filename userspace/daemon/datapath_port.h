@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// DatapathPort: the slice of the pinned-map API (bpf/datapath.h) the daemon uses, as an
+// interface so the reconciler runs against a fake in unit tests; SocketKiller: terminates the
+// local client sockets of tracked flows. makeDatapathPort()/makeSockDiagKiller() return the real
+// implementations (libbpf maps; netlink SOCK_DESTROY).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "bpf/datapath.h"
+
+namespace lb {
+
+class DatapathPort {
+ public:
+  virtual ~DatapathPort() = default;
+  virtual std::vector<VipInfo> vips() const = 0;
+  virtual std::vector<BackendInfo> backends() const = 0;
+  [[nodiscard]] virtual std::error_code addBackend(uint32_t vipId, const Endpoint& ep,
+                                                   uint16_t weight, uint32_t* idOut) = 0;
+  [[nodiscard]] virtual std::error_code removeBackend(uint32_t id) = 0;
+  [[nodiscard]] virtual std::error_code setBackendFlags(uint32_t id, uint32_t set,
+                                                        uint32_t clear) = 0;
+  // Atomic swap of vipId's Maglev table to `ids` (never empty).
+  [[nodiscard]] virtual std::error_code publishTable(uint32_t vipId,
+                                                     const std::vector<uint32_t>& ids) = 0;
+  virtual std::vector<uint32_t> table(uint32_t vipId) const = 0;
+  [[nodiscard]] virtual std::error_code setVipFlags(uint32_t vipId, uint32_t set,
+                                                    uint32_t clear) = 0;
+  virtual std::vector<FlowInfo> flows() const = 0;
+  [[nodiscard]] virtual std::error_code deleteFlowsTo(uint32_t id, size_t* n) = 0;
+};
+
+class SocketKiller {
+ public:
+  virtual ~SocketKiller() = default;
+  // Destroys the local sockets whose tuple is the flow's {src, sport} -> {dst, dport}. Returns
+  // how many were destroyed; sockets not found (not local, already closed) are skipped.
+  virtual size_t destroy(const std::vector<lb_flow_key>& flows) = 0;
+};
+
+// Opens the maps pinned under pinDir. Throws std::system_error (ENOENT: nothing attached).
+std::unique_ptr<DatapathPort> makeDatapathPort(const std::string& pinDir);
+
+// SOCK_DESTROY over NETLINK_SOCK_DIAG (CONFIG_INET_DIAG_DESTROY) in the current netns.
+std::unique_ptr<SocketKiller> makeSockDiagKiller();
+
+}  // namespace lb
