@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `apilb` subcommands other than `run`: each add*Command() registers one CLI11 subcommand
+// whose callback does the work. Callbacks throw lb::BadInput (exit 2) or std::system_error
+// (exit 1); main() maps them to exit codes. Not thread-safe; build the CLI once.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/global_options.h"
+
+namespace lb {
+
+void addAttachCommand(CLI::App& app, GlobalOptions& g);
+void addDetachCommand(CLI::App& app, GlobalOptions& g);
+void addBackendCommand(CLI::App& app, GlobalOptions& g);
+void addStatusCommand(CLI::App& app, GlobalOptions& g);
+void addFlowsCommand(CLI::App& app, GlobalOptions& g);
+
+// Runs before every subcommand: enters --netns (BadInput if unknown).
+void enterGlobalNetns(const GlobalOptions& g);
+
+}  // namespace lb

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by the CLI subcommands that work on an attached datapath (backend, status, flows).
+#pragma once
+
+#include <string>
+
+#include "bpf/datapath.h"
+#include "cli/global_options.h"
+
+namespace lb {
+
+// Enters --netns, checks privileges and that something is attached at --pin-dir (BadInput
+// otherwise: "nothing attached at <dir>"), then opens the pinned maps.
+Datapath openAttached(const GlobalOptions& g);
+
+// The VIP with vip_id 0 (the one `apilb attach` creates). BadInput if the maps hold none.
+VipInfo primaryVip(const Datapath& dp);
+
+}  // namespace lb
