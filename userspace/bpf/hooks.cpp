@@ -47,6 +47,10 @@ std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created)
 }
 
 uint32_t tcProgId(uint32_t ifindex, TcDir dir) {
+  // Ask netlink first: bpf_tc_query on a device without clsact makes libbpf print a kernel
+  // error ("Parent Qdisc doesn't exists") for what is a normal answer here.
+  int n = 0;
+  if (countTcFilters(ifindex, clsactParent(dir), &n) || n == 0) return 0;
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
   if (bpf_tc_query(&hook, &opts) < 0) return 0;

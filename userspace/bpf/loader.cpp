@@ -4,6 +4,7 @@
 // bpf/apilb.bpf.c and reports a missing variable at run time.
 #include "bpf/loader.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <dirent.h>
 #include <sys/mount.h>
@@ -18,6 +19,7 @@
 #include "apilb.skel.h"
 #include "apilb_maps.h"
 #include "bpf/system.h"
+#include "bpf/unique_fd.h"
 
 namespace lb {
 namespace {
@@ -80,10 +82,17 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
   if (!impl->skel) raise(errno, "apilb__open");
   bpf_object* obj = impl->skel->obj;
   bpf_map* outer = bpf_object__find_map_by_name(obj, LB_MAP_MAGLEV);
-  bpf_map* inner = outer ? bpf_map__inner_map(outer) : nullptr;
-  if (!inner) raise(ENOENT, "BPF object has no map-in-map " LB_MAP_MAGLEV);
-  if (int rc = bpf_map__set_max_entries(inner, tableSize); rc < 0)
-    raise(rc, "bpf_map__set_max_entries(" LB_MAP_MAGLEV " inner)");
+  if (!outer || !bpf_map__inner_map(outer))
+    raise(ENOENT, "BPF object has no map-in-map " LB_MAP_MAGLEV);
+  // libbpf 1.1's bpf_map__set_max_entries() dereferences inner_map->obj, which is NULL for an
+  // inner map (segfault). Instead hand libbpf a template inner map of the right size; the kernel
+  // copies its shape into the outer map at creation, so the fd can be closed after load.
+  LIBBPF_OPTS(bpf_map_create_opts, copts);
+  UniqueFd tmpl(bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilb_mag_tmpl", sizeof(uint32_t),
+                               sizeof(uint32_t), tableSize, &copts));
+  if (!tmpl.valid()) raise(errno, "bpf_map_create(" LB_MAP_MAGLEV " inner template)");
+  if (int rc = bpf_map__set_inner_map_fd(outer, tmpl.get()); rc < 0)
+    raise(rc, "bpf_map__set_inner_map_fd(" LB_MAP_MAGLEV ")");
   setRodataU32(obj, "lb_lo_ifindex", loIfindex);
   if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
   return LbProgram(std::move(impl));

@@ -92,6 +92,19 @@ std::error_code addLink(rtnl_link* link) {
   return result(s, rtnl_link_add(s.sk, link, NLM_F_CREATE | NLM_F_EXCL));
 }
 
+std::error_code setUp(uint32_t ifindex) {
+  Sock s;
+  if (auto ec = openSock(&s)) return ec;
+  rtnl_link* orig = nullptr;
+  int rc = rtnl_link_get_kernel(s.sk, static_cast<int>(ifindex), nullptr, &orig);
+  if (rc < 0) return result(s, rc);
+  LinkPtr origPtr(orig);
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) return std::make_error_code(std::errc::not_enough_memory);
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  return result(s, rtnl_link_change(s.sk, orig, change.get(), 0));
+}
+
 std::error_code createDummy(const std::string& name) {
   LinkPtr link(rtnl_link_alloc());
   if (!link) return std::make_error_code(std::errc::not_enough_memory);
@@ -107,11 +120,14 @@ std::error_code createVeth(const std::string& name, const std::string& peerName)
   if (!link) return std::make_error_code(std::errc::not_enough_memory);
   rtnl_link* peer = rtnl_link_veth_get_peer(link.get());  // owned by link
   rtnl_link_set_name(link.get(), name.c_str());
-  rtnl_link_set_flags(link.get(), IFF_UP | IFF_NOARP);
+  rtnl_link_set_flags(link.get(), IFF_NOARP);
   rtnl_link_set_name(peer, peerName.c_str());
-  rtnl_link_set_flags(peer, IFF_UP);
   rtnl_link_put(peer);
-  return addLink(link.get());
+  // Not up at creation: the kernel brings the peer up before the pair is linked, and veth_open()
+  // then fails with ENOTCONN. Both ends go up afterwards.
+  if (auto ec = addLink(link.get())) return ec;
+  if (auto ec = setUp(if_nametoindex(peerName.c_str()))) return ec;
+  return setUp(if_nametoindex(name.c_str()));
 }
 
 }  // namespace
