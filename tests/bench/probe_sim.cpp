@@ -240,7 +240,8 @@ void printLoadSummary(const Options& o) {
     std::printf("| %d |", n);
     for (const Settings& s : kPresets) {
       LoadStats l = simulateLoad(s, o, n);
-      std::printf(" %.3g / %.0f; %.3g hs/s |", l.meanRate, l.peakRate, l.handshakeRate);
+      std::printf(" %.*f / %.0f; %.*f hs/s |", l.meanRate < 10 ? 1 : 0, l.meanRate, l.peakRate,
+                  l.handshakeRate < 10 && l.handshakeRate > 0 ? 1 : 0, l.handshakeRate);
     }
     std::printf(" %d |\n", n);
   }
