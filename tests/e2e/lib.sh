@@ -135,7 +135,7 @@ e2e_csum_check() {
 
 # ---- "nothing attached" probes ----------------------------------------------------------
 has_link() { in_node ip link show "$1" >/dev/null 2>&1; }
-has_xdp() { in_node ip -d link show "$1" | grep -q 'xdp'; }
+has_xdp() { in_node ip -d link show "$1" 2>/dev/null | grep -q 'xdp'; }
 has_clsact() { in_node tc qdisc show dev "$1" | grep -q clsact; }
 has_tc_filter() {
 	[ -n "$(in_node tc filter show dev "$1" ingress 2>/dev/null)" ] ||
@@ -145,22 +145,19 @@ has_vip_route() { [ -n "$(in_node ip route show "$LAB_VIP4" 2>/dev/null)$(in_nod
 # pins_left: the pin dir exists and holds something.
 pins_left() { [ -d "$PIN" ] && [ -n "$(ls -A "$PIN" 2>/dev/null)" ]; }
 
+not() { ! "$@"; }
+
 # nothing_attached TAG: every trace of an attach is absent.
 nothing_attached() {
-	local tag=$1
-	check "$tag" "no apilb0 device" bash -c "! ip netns exec $NODE_NS ip link show apilb0 >/dev/null 2>&1"
-	check "$tag" "no apilb0p device" bash -c "! ip netns exec $NODE_NS ip link show apilb0p >/dev/null 2>&1"
-	check "$tag" "no XDP on eth0" bash -c "! ip netns exec $NODE_NS ip -d link show eth0 | grep -q xdp"
-	local d
+	local tag=$1 d
+	check "$tag" "no apilb0 device" not has_link apilb0
+	check "$tag" "no apilb0p device" not has_link apilb0p
+	check "$tag" "no XDP on eth0" not has_xdp eth0
 	for d in eth0 lo; do
-		check "$tag" "no tc filters on $d" bash -c "
-			[ -z \"\$(ip netns exec $NODE_NS tc filter show dev $d ingress)\" ] &&
-			[ -z \"\$(ip netns exec $NODE_NS tc filter show dev $d egress)\" ]"
+		check "$tag" "no tc filters on $d" not has_tc_filter "$d"
 	done
-	check "$tag" "no route to the VIP" bash -c "
-		[ -z \"\$(ip netns exec $NODE_NS ip route show $LAB_VIP4)\" ] &&
-		[ -z \"\$(ip netns exec $NODE_NS ip -6 route show $LAB_VIP6)\" ]"
-	check "$tag" "no pins under $PIN" bash -c "! [ -d $PIN ] || [ -z \"\$(ls -A $PIN)\" ]"
+	check "$tag" "no route to the VIP" not has_vip_route
+	check "$tag" "no pins under $PIN" not pins_left
 }
 
 # sysctl_snapshot: the node's sysctls attach may change, one "key=value" per line.
