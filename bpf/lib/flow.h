@@ -133,6 +133,24 @@ static __always_inline int lb_flow_create(const struct lb_pkt *p, const struct l
 	return 0;
 }
 
+/* The two LRU maps evict independently. A lost fwd entry heals itself (the next packet is
+ * adopted and rewrites both); a lost rev entry would leave every reply untranslated, so a
+ * forward hit puts it back. One extra lookup per forward packet buys that. */
+static __always_inline void lb_rev_restore(const struct lb_pkt *p, const struct lb_fwd *f,
+					   const struct lb_flow_key *rk)
+{
+	struct lb_rev r = {};
+
+	if (bpf_map_lookup_elem(&apilb_rev, rk))
+		return;
+	r.vip = p->key.dst;
+	r.vip_port = p->key.dport;
+	r.state = f->state;
+	r.flags = f->flags;
+	r.syn_seq = f->syn_seq;
+	bpf_map_update_elem(&apilb_rev, rk, &r, BPF_NOEXIST);
+}
+
 /* Picks a backend by Maglev for a packet without a usable entry and records the flow.
  * old: the flow's current fwd entry, replaced (its rev entry deleted), or NULL. The caller set
  * *why (NEW / ADOPT / REPICK); it becomes DROP_NO_BACKEND or ERR_FLOW_TABLE on failure. */
@@ -196,6 +214,7 @@ static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
 	}
 	*why = LB_R_FWD_HIT;
 	lb_rev_key_of(&rk, &p->key, &f->backend, f->backend_port);
+	lb_rev_restore(p, f, &rk);
 	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_CLIENT, f->flags, &p->key, &rk);
 	if (closed)
 		*why = closed;
