@@ -396,7 +396,45 @@ if notes:
     md.append("Not measured / remarks from this run:\n")
     md += ["- " + l for l in notes.splitlines()]
     md.append("")
+md.append("## Method\n")
+md.append("""- Lab: `scripts/lab-up.sh apilbb-<pid>` (namespaces `-node`, `-api1..3`, `-br`; veths on a
+  bridge, tx checksum offload off on every veth as the lab sets it for checksum correctness,
+  which also disables TSO/GSO: every target pays for MTU-sized, software-checksummed segments).
+  The benchmark adds a plain-HTTP nginx (1 worker, no access log, unlimited keep-alive) on
+  `:8080` in each api namespace, next to the lab's HTTPS servers on `:6443`.
+- Targets, all reached from the node namespace with the same client: **direct** =
+  `198.18.0.11:8080` (one backend, no balancing: the limit); **haproxy** 2.6 `mode tcp`,
+  `balance roundrobin`, 3 servers with `check`, on `127.0.0.1:18080` (kubeadm HA guide);
+  **nginx** stream, 2 workers, `least_conn`, on `127.0.0.1:28080` (kubespray's nginx-proxy);
+  **iptables** DNAT in `nat OUTPUT` for `10.96.0.1:8080`, `-m statistic --mode random` over the
+  3 (kube-proxy's rule shape), created before and deleted (whole nat table) after each run so
+  conntrack does not slow down the other targets; **apilb** = `apilb --netns ... attach --vip
+  169.254.64.43:8080 --backend <3 x :8080> --iface eth0` before each run, `detach` after it.
+- Before every single wrk/curl run: `ss -K state time-wait` in every lab namespace and
+  `conntrack -F` in the node namespace, so leftover TIME_WAIT sockets and conntrack entries of
+  the previous run cannot collide with new flows.
+- Rounds are interleaved: round r runs every target once, starting at a rotated position.
+- Bulk throughput: iperf3 cannot go through a balancer of three servers (its control and data
+  connections are two TCP connections, which any of the balancers may send to different
+  servers, and the data connection is then refused). Instead one HTTP download of a 64 GiB
+  sparse file (`sendfile` from nginx) for a fixed time with `curl -o /dev/null`: a single
+  stream, the same thing iperf3 -P1 measures.
+- CPU per request: whole-machine busy jiffies from `/proc/stat` during the run, divided by the
+  requests. It includes client, servers, proxy and anything else running on the machine.
+""")
 md.append("## BPF cost per packet (BPF_PROG_TEST_RUN)\n")
+md.append("""Method (tests/bpfbench/bpf_bench.cpp): the programs are loaded from the same skeleton as
+`apilb attach` loads, with a VIP whose only backend is the VIP itself and a second VIP with a real
+backend; flows are opened through the programs themselves (SYN through `lb_fwd`, SYN-ACK through
+`lb_rev_xdp`). **loop**: `repeat` N over an idempotent packet (the rewrite writes the bytes that
+are already there, so every iteration finds the flow and takes the full hit path, checksum
+helpers included), minus the per-iteration cost of a no-op program of the same type. **fresh**:
+one syscall per packet with repeat=1, so the kernel copies a fresh packet of a real flow (the
+rewrite really changes address and checksums) each time, minus the per-run duration of a no-op
+program. After every case the per-reason counters must have grown by exactly the number of runs
+under the expected reason (FWD_HIT, REV_HIT, PASS_NOT_TRACKED, PASS_NOT_VIP), else the benchmark
+fails. Target check uses the loop figure.
+""")
 md.append("`sudo scripts/bench-bpf.sh` (method below)\n")
 md.append("```\n" + (bpf or "not measured in this run") + "\n```\n")
 for t in ("direct", "apilb"):
@@ -430,7 +468,7 @@ set multiplot layout 1,2 title 'apilb benchmark (%s): medians, bars = min-max ov
 set style data histogram
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.8 border -1
-set key top right
+set key outside bottom center horizontal
 set grid ytics
 set yrange [0:*]
 set ylabel 'requests/s'
