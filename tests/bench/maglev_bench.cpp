@@ -15,7 +15,8 @@ namespace {
 std::vector<lb::MaglevBackend> makeSet(uint32_t n) {
   std::vector<lb::MaglevBackend> v;
   for (uint32_t i = 0; i < n; ++i) {
-    v.push_back({i, "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":6443", 1});
+    v.push_back(
+        {i, "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":6443", 1});
   }
   return v;
 }

@@ -57,9 +57,9 @@ struct Options {
   int apiservers = 3;
   int trials = 200;
   uint64_t seed = 1;
-  double rtt = 0.001;   // s, probe round trip when the apiserver answers or refuses
-  double bin = 0.1;     // s, bin width for the peak-rate statistic
-  int preset = -1;      // -1 = all
+  double rtt = 0.001;  // s, probe round trip when the apiserver answers or refuses
+  double bin = 0.1;    // s, bin width for the peak-rate statistic
+  int preset = -1;     // -1 = all
   std::string report = "summary";
   bool custom = false;
   Settings customSettings{"custom", 1.0, 1.0, 0.1, 2, 2, true};
@@ -139,12 +139,9 @@ DetectStats simulateDetect(const Settings& s, const Options& o, Death d, int nod
     allNodes.push_back(worst);
     recAll.push_back(worstRec);
   }
-  return {percentile(perNode, 0.5),
-          percentile(perNode, 0.99),
-          percentile(allNodes, 0.5),
-          *std::max_element(allNodes.begin(), allNodes.end()),
-          percentile(recAll, 0.5),
-          *std::max_element(recAll.begin(), recAll.end())};
+  return {percentile(perNode, 0.5),  percentile(perNode, 0.99),
+          percentile(allNodes, 0.5), *std::max_element(allNodes.begin(), allNodes.end()),
+          percentile(recAll, 0.5),   *std::max_element(recAll.begin(), recAll.end())};
 }
 
 struct LoadStats {
@@ -180,9 +177,10 @@ LoadStats simulateLoad(const Settings& s, const Options& o, int nodes) {
 
 void printLoad(const Options& o, const Settings& s) {
   std::printf("\n#### Load on one apiserver: %s\n\n", s.name);
-  std::printf("| nodes | probes/s (mean) | probes/s (peak 100 ms bin) | open TLS conns | "
-              "new TLS handshakes/s | probes/s, all %d apiservers |\n",
-              o.apiservers);
+  std::printf(
+      "| nodes | probes/s (mean) | probes/s (peak 100 ms bin) | open TLS conns | "
+      "new TLS handshakes/s | probes/s, all %d apiservers |\n",
+      o.apiservers);
   std::printf("| ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (int n : o.nodes) {
     LoadStats l = simulateLoad(s, o, n);
@@ -196,8 +194,9 @@ void printDetect(const Options& o, const Settings& s, Death d) {
               d == Death::kRefused ? "apiserver process dies (refused)"
                                    : "apiserver host dies (probes time out)",
               s.name);
-  std::printf("| nodes | per node p50 | per node p99 | every node removed: median | "
-              "every node removed: max | every node re-added: median | re-added: max |\n");
+  std::printf(
+      "| nodes | per node p50 | per node p99 | every node removed: median | "
+      "every node removed: max | every node re-added: median | re-added: max |\n");
   std::printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (int n : o.nodes) {
     DetectStats st = simulateDetect(s, o, d, n);
@@ -210,11 +209,13 @@ void printDetect(const Options& o, const Settings& s, Death d) {
 // together (e.g. a phase derived from the start time instead of a random one).
 void printLockstep(const Options& o) {
   int n = o.nodes.back();
-  std::printf("\n#### Lockstep: %d nodes all start probing at t=0 (peak probes/s per 100 ms "
-              "bin at one apiserver)\n\n",
-              n);
-  std::printf("| interval | jitter | random phase (steady) | lockstep, 1st interval | "
-              "after 10 intervals | after 60 intervals |\n");
+  std::printf(
+      "\n#### Lockstep: %d nodes all start probing at t=0 (peak probes/s per 100 ms "
+      "bin at one apiserver)\n\n",
+      n);
+  std::printf(
+      "| interval | jitter | random phase (steady) | lockstep, 1st interval | "
+      "after 10 intervals | after 60 intervals |\n");
   std::printf("| ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (double jit : {0.0, 0.1, 0.2}) {
     Settings s{"lockstep", 1.0, 1.0, jit, 2, 2, true};
@@ -230,8 +231,9 @@ void printLockstep(const Options& o) {
 
 // Probes/s at one apiserver for every preset, one column per preset: "mean / peak".
 void printLoadSummary(const Options& o) {
-  std::printf("\n#### Probe load on one apiserver: mean / peak (100 ms bins) probes/s, and new "
-              "TLS handshakes/s\n\n| nodes |");
+  std::printf(
+      "\n#### Probe load on one apiserver: mean / peak (100 ms bins) probes/s, and new "
+      "TLS handshakes/s\n\n| nodes |");
   for (size_t i = 0; i < std::size(kPresets); ++i) std::printf(" P%zu |", i);
   std::printf(" open TLS conns (keep-alive) |\n| ---: |");
   for (size_t i = 0; i <= std::size(kPresets); ++i) std::printf(" ---: |");
@@ -251,8 +253,9 @@ void printLoadSummary(const Options& o) {
 void printDetectSummary(const Options& o) {
   int n = o.nodes.back();
   std::printf("\n#### Failure detection and recovery, %d nodes (%d trials)\n\n", n, o.trials);
-  std::printf("| preset | death | per node p50 | per node p99 | every node removed: median | "
-              "max | every node re-added: median | max |\n");
+  std::printf(
+      "| preset | death | per node p50 | per node p99 | every node removed: median | "
+      "max | every node re-added: median | max |\n");
   std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (size_t i = 0; i < std::size(kPresets); ++i) {
     for (Death d : {Death::kRefused, Death::kHostDown}) {
@@ -265,8 +268,9 @@ void printDetectSummary(const Options& o) {
 }
 
 void printPresets() {
-  std::printf("\n#### Presets\n\n| id | setting | interval | timeout | jitter | rise | fall | "
-              "keep-alive |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+  std::printf(
+      "\n#### Presets\n\n| id | setting | interval | timeout | jitter | rise | fall | "
+      "keep-alive |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
   for (size_t i = 0; i < std::size(kPresets); ++i) {
     const Settings& s = kPresets[i];
     std::printf("| P%zu | %s | %.0f s | %.0f s | +-%.0f %% | %d | %d | %s |\n", i, s.name,
@@ -274,15 +278,48 @@ void printPresets() {
   }
 }
 
-[[noreturn]] void usage(const char* msg) {
-  std::fprintf(stderr,
-               "apilb_probe_sim: %s\n"
-               "usage: apilb_probe_sim [--report summary|all|load|detect|lockstep] [--preset N]\n"
-               "  [--nodes 1,10,...] [--apiservers N] [--trials N] [--seed N] [--rtt S]\n"
-               "  [--interval S --timeout S --jitter F --rise N --fall N --keepalive 0|1]"
-               " (custom setting)\n",
-               msg);
-  std::exit(2);
+// --report check: the simulation against closed forms (used as a ctest). Returns failures.
+int checkClosedForms(const Options& o) {
+  int bad = 0;
+  auto expect = [&](bool ok, const char* what, double got, double want) {
+    std::printf("%s %-58s got %.3f want %.3f\n", ok ? "ok  " : "FAIL", what, got, want);
+    bad += !ok;
+  };
+  for (size_t i = 0; i < 5; ++i) {  // presets with jitter and keep-alive
+    const Settings& s = kPresets[i];
+    double hi = s.interval * (1 + s.jitter);
+    double refusedMax = s.fall * hi + o.rtt;
+    double hostMax = hi + (s.fall - 1) * std::max(hi, s.timeout) + s.timeout + o.rtt;
+    DetectStats r = simulateDetect(s, o, Death::kRefused, 5000);
+    DetectStats h = simulateDetect(s, o, Death::kHostDown, 5000);
+    std::printf("P%zu %s\n", i, s.name);
+    expect(r.allMax <= refusedMax + 1e-9, "refused: every-node max <= fall*I*(1+j)", r.allMax,
+           refusedMax);
+    expect(r.allP50 >= 0.95 * refusedMax, "refused: 5000 nodes approach that bound", r.allP50,
+           refusedMax);
+    double p50 = 0.5 * s.interval + (s.fall - 1) * s.interval;
+    expect(std::abs(r.nodeP50 - p50) <= 0.05 * p50, "refused: per-node p50 ~ I/2 + (fall-1)*I",
+           r.nodeP50, p50);
+    expect(h.allMax <= hostMax + 1e-9, "host: every-node max <= closed form", h.allMax, hostMax);
+    LoadStats l = simulateLoad(s, o, 5000);
+    expect(std::abs(l.meanRate - 5000 / s.interval) <= 0.02 * 5000 / s.interval,
+           "load: mean probes/s = nodes / interval", l.meanRate, 5000 / s.interval);
+    expect(l.handshakeRate == 0 && l.connections == 5000, "keep-alive: no handshakes, N conns",
+           l.handshakeRate, 0);
+  }
+  return bad;
+}
+
+[[noreturn]] void usage(const char* msg, int code = 2) {
+  std::fprintf(
+      code == 0 ? stdout : stderr,
+      "apilb_probe_sim: %s\n"
+      "usage: apilb_probe_sim [--report summary|check|all|load|detect|lockstep] [--preset N]\n"
+      "  [--nodes 1,10,...] [--apiservers N] [--trials N] [--seed N] [--rtt S]\n"
+      "  [--interval S --timeout S --jitter F --rise N --fall N --keepalive 0|1]"
+      " (custom setting)\n",
+      msg);
+  std::exit(code);
 }
 
 double toNum(const char* flag, const char* v) {
@@ -306,40 +343,65 @@ std::vector<int> toList(const char* v) {
   return out;
 }
 
-void applyFlag(Options& o, const std::string& f, const char* v) {
+// Flags about the run (not the probe setting). Returns false if `f` is not one of them.
+bool applyRunFlag(Options& o, const std::string& f, const char* v) {
+  if (f == "--report") {
+    o.report = v;
+  } else if (f == "--preset") {
+    o.preset = static_cast<int>(toNum(f.c_str(), v));
+  } else if (f == "--nodes") {
+    o.nodes = toList(v);
+  } else if (f == "--apiservers") {
+    o.apiservers = std::max(1, static_cast<int>(toNum(f.c_str(), v)));
+  } else if (f == "--trials") {
+    o.trials = std::max(1, static_cast<int>(toNum(f.c_str(), v)));
+  } else if (f == "--seed") {
+    o.seed = static_cast<uint64_t>(toNum(f.c_str(), v));
+  } else if (f == "--rtt") {
+    o.rtt = toNum(f.c_str(), v);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Flags that define a custom probe setting (which then replaces the presets).
+void applySettingFlag(Options& o, const std::string& f, const char* v) {
   Settings& c = o.customSettings;
-  bool custom = true;
-  if (f == "--report") o.report = v, custom = false;
-  else if (f == "--preset") o.preset = static_cast<int>(toNum(f.c_str(), v)), custom = false;
-  else if (f == "--nodes") o.nodes = toList(v), custom = false;
-  else if (f == "--apiservers") o.apiservers = static_cast<int>(toNum(f.c_str(), v)), custom = false;
-  else if (f == "--trials") o.trials = std::max(1, static_cast<int>(toNum(f.c_str(), v))), custom = false;
-  else if (f == "--seed") o.seed = static_cast<uint64_t>(toNum(f.c_str(), v)), custom = false;
-  else if (f == "--rtt") o.rtt = toNum(f.c_str(), v), custom = false;
-  else if (f == "--interval") c.interval = toNum(f.c_str(), v);
-  else if (f == "--timeout") c.timeout = toNum(f.c_str(), v);
-  else if (f == "--jitter") c.jitter = toNum(f.c_str(), v);
-  else if (f == "--rise") c.rise = std::max(1, static_cast<int>(toNum(f.c_str(), v)));
-  else if (f == "--fall") c.fall = std::max(1, static_cast<int>(toNum(f.c_str(), v)));
-  else if (f == "--keepalive") c.keepAlive = toNum(f.c_str(), v) != 0;
-  else usage(("unknown flag " + f).c_str());
-  o.custom = o.custom || custom;
+  double d = toNum(f.c_str(), v);
+  if (f == "--interval") {
+    c.interval = d;
+  } else if (f == "--timeout") {
+    c.timeout = d;
+  } else if (f == "--jitter") {
+    c.jitter = d;
+  } else if (f == "--rise") {
+    c.rise = std::max(1, static_cast<int>(d));
+  } else if (f == "--fall") {
+    c.fall = std::max(1, static_cast<int>(d));
+  } else if (f == "--keepalive") {
+    c.keepAlive = d != 0;
+  } else {
+    usage(("unknown flag " + f).c_str());
+  }
+  o.custom = true;
 }
 
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
-    if (f == "-h" || f == "--help") usage("help");
+    if (f == "-h" || f == "--help") usage("probe simulation for docs/scale.md", 0);
     if (i + 1 >= argc) usage((f + " needs a value").c_str());
-    applyFlag(o, f, argv[++i]);
+    const char* v = argv[++i];
+    if (!applyRunFlag(o, f, v)) applySettingFlag(o, f, v);
   }
   if (o.customSettings.interval <= 0) usage("--interval must be > 0");
   if (o.customSettings.jitter >= 1) usage("--jitter must be < 1");
   if (o.preset >= static_cast<int>(std::size(kPresets))) usage("--preset out of range");
-  if (o.report != "summary" && o.report != "all" && o.report != "load" && o.report != "detect" &&
-      o.report != "lockstep")
-    usage("--report: summary, all, load, detect or lockstep");
+  if (o.report != "summary" && o.report != "check" && o.report != "all" && o.report != "load" &&
+      o.report != "detect" && o.report != "lockstep")
+    usage("--report: summary, check, all, load, detect or lockstep");
   return o;
 }
 
@@ -349,6 +411,7 @@ int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   std::printf("<!-- apilb_probe_sim seed=%llu trials=%d rtt=%.3fs apiservers=%d -->\n",
               static_cast<unsigned long long>(o.seed), o.trials, o.rtt, o.apiservers);
+  if (o.report == "check") return checkClosedForms(o) == 0 ? 0 : 1;
   if (o.report == "summary") {
     printPresets();
     printLoadSummary(o);
@@ -359,9 +422,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::vector<Settings> sets;
-  if (o.custom) sets.push_back(o.customSettings);
-  else if (o.preset >= 0) sets.push_back(kPresets[o.preset]);
-  else sets.assign(std::begin(kPresets), std::end(kPresets));
+  if (o.custom)
+    sets.push_back(o.customSettings);
+  else if (o.preset >= 0)
+    sets.push_back(kPresets[o.preset]);
+  else
+    sets.assign(std::begin(kPresets), std::end(kPresets));
   for (const Settings& s : sets) {
     if (o.report == "all" || o.report == "load") printLoad(o, s);
     if (o.report == "all" || o.report == "detect") {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Endpoint parsing/printing: a table of good and bad inputs, the lb_addr byte layout the maps
 // expect (network order, IPv4 in w[0]) and round trips through str().
+#include "lb/endpoint.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
-
-#include "lb/endpoint.h"
 
 namespace lb {
 namespace {

@@ -2,6 +2,8 @@
 // Maglev table properties: balance (floor/ceil of M/N with equal weights), minimal disruption on
 // removal/addition, weights, determinism (input order, golden checksums pinning the hash), and
 // edge cases (empty set, single backend, non-prime sizes, reserved id).
+#include "lb/maglev.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,8 +12,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "lb/maglev.h"
 
 extern "C" {
 #include "apilb_maps.h"
@@ -75,10 +75,9 @@ TEST_P(MaglevBalance, EqualWeightsGiveFloorOrCeil) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, MaglevBalance,
-                         ::testing::Values(std::pair{3u, kM}, std::pair{5u, kM},
-                                           std::pair{10u, kM}, std::pair{100u, kM},
-                                           std::pair{256u, kM}, std::pair{3u, kBig},
-                                           std::pair{1000u, kBig}));
+                         ::testing::Values(std::pair{3u, kM}, std::pair{5u, kM}, std::pair{10u, kM},
+                                           std::pair{100u, kM}, std::pair{256u, kM},
+                                           std::pair{3u, kBig}, std::pair{1000u, kBig}));
 
 TEST(Maglev, BalanceRatioWithinOnePercent) {
   for (uint32_t n : {3u, 5u, 10u, 100u}) {
@@ -119,8 +118,8 @@ TEST(Maglev, RemovalMovesOnlyItsSlotsPlusUnderOnePercent) {
 TEST(Maglev, RemovalDisruptionHundredBackendsDefaultSize) { expectRemovalDisruption(100, kM, 2.0); }
 
 TEST(Maglev, AdditionTakesItsShareAndMovesUnderOnePercent) {
-  for (auto [n, m] : {std::pair{3u, kM}, std::pair{5u, kM}, std::pair{10u, kM},
-                      std::pair{100u, kBig}}) {
+  for (auto [n, m] :
+       {std::pair{3u, kM}, std::pair{5u, kM}, std::pair{10u, kM}, std::pair{100u, kBig}}) {
     auto before = buildMaglevTable(makeSet(n), m);
     auto after = buildMaglevTable(makeSet(n + 1), m);
     size_t got = counts(after)[n];

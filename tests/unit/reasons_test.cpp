@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reason and TCP-state names: complete, unique, snake_case, stable for the documented ones.
+#include "lb/reasons.h"
+
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <set>
 #include <string>
-
-#include "lb/reasons.h"
 
 extern "C" {
 #include "apilb_maps.h"

@@ -102,8 +102,7 @@ bool parseUnbracketed(std::string_view text, Endpoint* out, std::string* err) {
 }  // namespace
 
 bool Endpoint::operator==(const Endpoint& o) const {
-  return family == o.family && port == o.port &&
-         std::memcmp(&addr, &o.addr, sizeof(addr)) == 0;
+  return family == o.family && port == o.port && std::memcmp(&addr, &o.addr, sizeof(addr)) == 0;
 }
 
 std::string Endpoint::addrStr() const { return addrToString(addr, family); }

@@ -14,9 +14,9 @@ extern "C" {
 namespace lb {
 
 struct Endpoint {
-  lb_addr addr{};       // network order, v4 in w[0]
-  uint16_t port = 0;    // host order
-  uint8_t family = 0;   // LB_AF_INET or LB_AF_INET6
+  lb_addr addr{};      // network order, v4 in w[0]
+  uint16_t port = 0;   // host order
+  uint8_t family = 0;  // LB_AF_INET or LB_AF_INET6
 
   bool operator==(const Endpoint&) const;
   // "1.2.3.4:6443" or "[fd00::1]:6443".

@@ -32,9 +32,9 @@ uint64_t fmix64(uint64_t k) {
 }
 
 struct Cursor {
-  uint32_t pos;     // next preferred slot
-  uint32_t skip;    // 1..M-1
-  uint32_t turns;   // slots claimed per round (weight / gcd)
+  uint32_t pos;    // next preferred slot
+  uint32_t skip;   // 1..M-1
+  uint32_t turns;  // slots claimed per round (weight / gcd)
   uint32_t id;
 };
 
@@ -94,7 +94,8 @@ bool isPrime(uint32_t n) {
   return true;
 }
 
-std::vector<uint32_t> buildMaglevTable(std::span<const MaglevBackend> backends, uint32_t tableSize) {
+std::vector<uint32_t> buildMaglevTable(std::span<const MaglevBackend> backends,
+                                       uint32_t tableSize) {
   if (!isPrime(tableSize)) {
     throw std::invalid_argument("maglev: table size " + std::to_string(tableSize) +
                                 " is not prime");
