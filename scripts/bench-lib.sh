@@ -161,11 +161,10 @@ bench_iptables_down() {
 # ---- apilb -------------------------------------------------------------------------------
 bench_apilb() { "$APILB" --netns "$NS" --pin-dir "$PIN_DIR" "$@"; }
 
+# bench_apilb_up [EXTRA ATTACH ARGS...]: attach apilb in the node namespace (VIP :8080).
 bench_apilb_up() {
-	local args=(attach --vip "$LAB_VIP4:$BENCH_PORT" --iface eth0) b
+	local args=(attach --vip "$LAB_VIP4:$BENCH_PORT" --iface eth0 "$@") b
 	for b in $(bench_backends); do args+=(--backend "$b"); done
-	[ -n "${BENCH_APILB_ATTACH_ARGS:-}" ] && read -r -a extra <<<"$BENCH_APILB_ATTACH_ARGS" &&
-		args+=("${extra[@]}")
 	bench_apilb "${args[@]}" >"$BENCH_DIR/apilb-attach.log" 2>&1 ||
 		{ cat "$BENCH_DIR/apilb-attach.log" >&2; return 1; }
 }
@@ -260,6 +259,18 @@ bench_bulk() {
 	printf '  %-9s bulk %6.2f Gbit/s (%s bytes in %s s)\n' "$target" "$gbps" "$bytes" "$secs"
 }
 
+# bench_profile_summary PERF_DATA RPS: top symbols of the benchmark's own processes (the machine
+# is shared), and the share of the apilb BPF programs.
+bench_profile_summary() {
+	local rep
+	rep=$(perf report -i "$1" --stdio --no-children --comms wrk,nginx,haproxy --sort sym \
+		2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/^ *//')
+	echo "wrk: $2 req/s during the profile; top symbols (% of samples of wrk/nginx/haproxy):"
+	head -30 <<<"$rep"
+	echo "BPF programs among them:"
+	grep 'bpf_prog_' <<<"$rep" || echo "(none)"
+}
+
 # ---- report ------------------------------------------------------------------------------
 # bench_report DIR MD PNG: aggregates DIR/results.tsv (medians, min-max, ratios to direct and to
 # the proxies, target checks), prints the table, writes MD (keeping the hand-written section
@@ -270,13 +281,15 @@ import os, platform, statistics, subprocess, sys, time
 d, md_path, png_path = sys.argv[1:4]
 env = os.environ
 data = {}
+byround = {}
 order = []
 for line in open(os.path.join(d, "results.tsv")):
     rnd, tgt, metric, val = line.split("\t")
     if tgt not in order and tgt != "daemon":
         order.append(tgt)
     data.setdefault(tgt, {}).setdefault(metric, []).append(float(val))
-canon = ["direct", "haproxy", "nginx", "iptables", "apilb"]
+    byround.setdefault((tgt, metric), {})[rnd] = float(val)
+canon = ["direct", "haproxy", "nginx", "iptables", "apilb", "apilb-tc"]
 order = [t for t in canon if t in order]
 
 def med(t, m):
@@ -296,18 +309,30 @@ def ratio(a, b, m):
 def rs(x):
     return "n/a" if x is None else "%.2f×" % x
 
+def rspan(a, b, m):
+    """Ratio of medians, and (min–max) of the per-round ratios (same round, paired)."""
+    x = ratio(a, b, m)
+    if x is None:
+        return "n/a"
+    ra, rb = byround.get((a, m), {}), byround.get((b, m), {})
+    per = [ra[k] / rb[k] for k in ra if k in rb and rb[k]]
+    if a == b or len(per) < 2:
+        return rs(x)
+    return "%.2f× (%.2f–%.2f)" % (x, min(per), max(per))
+
 names = {"direct": "direct (1 backend)", "haproxy": "haproxy tcp", "nginx": "nginx stream",
-         "iptables": "iptables DNAT", "apilb": "apilb (packet)"}
+         "iptables": "iptables DNAT", "apilb": "apilb (packet, XDP)",
+         "apilb-tc": "apilb (packet, --ingress tc)"}
 rows = []
-hdr = ["target", "keep-alive req/s med (min–max)", "× direct", "new-conn req/s med (min–max)",
-       "× direct", "p50 / p99 µs keep-alive", "p50 / p99 µs new-conn", "bulk Gbit/s (min–max)",
+hdr = ["target", "keep-alive req/s med (min–max)", "× direct (per-round min–max)", "new-conn req/s med (min–max)",
+       "× direct (per-round min–max)", "p50 / p99 µs keep-alive", "p50 / p99 µs new-conn", "bulk Gbit/s (min–max)",
        "CPU µs/req ka / nc", "errors"]
 for t in order:
     g = lambda m: med(t, m)
     fmt1 = lambda a, b: "n/a" if a is None else "%.0f / %.0f" % (a, b)
     errs = sum(data[t].get("ka_errors", [])) + sum(data[t].get("nc_errors", []))
-    rows.append([names.get(t, t), span(t, "ka_rps", "%.0f"), rs(ratio(t, "direct", "ka_rps")),
-                 span(t, "nc_rps", "%.0f"), rs(ratio(t, "direct", "nc_rps")),
+    rows.append([names.get(t, t), span(t, "ka_rps", "%.0f"), rspan(t, "direct", "ka_rps"),
+                 span(t, "nc_rps", "%.0f"), rspan(t, "direct", "nc_rps"),
                  fmt1(g("ka_p50_us"), g("ka_p99_us")), fmt1(g("nc_p50_us"), g("nc_p99_us")),
                  span(t, "bulk_gbps", "%.1f"),
                  "n/a" if g("ka_cpu_us") is None else "%.1f / %.1f" % (g("ka_cpu_us"), g("nc_cpu_us")),
@@ -336,11 +361,14 @@ def check(name, val, goal, unit="×", lower_is_better=False):
     verdict = "met" if ok else "MISSED by %.1f%%" % (abs(val - goal) / goal * 100)
     checks.append((name, shown, verdict))
 
-check("apilb keep-alive vs direct", ratio("apilb", "direct", "ka_rps"), 0.97)
-check("apilb new-conn vs direct", ratio("apilb", "direct", "nc_rps"), 0.95)
-for p in ("haproxy", "nginx"):
-    for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
-        check("apilb %s vs %s" % (k, p), ratio("apilb", p, m), 1.6)
+for a in ("apilb", "apilb-tc"):
+    if a == "apilb-tc" and a not in order:
+        continue
+    check("%s keep-alive vs direct" % a, ratio(a, "direct", "ka_rps"), 0.97)
+    check("%s new-conn vs direct" % a, ratio(a, "direct", "nc_rps"), 0.95)
+    for p in ("haproxy", "nginx"):
+        for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
+            check("%s %s vs %s" % (a, k, p), ratio(a, p, m), 1.6)
 rss = med("daemon", "rss_kb")
 check("daemon RSS, 3 backends", None if rss is None else rss / 1024, 30, "MB", True)
 
@@ -437,11 +465,13 @@ fails. Target check uses the loop figure.
 """)
 md.append("`sudo scripts/bench-bpf.sh` (method below)\n")
 md.append("```\n" + (bpf or "not measured in this run") + "\n```\n")
-for t in ("direct", "apilb"):
-    prof = read("profile-%s.txt" % t)
-    if prof:
-        md.append("## Profile, new-connection run through %s (`perf record -a`, 4 s, top symbols)\n" % t)
-        md.append("```\n" + prof + "\n```\n")
+for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
+    for t in ("direct", "apilb"):
+        prof = read("profile-%s-%s.txt" % (t, k))
+        if prof:
+            md.append("## Profile: %s run through %s (`sudo scripts/bench.sh --profile`: "
+                      "`perf record -a` for 4 s of a 6 s wrk run)\n" % (kind, t))
+            md.append("```\n" + prof + "\n```\n")
 if status:
     md.append("## `apilb status` after the first round (proof the traffic went through the datapath)\n")
     md.append("```\n" + status + "\n```\n")
@@ -451,7 +481,7 @@ open(md_path, "w").write("\n".join(md))
 print(table_txt())
 print()
 for c in checks:
-    print("%-32s %-34s %s" % c)
+    print("%-36s %-34s %s" % c)
 
 # Chart: req/s (keep-alive, new-conn) and bulk Gbit/s per target, median with min-max bars.
 dat = os.path.join(d, "chart.dat")

@@ -29,7 +29,7 @@ BENCH_DUR=5
 BENCH_BULK_DUR=3
 BENCH_THREADS=1
 BENCH_CONNS=8
-TARGETS=direct,haproxy,nginx,iptables,apilb
+TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc
 OUT=""
 DO_DEPS=1
 DO_BUILD=1
@@ -58,8 +58,9 @@ done
 [[ "$BENCH_DUR" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration must be whole seconds" >&2; exit 2; }
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-	case "$t" in direct | haproxy | nginx | iptables | apilb) ;;
-	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb)" >&2; exit 2 ;;
+	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc) ;;
+	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc)" >&2
+		exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench: must run as root" >&2; exit 2; }
@@ -109,15 +110,16 @@ for t in "${TARGET_LIST[@]}"; do
 	esac
 done
 
-# The apilb target is measured only if `apilb attach` works here; otherwise the report says so.
-if [[ ",$TARGETS," == *,apilb,* ]]; then
+# The apilb targets are measured only if `apilb attach` works here; else the report says so.
+apilb_ok=1
+if [[ ",$TARGETS," == *,apilb* ]]; then
 	if [ ! -x "$APILB" ]; then
 		echo "apilb: not measured: $APILB was not built" | tee -a "$BENCH_DIR/notes.txt"
-		TARGET_LIST=("${TARGET_LIST[@]/apilb/}")
+		apilb_ok=0
 	elif ! bench_apilb_up; then
 		echo "apilb: not measured: \`apilb attach\` failed: $(tail -1 "$BENCH_DIR/apilb-attach.log")" |
 			tee -a "$BENCH_DIR/notes.txt"
-		TARGET_LIST=("${TARGET_LIST[@]/apilb/}")
+		apilb_ok=0
 	else
 		bench_wait_url "http://$LAB_VIP4:$BENCH_PORT/" || { bench_apilb status >&2 || true; exit 1; }
 		bench_apilb_down
@@ -130,22 +132,23 @@ target_url() {
 	haproxy) echo "http://127.0.0.1:$BENCH_HAPROXY_PORT" ;;
 	nginx) echo "http://127.0.0.1:$BENCH_NGINX_PORT" ;;
 	iptables) echo "http://$BENCH_CLUSTER_IP:$BENCH_PORT" ;;
-	apilb) echo "http://$LAB_VIP4:$BENCH_PORT" ;;
+	apilb | apilb-tc) echo "http://$LAB_VIP4:$BENCH_PORT" ;;
 	esac
 }
 target_up() {
 	case "$1" in
 	iptables) bench_iptables_up ;;
 	apilb) bench_apilb_up ;;
+	apilb-tc) bench_apilb_up --ingress tc ;;
 	esac
 	bench_wait_url "$(target_url "$1")/"
 }
 target_down() {
 	case "$1" in
 	iptables) bench_iptables_down ;;
-	apilb)
+	apilb | apilb-tc)
 		# Evidence that the traffic really went through the datapath (counters by reason).
-		[ "$2" = 1 ] && bench_apilb status >"$BENCH_DIR/apilb-status.txt" 2>&1
+		[ "$2" = 1 ] && [ "$1" = apilb ] && bench_apilb status >"$BENCH_DIR/apilb-status.txt" 2>&1
 		bench_apilb_down
 		;;
 	esac
@@ -153,7 +156,10 @@ target_down() {
 
 # ---- rounds ------------------------------------------------------------------------------
 active=()
-for t in "${TARGET_LIST[@]}"; do [ -n "$t" ] && active+=("$t"); done
+for t in "${TARGET_LIST[@]}"; do
+	[[ "$t" == apilb* ]] && [ $apilb_ok -eq 0 ] && continue
+	active+=("$t")
+done
 n=${#active[@]}
 t_start=$(date +%s)
 for r in $(seq "$ROUNDS"); do
@@ -172,19 +178,25 @@ done
 t_rounds=$(($(date +%s) - t_start))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# ---- profile (optional): where a new-connection request spends CPU, apilb vs direct --------
+# ---- profile (optional): where a request spends CPU, apilb vs direct ----------------------
 if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
 	for t in direct apilb; do
 		[[ " ${active[*]} " == *" $t "* ]] || continue
 		target_up "$t"
-		ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d6s -H 'Connection: close' \
-			"$(target_url "$t")/" >/dev/null 2>&1 &
-		wrk_pid=$!
-		sleep 1
-		perf record -a -q -o "$BENCH_DIR/perf-$t.data" -- sleep 4 >/dev/null 2>&1 || true
-		wait $wrk_pid || true
-		perf report -i "$BENCH_DIR/perf-$t.data" --stdio --no-children --sort sym 2>/dev/null |
-			grep -v '^#' | grep -v '^$' | head -25 >"$BENCH_DIR/profile-$t.txt" || true
+		for kind in ka nc; do
+			hdr=()
+			[ $kind = nc ] && hdr=(-H 'Connection: close')
+			bench_flush
+			ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d6s "${hdr[@]}" \
+				"$(target_url "$t")/" >"$BENCH_DIR/perf-wrk-$t-$kind.txt" 2>&1 &
+			wrk_pid=$!
+			sleep 1
+			perf record -a -q -o "$BENCH_DIR/perf-$t-$kind.data" -- sleep 4 >/dev/null 2>&1 || true
+			wait $wrk_pid || true
+			bench_profile_summary "$BENCH_DIR/perf-$t-$kind.data" \
+				"$(awk '/^Requests\/sec:/{print $2}' "$BENCH_DIR/perf-wrk-$t-$kind.txt")" \
+				>"$BENCH_DIR/profile-$t-$kind.txt"
+		done
 		target_down "$t" 0
 	done
 fi
