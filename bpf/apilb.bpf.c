@@ -112,6 +112,8 @@ int lb_fwd(struct __sk_buff *skb)
 	__u32 why = LB_R_PASS_NOT_IP;
 	int act = lb_fwd_process(skb, &why);
 
+	if (act == TC_ACT_SHOT)
+		lb_dbg("apilb: lb_fwd drop, reason %u", why);
 	lb_count(why, skb->len);
 	return act;
 }

@@ -41,19 +41,35 @@ static __always_inline void lb_icmp_fix_l4(struct lb_ports *qp, void *data_end, 
 		lb_set16(&qth->check, lb_csum_apply(qth->check, diff), acc);
 }
 
-static __always_inline int lb_icmp4_xlate(void *data, void *data_end, __u32 l4_off, __u32 *why)
+/* Quoted ports -> lookup key fields (the quote is client -> backend; the key is the reply's). */
+static __always_inline void lb_icmp_key_ports(struct lb_flow_key *k, const struct lb_ports *qp,
+					      __u8 family)
 {
-	struct iphdr *oip = data + ETH_HLEN, *qip;
-	struct lb_icmphdr *ic = data + (l4_off & 0xff);
-	struct lb_flow_key k = {};
-	struct lb_ports *qp;
-	struct lb_rev *r;
-	__u32 d, pd, acc;
+	k->sport = qp->dest;
+	k->dport = qp->source;
+	k->proto = IPPROTO_TCP;
+	k->family = family;
+}
 
-	/* One register for ic: clang would otherwise re-derive it from data + l4_off after the
-	 * bounds check, and the verifier only knows the range of the register it checked. */
-	barrier_var(ic);
-	if ((void *)(oip + 1) > data_end || (void *)(ic + 1) > data_end)
+/* Quoted dst port -> VIP port and the quoted TCP checksum (address diff d + port diff). */
+static __always_inline void lb_icmp_quote_l4(struct lb_ports *qp, void *data_end,
+					     const struct lb_rev *r, __u32 d, __u32 *acc)
+{
+	__u32 pd = lb_csum_diff16(qp->dest, r->vip_port);
+
+	*acc = lb_csum_add(*acc, pd);
+	qp->dest = r->vip_port;
+	lb_icmp_fix_l4(qp, data_end, lb_csum_add(d, pd), acc);
+}
+
+/* ICMPv4 error quoting TCP: sets *qipp / *qpp. Returns 0 (with *why) when not ours. */
+static __always_inline int lb_icmp4_quote(void *data, void *data_end, struct lb_icmphdr *ic,
+					  struct iphdr **qipp, struct lb_ports **qpp, __u32 *why)
+{
+	struct iphdr *qip;
+	struct lb_ports *qp;
+
+	if ((void *)(ic + 1) > data_end)
 		return 0;
 	if (ic->type != LB_ICMP_DEST_UNREACH && ic->type != LB_ICMP_TIME_EXCEEDED) {
 		*why = LB_R_PASS_UNSUPPORTED;
@@ -65,23 +81,36 @@ static __always_inline int lb_icmp4_xlate(void *data, void *data_end, __u32 l4_o
 	qp = (void *)qip + qip->ihl * 4;
 	if ((void *)(qp + 1) > data_end)
 		return 0;
+	*qipp = qip;
+	*qpp = qp;
+	return 1;
+}
+
+static __always_inline int lb_icmp4_xlate(void *data, void *data_end, __u32 l4_off, __u32 *why)
+{
+	struct lb_icmphdr *ic = data + (l4_off & 0xff);
+	struct iphdr *oip = data + ETH_HLEN, *qip;
+	struct lb_flow_key k = {};
+	struct lb_ports *qp;
+	struct lb_rev *r;
+	__u32 d, acc;
+
+	/* One register for ic: clang would otherwise re-derive it from data + l4_off after the
+	 * bounds check, and the verifier only knows the range of the register it checked. */
+	barrier_var(ic);
+	if ((void *)(oip + 1) > data_end || !lb_icmp4_quote(data, data_end, ic, &qip, &qp, why))
+		return 0;
 	k.src.w[0] = qip->daddr;
 	k.dst.w[0] = qip->saddr;
-	k.sport = qp->dest;
-	k.dport = qp->source;
-	k.proto = IPPROTO_TCP;
-	k.family = LB_AF_INET;
+	lb_icmp_key_ports(&k, qp, LB_AF_INET);
 	r = bpf_map_lookup_elem(&apilb_rev, &k);
 	if (!r)
 		return 0;
 	d = lb_csum_diff_addr(&k.src, &r->vip, 1);
-	pd = lb_csum_diff16(qp->dest, r->vip_port);
 	acc = d; /* the quoted address change, inside the ICMP payload */
 	lb_set16(&qip->check, lb_csum_apply(qip->check, d), &acc);
 	qip->daddr = r->vip.w[0];
-	acc = lb_csum_add(acc, pd);
-	qp->dest = r->vip_port;
-	lb_icmp_fix_l4(qp, data_end, lb_csum_add(d, pd), &acc);
+	lb_icmp_quote_l4(qp, data_end, r, d, &acc);
 	if (oip->saddr == k.src.w[0]) {
 		oip->check = lb_csum_apply(oip->check, d);
 		oip->saddr = r->vip.w[0];
@@ -91,19 +120,14 @@ static __always_inline int lb_icmp4_xlate(void *data, void *data_end, __u32 l4_o
 	return 1;
 }
 
-static __always_inline int lb_icmp6_xlate(void *data, void *data_end, __u32 l4_off, __u32 *why)
+/* ICMPv6 error quoting TCP (no extension headers in the quote). */
+static __always_inline int lb_icmp6_quote(void *data, void *data_end, struct icmp6hdr *ic,
+					  struct ipv6hdr **qipp, struct lb_ports **qpp, __u32 *why)
 {
-	struct ipv6hdr *oip = data + ETH_HLEN, *qip;
-	struct icmp6hdr *ic = data + (l4_off & 0xff);
-	struct lb_flow_key k = {};
+	struct ipv6hdr *qip;
 	struct lb_ports *qp;
-	struct lb_rev *r;
-	__u32 d, pd, acc;
 
-	/* One register for ic: clang would otherwise re-derive it from data + l4_off after the
-	 * bounds check, and the verifier only knows the range of the register it checked. */
-	barrier_var(ic);
-	if ((void *)(oip + 1) > data_end || (void *)(ic + 1) > data_end)
+	if ((void *)(ic + 1) > data_end)
 		return 0;
 	if (ic->icmp6_type != ICMPV6_DEST_UNREACH && ic->icmp6_type != ICMPV6_PKT_TOOBIG &&
 	    ic->icmp6_type != ICMPV6_TIME_EXCEED) {
@@ -116,21 +140,33 @@ static __always_inline int lb_icmp6_xlate(void *data, void *data_end, __u32 l4_o
 	qp = (void *)(qip + 1);
 	if ((void *)(qp + 1) > data_end)
 		return 0;
+	*qipp = qip;
+	*qpp = qp;
+	return 1;
+}
+
+static __always_inline int lb_icmp6_xlate(void *data, void *data_end, __u32 l4_off, __u32 *why)
+{
+	struct ipv6hdr *oip = data + ETH_HLEN, *qip;
+	struct icmp6hdr *ic = data + (l4_off & 0xff);
+	struct lb_flow_key k = {};
+	struct lb_ports *qp;
+	struct lb_rev *r;
+	__u32 d, acc;
+
+	barrier_var(ic); /* see lb_icmp4_xlate */
+	if ((void *)(oip + 1) > data_end || !lb_icmp6_quote(data, data_end, ic, &qip, &qp, why))
+		return 0;
 	__builtin_memcpy(&k.src, &qip->daddr, sizeof(k.src));
 	__builtin_memcpy(&k.dst, &qip->saddr, sizeof(k.dst));
-	k.sport = qp->dest;
-	k.dport = qp->source;
-	k.proto = IPPROTO_TCP;
-	k.family = LB_AF_INET6;
+	lb_icmp_key_ports(&k, qp, LB_AF_INET6);
 	r = bpf_map_lookup_elem(&apilb_rev, &k);
 	if (!r)
 		return 0;
 	d = lb_csum_diff_addr(&k.src, &r->vip, 4);
-	pd = lb_csum_diff16(qp->dest, r->vip_port);
-	acc = lb_csum_add(d, pd);
+	acc = d; /* no quoted IPv6 header checksum: the address change stands */
 	__builtin_memcpy(&qip->daddr, &r->vip, sizeof(r->vip));
-	qp->dest = r->vip_port;
-	lb_icmp_fix_l4(qp, data_end, lb_csum_add(d, pd), &acc);
+	lb_icmp_quote_l4(qp, data_end, r, d, &acc);
 	if (lb_addr_eq((struct lb_addr *)&oip->saddr, &k.src)) {
 		acc = lb_csum_add(acc, d); /* pseudo-header source */
 		__builtin_memcpy(&oip->saddr, &r->vip, sizeof(r->vip));
