@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+// Daemon main loop (see daemon.h).
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "daemon/health_file.h"
+#include "daemon/log.h"
+
+namespace lb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<Endpoint> endpointsOf(const std::vector<Member>& members) {
+  std::vector<Endpoint> v;
+  for (const auto& m : members) v.push_back(m.cfg.ep);
+  return v;
+}
+
+// Whether the counters are heading for a transition (re-check soon to confirm it).
+bool inFlux(const BackendHealth& h) {
+  switch (h.state) {
+    case HealthState::kUnknown: return true;
+    case HealthState::kHealthy: return h.failures > 0;
+    case HealthState::kDraining: return h.successes > 0 || h.failedRun > 0;
+    case HealthState::kDead: return h.successes > 0 || h.notReadyRun > 0;
+  }
+  return false;
+}
+
+}  // namespace
+
+Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload)
+    : cfg_(std::move(cfg)), port_(port), killer_(killer), reloader_(std::move(reload)),
+      rec_(port, killer) {}
+
+Daemon::~Daemon() {
+  if (sigfd_ >= 0) close(sigfd_);
+}
+
+std::string Daemon::start() {
+  std::string err = rec_.sync(cfg_.vip, cfg_.backends);
+  if (!err.empty()) return err;
+  resetHealth({}, {});
+  prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
+  if (cfg_.probe.insecureSkipVerify && cfg_.probe.type == ProbeType::kHttps)
+    log::warn("insecure_skip_verify: true -- apiserver certificates are NOT verified");
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigfd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
+  std::string list;
+  for (const auto& m : rec_.members())
+    list += (list.empty() ? "" : ", ") + m.cfg.ep.str() + (m.priorUsable ? " (in table)" : "");
+  log::info("adopted VIP " + cfg_.vip.str() + " (vip_id " + std::to_string(rec_.vipId()) +
+            "), backends: " + list + "; probing " +
+            (cfg_.probe.type == ProbeType::kTcp ? "tcp" : "https " + cfg_.probe.path) +
+            " every " + formatDuration(cfg_.probe.interval) + ", rise " +
+            std::to_string(cfg_.probe.rise) + ", fall " + std::to_string(cfg_.probe.fall));
+  return "";
+}
+
+void Daemon::resetHealth(const std::vector<BackendHealth>& keep,
+                         const std::vector<std::string>& keepAddr) {
+  std::vector<BackendHealth> h;
+  auto now = std::chrono::system_clock::now();
+  for (const auto& m : rec_.members()) {
+    auto it = std::find(keepAddr.begin(), keepAddr.end(), m.cfg.ep.str());
+    if (it != keepAddr.end()) {
+      h.push_back(keep[static_cast<size_t>(it - keepAddr.begin())]);
+    } else {
+      BackendHealth b;
+      b.since = now;
+      h.push_back(b);
+    }
+  }
+  health_ = std::move(h);
+}
+
+bool Daemon::onProbe(size_t index, const ProbeResult& r) {
+  if (index >= health_.size()) return false;
+  BackendHealth& h = health_[index];
+  auto t = recordProbe(&h, r, cfg_.probe.rise, cfg_.probe.fall, std::chrono::system_clock::now());
+  const std::string& name = rec_.members()[index].cfg.ep.str();
+  log::debug("probe " + name + ": " + r.result + " " + std::to_string(r.latencyMs) + " ms" +
+             (r.error.empty() ? "" : " (" + r.error + ")"));
+  if (t) {
+    std::string line = "backend " + name + ": " + healthStateName(t->from) + " -> " +
+                       healthStateName(t->to) + " (" + t->reason + ")";
+    if (t->to == HealthState::kHealthy) log::info(line);
+    else log::warn(line);
+    dirty_ = true;
+  }
+  return inFlux(h);
+}
+
+void Daemon::reconcile() {
+  std::vector<BackendView> views;
+  const auto& members = rec_.members();
+  for (size_t i = 0; i < members.size(); i++)
+    views.push_back({members[i].id, health_[i].state, members[i].priorUsable, members[i].priorFlags});
+  rec_.apply(decide(views, rec_.lastTable()));
+}
+
+void Daemon::writeHealth() {
+  std::vector<HealthEntry> entries;
+  const auto& members = rec_.members();
+  const auto& table = rec_.lastTable();
+  std::vector<std::string> tableNames;
+  for (size_t i = 0; i < members.size(); i++) {
+    bool in = std::binary_search(table.begin(), table.end(), members[i].id);
+    entries.push_back({members[i].cfg.ep.str(), members[i].id, health_[i], in});
+    if (in) tableNames.push_back(members[i].cfg.ep.str());
+  }
+  std::string text = renderHealthJson(cfg_.vip.str(), getpid(), rec_.failOpen(), tableNames,
+                                      entries, std::chrono::system_clock::now());
+  if (auto ec = writeFileAtomic(cfg_.stateDir, "health.json", text))
+    log::error("writing " + cfg_.stateDir + "/health.json: " + ec.message());
+}
+
+void Daemon::reload() {
+  DaemonConfig next;
+  std::vector<std::string> errs;
+  if (!reloader_ || !reloader_(&next, &errs)) {
+    for (const auto& e : errs) log::error("SIGHUP: invalid config, keeping the old one: " + e);
+    return;
+  }
+  if (!(next.vip == cfg_.vip) || next.ifaces != cfg_.ifaces || next.ingress != cfg_.ingress ||
+      next.tableSize != cfg_.tableSize) {
+    log::warn("SIGHUP: vip/iface/ingress/table_size changes need a re-attach (apilb detach + "
+              "restart); keeping the attached ones");
+    next.vip = cfg_.vip;
+    next.ifaces = cfg_.ifaces;
+    next.ingress = cfg_.ingress;
+    next.tableSize = cfg_.tableSize;
+  }
+  log::Level lvl;
+  if (log::parseLevel(next.logLevel, &lvl)) log::setLevel(lvl);
+  if (next == cfg_) {
+    log::info("SIGHUP: config unchanged");
+    return;
+  }
+  std::vector<std::string> oldAddr;
+  for (const auto& m : rec_.members()) oldAddr.push_back(m.cfg.ep.str());
+  std::vector<BackendHealth> oldHealth = health_;
+  std::string err = rec_.sync(next.vip, next.backends);
+  if (!err.empty()) {
+    log::error("SIGHUP: " + err + "; keeping the old config");
+    rec_.sync(cfg_.vip, cfg_.backends);
+    return;
+  }
+  bool probeChanged = !(next.probe == cfg_.probe) || oldAddr.size() != rec_.members().size();
+  for (size_t i = 0; !probeChanged && i < oldAddr.size(); i++)
+    probeChanged = oldAddr[i] != rec_.members()[i].cfg.ep.str();
+  cfg_ = next;
+  resetHealth(oldHealth, oldAddr);
+  if (probeChanged) prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
+  log::info("SIGHUP: config reloaded (" + std::to_string(rec_.members().size()) + " backends)");
+  dirty_ = true;
+}
+
+void Daemon::handleSignals() {
+  signalfd_siginfo si;
+  while (read(sigfd_, &si, sizeof(si)) == sizeof(si)) {
+    if (si.ssi_signo == SIGHUP) {
+      reload();
+    } else {
+      log::info(std::string("received ") + strsignal(static_cast<int>(si.ssi_signo)) + ", stopping");
+      stop_ = true;
+    }
+  }
+}
+
+int Daemon::run() {
+  auto nextWrite = Clock::now();
+  auto nextSweep = Clock::now() + std::chrono::seconds(1);
+  auto cb = [this](size_t i, const ProbeResult& r) { return onProbe(i, r); };
+  while (!stop_) {
+    bool sig = false;
+    prober_->pollOnce(200, sigfd_, &sig, cb);
+    if (sig) handleSignals();
+    auto now = Clock::now();
+    if (dirty_) reconcile();
+    if (now >= nextSweep) {  // also retries a publish/flag write that failed
+      reconcile();
+      rec_.sweepDown();
+      nextSweep = now + std::chrono::seconds(1);
+    }
+    if (dirty_ || now >= nextWrite) {
+      writeHealth();
+      nextWrite = now + std::chrono::seconds(2);
+      dirty_ = false;
+    }
+  }
+  return 0;
+}
+
+}  // namespace lb

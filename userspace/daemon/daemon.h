@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// Daemon: the `apilb run` main loop. One thread: the Prober's curl multi loop also watches a
+// signalfd (SIGTERM/SIGINT stop, SIGHUP reloads). Each probe result goes through the health
+// state machine; on any transition the Reconciler makes the datapath match decide(); health.json
+// is rewritten on every change and every 2 s; flows to DOWN backends are swept every second.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+#include "daemon/datapath_port.h"
+#include "daemon/health.h"
+#include "daemon/prober.h"
+#include "daemon/reconciler.h"
+
+namespace lb {
+
+class Daemon {
+ public:
+  // Loads a new config on SIGHUP: returns false (and the errors) if it is invalid.
+  using Reloader = std::function<bool(DaemonConfig* out, std::vector<std::string>* errs)>;
+
+  Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload);
+  ~Daemon();
+
+  // Adopts the datapath (Reconciler::sync) and starts the prober. "" or a one-line error.
+  std::string start();
+  // Runs until SIGTERM/SIGINT (or requestStop()); returns the exit code (0).
+  int run();
+  void requestStop() { stop_ = true; }
+
+ private:
+  bool onProbe(size_t index, const ProbeResult& r);
+  void reconcile();
+  void reload();
+  void handleSignals();
+  void writeHealth();
+  void resetHealth(const std::vector<BackendHealth>& keep, const std::vector<std::string>& keepAddr);
+
+  DaemonConfig cfg_;
+  DatapathPort* port_;
+  SocketKiller* killer_;
+  Reloader reloader_;
+  Reconciler rec_;
+  std::unique_ptr<Prober> prober_;
+  std::vector<BackendHealth> health_;  // index = Reconciler::members() index = prober target
+  int sigfd_ = -1;
+  bool stop_ = false;
+  bool dirty_ = true;
+};
+
+}  // namespace lb

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// health.json rendering (nlohmann::json) and atomic write.
+#include "daemon/health_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace lb {
+
+std::string rfc3339(WallTime t) {
+  if (t == WallTime{}) return "";
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  time_t secs = ms / 1000;
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
+                             const std::vector<std::string>& table,
+                             const std::vector<HealthEntry>& backends, WallTime now) {
+  nlohmann::json doc;
+  doc["vip"] = vip;
+  doc["pid"] = pid;
+  doc["updated"] = rfc3339(now);
+  doc["fail_open"] = failOpen;
+  doc["table"] = table;
+  doc["backends"] = nlohmann::json::array();
+  for (const auto& b : backends) {
+    const BackendHealth& h = b.health;
+    doc["backends"].push_back({
+        {"address", b.address},
+        {"id", b.id},
+        {"state", healthStateName(h.state)},
+        {"since", rfc3339(h.since)},
+        {"last_probe", h.lastProbe ? rfc3339(*h.lastProbe) : ""},
+        {"result", h.result},
+        {"latency_ms", std::round(h.latencyMs * 1000.0) / 1000.0},
+        {"error", h.error},
+        {"successes", h.successes},
+        {"failures", h.failures},
+        {"in_table", b.inTable},
+    });
+  }
+  return doc.dump(1) + "\n";
+}
+
+std::error_code writeFileAtomic(const std::string& dir, const std::string& name,
+                                const std::string& text) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ec;
+  std::string tmp = dir + "/." + name + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return {errno, std::generic_category()};
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = write(fd, text.data() + off, text.size() - off);
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return {e, std::generic_category()};
+    }
+    off += static_cast<size_t>(n);
+  }
+  close(fd);
+  if (rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    return {e, std::generic_category()};
+  }
+  return {};
+}
+
+}  // namespace lb
