@@ -60,6 +60,7 @@ uint32_t tcProgId(uint32_t ifindex, TcDir dir) {
 std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  if (tcProgId(ifindex, dir) == 0) return std::make_error_code(std::errc::no_such_file_or_directory);
   int rc = bpf_tc_detach(&hook, &opts);
   if (rc < 0) return ecFrom(rc);
   if (!removeQdiscIfEmpty) return {};

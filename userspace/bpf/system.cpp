@@ -12,7 +12,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "bpf/unique_fd.h"
@@ -81,6 +87,21 @@ std::error_code ensureBpffs(const std::string& pinDir, std::string* mountedAt) {
   }
   return {};
 }
+
+namespace {
+
+int libbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
+  static const bool all = std::getenv("APILB_LIBBPF_DEBUG") != nullptr;
+  if (!all) {
+    if (level != LIBBPF_WARN) return 0;
+    if (std::strstr(fmt, "Kernel error message") || std::strstr(fmt, "extended error")) return 0;
+  }
+  return std::vfprintf(stderr, fmt, args);
+}
+
+}  // namespace
+
+void installLibbpfLogger() { libbpf_set_print(libbpfPrint); }
 
 bool havePrivileges(std::string* missing) {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};

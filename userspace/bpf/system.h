@@ -29,4 +29,9 @@ bool isBpffs(const std::string& path);
 // *missing names what is missing ("CAP_NET_ADMIN").
 bool havePrivileges(std::string* missing);
 
+// Routes libbpf's log to stderr with "libbpf: " kept, dropping debug/info output and the kernel
+// extack lines libbpf prints for answers apilb expects ("Parent Qdisc doesn't exists" when a
+// device has no clsact). APILB_LIBBPF_DEBUG=1 in the environment prints everything.
+void installLibbpfLogger();
+
 }  // namespace lb

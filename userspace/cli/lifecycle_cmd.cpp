@@ -42,7 +42,10 @@ AttachConfig toConfig(const AttachFlags& f, const GlobalOptions& g) {
 
 void enterGlobalNetns(const GlobalOptions& g) {
   if (g.netns.empty()) return;
-  if (auto ec = enterNetns(g.netns))
+  std::error_code ec = enterNetns(g.netns);
+  if (ec == std::errc::operation_not_permitted)
+    throw BadInput("insufficient privileges: need root (CAP_SYS_ADMIN) to enter --netns " + g.netns);
+  if (ec)
     throw BadInput("--netns " + g.netns + ": cannot enter /run/netns/" + g.netns + ": " +
                    ec.message());
 }

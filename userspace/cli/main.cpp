@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "bpf/attach.h"
+#include "bpf/system.h"
 #include "cli/commands.h"
 #include "cli/global_options.h"
 #if __has_include("daemon/run_command.h") && defined(APILB_HAVE_DAEMON)
@@ -49,6 +50,7 @@ int runCli(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lb::installLibbpfLogger();
   try {
     return runCli(argc, argv);
   } catch (const lb::BadInput& e) {
