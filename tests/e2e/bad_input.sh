@@ -67,7 +67,8 @@ nothing_attached clean
 # Missing privileges: the same valid attach as an unprivileged user.
 err=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 	"$APILB" --netns "$NODE_NS" --pin-dir "$PIN" attach --vip "$VIP4" --backend "$A1" --iface eth0 2>&1)
-expect_eq noperm "exit code of attach as nobody ($(head -1 <<<"$err"))" "$?" 2
+rc=$?
+expect_eq noperm "exit code of attach as nobody ($(head -1 <<<"$err"))" "$rc" 2
 nothing_attached noperm.clean
 
 # Attach twice: the second fails and the first keeps working.

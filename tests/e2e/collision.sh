@@ -4,7 +4,8 @@
 # B; after it ends, a *direct* connection node:P -> B:6443 from the same source port P has replies
 # that look exactly like the VIP flow's (B:6443 -> node:P). The datapath must not rewrite them to
 # the VIP: the direct connection must succeed and see B as its peer. Covered for a VIP flow that
-# ended with FIN (the server closes first: /close) and one that ended with RST (client killed).
+# ended with FIN (the server closes first: /close), one that ended with RST (client killed), and a
+# stale reverse entry (as if the VIP flow's close was never seen) planted with bpftool.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init collision
@@ -63,6 +64,23 @@ kill -KILL "$cpid"
 wait "$dl" 2>/dev/null
 direct_from "$p" "$b" rst
 
-expect_eq flows "flows of the VIP left after everything closed" \
-	"$(lb flows 2>/dev/null | grep -c "$LAB_VIP4")" 0
+# Stale: plant an ESTABLISHED reverse entry {api2:6443 -> node:P} whose SYN we never forwarded.
+hex4() { local IFS=.; printf '%02x ' $1; }
+hexport() { printf '%02x %02x ' $(($1 >> 8)) $(($1 & 255)); }
+zeros12='00 00 00 00 00 00 00 00 00 00 00 00 '
+p=41030
+b=api2
+key="$(hex4 "$(lab_addr4 $b)")$zeros12$(hex4 "$LAB_NODE4")$zeros12$(hexport $LAB_PORT)$(hexport $p)06 02 00 00"
+# lb_rev: VIP, VIP port, state ESTABLISHED (2), flags 0, syn_seq 0x01020304 (host order)
+val="$(hex4 "$LAB_VIP4")$zeros12$(hexport $LAB_PORT)02 00 04 03 02 01"
+# shellcheck disable=SC2086
+require stale.plant "bpftool plants a stale apilb_rev entry for $b:$LAB_PORT -> node:$p" \
+	bpftool map update pinned "$PIN/apilb_rev" key hex $key value hex $val
+got=$(who "https://$(be4 "$b")/version" --local-port "$p" --max-time 5)
+expect_eq stale.direct "direct request from port $p to $b despite the stale entry" "$got" "$b $(lab_addr4 "$b")"
+# shellcheck disable=SC2086
+check stale.gone "the stale entry was dropped" \
+	not bpftool map lookup pinned "$PIN/apilb_rev" key hex $key
+
+expect_eq flows "tracked flows left after everything closed (apilb flows)" "$(flow_count)" 0
 require detach "apilb detach" lb detach

@@ -182,5 +182,13 @@ backend_of_conn() {
 	done
 }
 
+# flow_count: the tracked-flow count `apilb flows` reports on its last line ("N flow(s)"),
+# or "none" if that line is missing.
+flow_count() {
+	local n
+	n=$(lb flows 2>/dev/null | sed -n 's/^\([0-9][0-9]*\) flow(s)$/\1/p')
+	echo "${n:-none}"
+}
+
 # count_of SERVER < "server ip" lines
 count_of() { awk -v s="$1" '$1==s{n++} END{print n+0}'; }

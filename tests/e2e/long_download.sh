@@ -34,6 +34,10 @@ check backend.add "apilb backend add $(be4 api3) during the download" lb backend
 sleep 1
 check backend.del "apilb backend del $(be4 "$other") during the download" lb backend del "$(be4 "$other")"
 check running "download still running after add and del" kill -0 "$dl"
+flows=$(lb flows 2>&1)
+printf '%s\n' "$flows" | sed 's/^/    flows| /'
+check flows "apilb flows lists the download's flow to $serving" \
+	contains "$flows" "$(be4 "$serving")"
 new=$(spread 30 "https://$VIP4/version")
 echo "    new connections while downloading: $serving $(count_of "$serving" <<<"$new")," \
 	"api3 $(count_of api3 <<<"$new"), $other $(count_of "$other" <<<"$new")"
