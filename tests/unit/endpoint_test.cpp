@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace lb {
 namespace {
@@ -98,6 +99,19 @@ TEST(Endpoint, NullErrIsAllowed) {
   Endpoint ep;
   EXPECT_FALSE(parseEndpoint("nope", &ep, nullptr));
   EXPECT_TRUE(parseEndpoint("1.2.3.4:5", &ep, nullptr));
+}
+
+TEST(Endpoint, ParsesStringViewSlicesWithoutNul) {
+  std::string buf = "1.2.3.4:80xyz[fd00::1]:443";
+  std::string_view all(buf);
+  Endpoint a, b;
+  std::string err;
+  ASSERT_TRUE(parseEndpoint(all.substr(0, 10), &a, &err)) << err;
+  EXPECT_EQ(a.str(), "1.2.3.4:80");
+  ASSERT_TRUE(parseEndpoint(all.substr(13), &b, &err)) << err;
+  EXPECT_EQ(b.str(), "[fd00::1]:443");
+  ASSERT_TRUE(parseAddr(all.substr(0, 7), &a, &err)) << err;
+  EXPECT_EQ(a.addrStr(), "1.2.3.4");
 }
 
 TEST(Endpoint, V4LayoutIsNetworkOrderInWordZero) {
