@@ -86,7 +86,7 @@ trap 'exit 130' INT TERM
 if [ $DO_BUILD -eq 1 ]; then
 	echo "bench: building apilb and apilb_bpfbench in $BUILD_DIR"
 	mkdir -p "$BUILD_DIR"
-	cmake -S "$root" -B "$BUILD_DIR" >"$BUILD_DIR.cmake.log" 2>&1 ||
+	cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD_DIR.cmake.log" 2>&1 ||
 		echo "bench: cmake failed (see $BUILD_DIR.cmake.log); using what is built" >&2
 	for tgt in apilb apilb_bpfbench; do
 		make -C "$BUILD_DIR" -j2 "$tgt" >"$BUILD_DIR.$tgt.log" 2>&1 ||
@@ -102,6 +102,7 @@ mkdir -p "$BENCH_DIR"
 : >"$BENCH_DIR/results.tsv"
 : >"$BENCH_DIR/notes.txt"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_bridge_plain
 bench_servers_start
 for t in "${TARGET_LIST[@]}"; do
 	case "$t" in
