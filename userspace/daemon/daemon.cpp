@@ -187,11 +187,9 @@ int Daemon::run() {
   auto nextSweep = Clock::now() + std::chrono::seconds(1);
   auto cb = [this](size_t i, const ProbeResult& r) { return onProbe(i, r); };
   while (!stop_) {
-    bool sig = false;
-    prober_->pollOnce(200, sigfd_, &sig, cb);
-    if (sig) handleSignals();
+    prober_->drive(cb);
+    if (dirty_) reconcile();  // at once: a dead backend's flows go within milliseconds
     auto now = Clock::now();
-    if (dirty_) reconcile();
     if (now >= nextSweep) {  // also retries a publish/flag write that failed
       reconcile();
       rec_.sweepDown();
@@ -202,6 +200,9 @@ int Daemon::run() {
       nextWrite = now + std::chrono::seconds(2);
       dirty_ = false;
     }
+    bool sig = false;
+    prober_->wait(200, sigfd_, &sig);
+    if (sig) handleSignals();
   }
   return 0;
 }

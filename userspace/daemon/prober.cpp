@@ -231,7 +231,7 @@ int Prober::msUntilNextDue() const {
   return static_cast<int>(best);
 }
 
-void Prober::pollOnce(int maxWaitMs, int extraFd, bool* extraReady, const Callback& cb) {
+void Prober::drive(const Callback& cb) {
   auto now = Clock::now();
   bool anyStarted = false;
   for (auto& t : targets_)
@@ -245,6 +245,9 @@ void Prober::pollOnce(int maxWaitMs, int extraFd, bool* extraReady, const Callba
   int left = 0;
   while (CURLMsg* m = curl_multi_info_read(multi_, &left))
     if (m->msg == CURLMSG_DONE) finish(m->easy_handle, m->data.result, cb);
+}
+
+void Prober::wait(int maxWaitMs, int extraFd, bool* extraReady) {
   int wait = std::min(maxWaitMs, msUntilNextDue());
   curl_waitfd extra{};
   extra.fd = extraFd;

@@ -34,10 +34,11 @@ class Prober {
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
 
-  // Starts the probes that are due, drives transfers, reports finished ones through `cb`, then
-  // waits up to maxWaitMs for network activity or for `extraFd` (if >= 0) to become readable;
-  // *extraReady tells whether it did.
-  void pollOnce(int maxWaitMs, int extraFd, bool* extraReady, const Callback& cb);
+  // Starts the probes that are due, drives transfers, reports finished ones through `cb`.
+  void drive(const Callback& cb);
+  // Waits up to maxWaitMs (less if a probe is due sooner) for network activity or for `extraFd`
+  // (if >= 0) to become readable; *extraReady tells whether it did.
+  void wait(int maxWaitMs, int extraFd, bool* extraReady);
 
   // Classifies a finished transfer (exposed for tests).
   static ProbeResult classify(ProbeType type, CURLcode code, long httpStatus, const char* errbuf,

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: Apache-2.0
+# Helpers of the daemon's e2e tests (tests/e2e/daemon_*.sh), sourced after tests/e2e/lib.sh and
+# e2e_init: start/stop `apilb run` in the lab's node namespace, read health.json, wait for a
+# backend state, find which backend serves a connection, millisecond clocks.
+
+STATE_DIR=""
+
+now_ms() { date +%s%3N; }
+
+# daemon_start [EXTRA RUN ARGS] -- SERVER...: `apilb run` on the lab (https probes of /readyz
+# verified with the lab CA) in the background; sets E2E_DAEMON_PID (killed by e2e_cleanup) and
+# waits until every backend is healthy (10 s at most).
+daemon_start() {
+	local extra=() b=() s
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do extra+=("$1"); shift; done
+	shift
+	for s in "$@"; do b+=(--backend "$(be4 "$s")"); done
+	STATE_DIR="$LAB_DIR/state"
+	"$APILB" --netns "$NODE_NS" --pin-dir "$PIN" run --vip "$VIP4" "${b[@]}" --iface eth0 \
+		--probe-ca "$LAB_CA" --state-dir "$STATE_DIR" "${extra[@]}" >>"$LAB_DIR/daemon.log" 2>&1 &
+	E2E_DAEMON_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ "$(healthy_count)" = "$#" ] && return 0
+		kill -0 "$E2E_DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/    | /' "$LAB_DIR/daemon.log"
+	return 1
+}
+
+daemon_stop() {  # daemon_stop [SIGNAL]
+	[ -n "${E2E_DAEMON_PID:-}" ] || return 0
+	kill "-${1:-TERM}" "$E2E_DAEMON_PID" 2>/dev/null
+	wait "$E2E_DAEMON_PID" 2>/dev/null
+	E2E_DAEMON_PID=""
+}
+
+health() { cat "$STATE_DIR/health.json" 2>/dev/null; }
+healthy_count() { health | jq '[.backends[] | select(.state=="healthy")] | length' 2>/dev/null; }
+# state_of SERVER: its state in health.json.
+state_of() { health | jq -r --arg a "$(be4 "$1")" '.backends[] | select(.address==$a) | .state' 2>/dev/null; }
+fail_open() { health | jq -r '.fail_open' 2>/dev/null; }
+
+# wait_state SERVER STATE TIMEOUT_S: true once health.json says so.
+wait_state() {
+	local i
+	for i in $(seq $(($3 * 20))); do
+		[ "$(state_of "$1")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# server_of_port PORT: the api server holding an established connection from node port PORT.
+server_of_port() {
+	local s
+	for s in "${LAB_APIS[@]}"; do
+		if in_ns "$s" ss -Htn state established "( dport = :$1 )" | grep -q .; then echo "$s"; return; fi
+	done
+}
+
+# download_on SERVER OUT RATE: starts a rate-limited download of rand.bin through the VIP from a
+# fixed local port, retrying with other ports until SERVER serves it. Sets DL_PID and DL_PORT;
+# OUT.w gets "<curl rc> <bytes> <error>", OUT.end the time curl returned (ms).
+download_on() {
+	local want=$1 out=$2 rate=$3 port srv i
+	for port in $(seq 21000 21040); do
+		(
+			ncurl --max-time 120 --local-port "$port" --limit-rate "$rate" -o "$out" \
+				-w '%{exitcode} %{size_download} %{errormsg}\n' "https://$VIP4/files/rand.bin" \
+				>"$out.w" 2>"$out.err"
+			now_ms >"$out.end"  # when curl returned
+		) &
+		DL_PID=$!
+		DL_PORT=$port
+		srv=""
+		for i in $(seq 40); do
+			srv=$(server_of_port "$port")
+			[ -n "$srv" ] && break
+			sleep 0.05
+		done
+		[ "$srv" = "$want" ] && return 0
+		kill "$DL_PID" 2>/dev/null
+		wait "$DL_PID" 2>/dev/null
+	done
+	return 1
+}
+
+# client_loop OUT: new HTTPS connections through the VIP back to back from local ports
+# 22000-29999; one line per request: "<start_ms> <end_ms> <curl rc> <server>". Sets LOOP_PID.
+client_loop() {
+	(
+		while :; do
+			local t0 t1 out rc srv
+			t0=$(now_ms)
+			out=$(in_node curl -gsS --cacert "$LAB_CA" --max-time 5 --local-port 22000-29999 \
+				"https://$VIP4/version" 2>/dev/null)
+			rc=$?
+			t1=$(now_ms)
+			srv=$(printf '%s' "$out" | sed -n 's/.*"server":"\([^"]*\)".*/\1/p')
+			echo "$t0 $t1 $rc ${srv:-none}"
+		done
+	) >"$1" 2>/dev/null &
+	LOOP_PID=$!
+}
+loop_stop() { kill "$LOOP_PID" 2>/dev/null; wait "$LOOP_PID" 2>/dev/null; }
+
+# kill_server SERVER: kill -9 every process of SERVER's namespace at once (master and workers
+# together, so no worker gets respawned), i.e. the apiserver crashes: connections are refused.
+kill_server() {
+	local pids
+	pids=$(ip netns pids "$PREFIX-$1")
+	[ -z "$pids" ] || kill -9 $pids 2>/dev/null
+	for _ in $(seq 50); do
+		[ -z "$(ip netns pids "$PREFIX-$1")" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# log_ms LOGLINE: the daemon log line's timestamp in ms since the epoch (0 if none).
+log_ms() { date -d "${1%% *}" +%s%3N 2>/dev/null || echo 0; }
