@@ -62,6 +62,7 @@ TEST(ValidateStatic, RefusesEachBadConfigWithItsReason) {
       {"table too small", [](AttachConfig& c) { c.tableSize = 251; }, "prime in 257..65537"},
       {"table too big", [](AttachConfig& c) { c.tableSize = 1000003; }, "prime in 257..65537"},
       {"relative pin dir", [](AttachConfig& c) { c.pinDir = "bpf/apilb"; }, "absolute"},
+      {"bpffs root", [](AttachConfig& c) { c.pinDir = "/sys/fs/bpf/"; }, "dedicated directory"},
       {"iface lo", [](AttachConfig& c) { c.ifaces = {"lo"}; }, "lo is attached automatically"},
       {"iface vip dev", [](AttachConfig& c) { c.ifaces = {"apilb0"}; }, "VIP device"},
       {"iface dup", [](AttachConfig& c) { c.ifaces = {"eth0", "eth0"}; }, "duplicate interface"},

@@ -280,6 +280,10 @@ bool parseBackendSpec(std::string_view text, BackendSpec* out, std::string* err)
 
 std::string validateStatic(const AttachConfig& cfg) {
   if (cfg.pinDir.empty() || cfg.pinDir[0] != '/') return "--pin-dir must be an absolute path";
+  std::string pd = cfg.pinDir;
+  while (pd.size() > 1 && pd.back() == '/') pd.pop_back();
+  if (pd == "/" || pd == "/sys/fs/bpf")
+    return "--pin-dir " + cfg.pinDir + " must be a dedicated directory, not a bpffs root";
   if (cfg.vip.family == 0) return "--vip is required";
   if (cfg.backends.empty()) return "at least one --backend is required";
   if (cfg.backends.size() > LB_MAX_BACKENDS) return "too many backends (max 256)";

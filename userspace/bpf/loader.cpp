@@ -109,15 +109,28 @@ void LbProgram::pinMaps(const std::string& pinDir) const {
     raise(rc, "bpf_object__pin_maps(" + pinDir + ")");
 }
 
+namespace {
+
+// Entries the kernel's bpf_preload puts at a bpffs root; they cannot be removed.
+bool kernelEntry(const char* n) { return !std::strcmp(n, "maps.debug") || !std::strcmp(n, "progs.debug"); }
+
+}  // namespace
+
 void removePinDir(const std::string& pinDir) {
+  bool empty = true;
   if (DIR* d = ::opendir(pinDir.c_str())) {
+    // Only our pins: every map of the object is named apilb_* or apilb.<section> ("apilb_rodata"
+    // once libbpf sanitises it), so a shared or mistyped pin dir never loses foreign pins.
     while (dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      ::unlink((pinDir + "/" + e->d_name).c_str());
+      if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..") || kernelEntry(e->d_name))
+        continue;
+      if (std::strncmp(e->d_name, "apilb", 5) != 0 || ::unlink((pinDir + "/" + e->d_name).c_str()))
+        empty = false;
     }
     ::closedir(d);
   }
-  // A bpffs mounted on the pin dir itself (non-default --pin-dir outside /sys/fs/bpf).
+  if (!empty || pinDir == "/sys/fs/bpf") return;
+  // A bpffs that attach mounted on the pin dir itself (a --pin-dir outside /sys/fs/bpf).
   std::string parent = pinDir.substr(0, std::max<size_t>(1, pinDir.rfind('/')));
   if (isBpffs(pinDir) && !isBpffs(parent)) ::umount2(pinDir.c_str(), MNT_DETACH);
   ::rmdir(pinDir.c_str());

@@ -34,8 +34,9 @@ class LbProgram {
   std::unique_ptr<Impl> impl_;
 };
 
-// Removes every pin in pinDir, then pinDir itself (and unmounts it first if it is a bpffs mount
-// point of its own). Missing files are fine.
+// Removes apilb's pins (entries named apilb*) from pinDir; if nothing else is left, removes pinDir
+// too (unmounting it first if it is a bpffs mount of its own; never /sys/fs/bpf). Missing files
+// are fine.
 void removePinDir(const std::string& pinDir);
 
 }  // namespace lb

@@ -68,10 +68,11 @@ json healthJson(const HealthEntry& h) {
           {"failures", h.failures}};
 }
 
-json backendsJson(const Datapath& dp, const VipInfo& vip, const std::optional<HealthFile>& hf) {
+json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<FlowInfo>& all,
+                  const std::optional<HealthFile>& hf) {
   auto slots = slotCounts(dp.table(vip.vip.vip_id));
   std::map<uint32_t, uint32_t> flows;
-  for (const auto& f : dp.flows()) ++flows[f.fwd.backend_id];
+  for (const auto& f : all) ++flows[f.fwd.backend_id];
   json arr = json::array();
   for (const auto& b : dp.backends()) {
     uint32_t s = slots.count(b.id) ? slots[b.id] : 0;
@@ -109,6 +110,7 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
   std::string nodeIp = !routeLookup(vip.endpoint(), &vr) && vr.prefsrc.family ? vr.prefsrc.addrStr() : "";
   std::string dev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
   json sysctls = json::array();
+  auto flows = dp.flows();
   json j = {{"pin_dir", g.pinDir},
             {"vip", vip.endpoint().str()},
             {"vip_id", vip.vip.vip_id},
@@ -122,8 +124,8 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
             {"table_size", vip.vip.table_size},
             {"attached_at", isoTime(rec.attached_ns)},
             {"sysctls", sysctls},
-            {"flows", dp.flows().size()},
-            {"backends", backendsJson(dp, vip, hf)},
+            {"flows", flows.size()},
+            {"backends", backendsJson(dp, vip, flows, hf)},
             {"counters", countersJson(dp)}};
   if (!herr.empty()) j["health_error"] = herr;
   j["health_file"] = hf ? stateDir + "/health.json" : "";
