@@ -121,3 +121,8 @@ kill_server() {
 
 # log_ms LOGLINE: the daemon log line's timestamp in ms since the epoch (0 if none).
 log_ms() { date -d "${1%% *}" +%s%3N 2>/dev/null || echo 0; }
+
+# vip_answers: one HTTPS request through the VIP succeeds.
+vip_answers() { ncurl "https://$VIP4/version" >/dev/null; }
+# backend_flags SERVER: the FLAGS column of `apilb backend list` for SERVER.
+backend_flags() { lb backend list | awk -v a="$(be4 "$1")" '$2==a{print $4}'; }
