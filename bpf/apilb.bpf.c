@@ -159,6 +159,30 @@ int lb_rev_xdp(struct xdp_md *ctx)
 	return act;
 }
 
+/* Enough of an ICMP error to reach the quoted TCP checksum (IPv6: 14 + 40 + 8 + 40 + 18). */
+#define LB_ICMP_PULL 120
+
+/* ICMP error on the TC path: the drivers' header split / GRO leave only the headers they know
+ * (up to the ICMP header) in the linear area, out of reach of direct access; pull the quote
+ * in first. Only ICMP pays for this. */
+static __always_inline int lb_rev_tc_icmp(struct __sk_buff *skb, const struct lb_pkt *p,
+					  __u32 *why)
+{
+	__u32 want = skb->len < LB_ICMP_PULL ? skb->len : LB_ICMP_PULL;
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+
+	if (data + want > data_end) {
+		if (bpf_skb_pull_data(skb, want)) {
+			*why = LB_R_PASS_NOT_TRACKED; /* untranslated, like an unknown flow */
+			return TC_ACT_OK;
+		}
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	lb_icmp_xlate(data, data_end, p, why);
+	return TC_ACT_OK;
+}
+
 /* Reverse path, TC flavour: same decisions, TCP rewritten through the csum helpers (required
  * on lo, where hairpin replies are CHECKSUM_PARTIAL). */
 static __lb_noinline int lb_rev_tc_process(struct __sk_buff *skb, __u32 *why)
@@ -171,10 +195,8 @@ static __lb_noinline int lb_rev_tc_process(struct __sk_buff *skb, __u32 *why)
 
 	__builtin_memset(&p, 0, sizeof(p));
 	kind = lb_parse(data, data_end, &p, why);
-	if (kind == LB_P_ICMP) {
-		lb_icmp_xlate(data, data_end, &p, why);
-		return TC_ACT_OK;
-	}
+	if (kind == LB_P_ICMP)
+		return lb_rev_tc_icmp(skb, &p, why);
 	if (kind != LB_P_TCP) {
 		if (kind == LB_P_TCP_SHORT)
 			*why = LB_R_PASS_UNSUPPORTED;
