@@ -60,17 +60,18 @@ uint32_t tcProgId(uint32_t ifindex, TcDir dir) {
 std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  if (tcProgId(ifindex, dir) == 0) return std::make_error_code(std::errc::no_such_file_or_directory);
-  int rc = bpf_tc_detach(&hook, &opts);
-  if (rc < 0) return ecFrom(rc);
-  if (!removeQdiscIfEmpty) return {};
+  // Our filter may already be gone (removed by hand); the qdisc we created is still cleaned up.
+  std::error_code ours;
+  if (tcProgId(ifindex, dir) == 0) ours = std::make_error_code(std::errc::no_such_file_or_directory);
+  else if (int rc = bpf_tc_detach(&hook, &opts); rc < 0) return ecFrom(rc);
+  if (!removeQdiscIfEmpty) return ours;
   int in = 0, eg = 0;
   if (countTcFilters(ifindex, clsactParent(TcDir::kIngress), &in) ||
       countTcFilters(ifindex, clsactParent(TcDir::kEgress), &eg) || in + eg > 0)
-    return {};  // someone else uses the qdisc now: leave it
+    return ours;  // someone else uses the qdisc now: leave it
   hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-  rc = bpf_tc_hook_destroy(&hook);
-  return rc < 0 && rc != -ENOENT ? ecFrom(rc) : std::error_code{};
+  int rc = bpf_tc_hook_destroy(&hook);
+  return rc < 0 && rc != -ENOENT ? ecFrom(rc) : ours;
 }
 
 std::string progName(uint32_t id) {

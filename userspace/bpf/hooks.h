@@ -20,7 +20,8 @@ enum class TcDir { kIngress, kEgress };
 // (kTcHandle, kTcPriority) in direction dir. EEXIST if a filter already holds that slot.
 [[nodiscard]] std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created);
 // Removes our filter; then, if removeQdiscIfEmpty and clsact holds no filter in either
-// direction, deletes the clsact qdisc. ENOENT if our filter was not there.
+// direction, deletes the clsact qdisc (also when our filter was already gone). ENOENT if our
+// filter was not there.
 [[nodiscard]] std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty);
 // Program id at our tc slot (0 if none).
 uint32_t tcProgId(uint32_t ifindex, TcDir dir);

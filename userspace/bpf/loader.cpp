@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -105,8 +106,16 @@ int LbProgram::progFd(const char* name) const {
 }
 
 void LbProgram::pinMaps(const std::string& pinDir) const {
-  if (int rc = bpf_object__pin_maps(impl_->skel->obj, pinDir.c_str()); rc < 0)
-    raise(rc, "bpf_object__pin_maps(" + pinDir + ")");
+  // Not bpf_object__pin_maps(): libbpf 1.1 replaces every '.' in the whole path with '_', so a
+  // pin dir such as /tmp/x.1/pins fails with ENOENT. Only the map name is sanitised here
+  // ("apilb.rodata" -> "apilb_rodata", the names bpf_object__pin_maps would use).
+  bpf_map* m;
+  bpf_object__for_each_map(m, impl_->skel->obj) {
+    std::string name = bpf_map__name(m);
+    std::replace(name.begin(), name.end(), '.', '_');
+    std::string path = pinDir + "/" + name;
+    if (int rc = bpf_map__pin(m, path.c_str()); rc < 0) raise(rc, "bpf_map__pin(" + path + ")");
+  }
 }
 
 namespace {

@@ -25,7 +25,8 @@ class LbProgram {
 
   // fd of the named program; throws std::system_error(ENOENT) if the object lacks it.
   int progFd(const char* name) const;
-  // bpf_object__pin_maps(obj, pinDir).
+  // Pins every map as pinDir/<map name> ('.' in a name becomes '_'), like bpf_object__pin_maps
+  // but without its rewriting of '.' in the directory part.
   void pinMaps(const std::string& pinDir) const;
 
  private:

@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Control-plane lab test for `apilb attach/detach/backend/status/flows`: the paths tests/e2e does
+# not cover. A failure in the middle of attach must undo every earlier step. The CLI must fall back
+# to generic XDP where native XDP is refused. It must refuse a foreign XDP program and coexist with
+# it in --ingress tc. A --pin-dir outside /sys/fs/bpf gets its own bpffs, which detach unmounts.
+# It checks the text and JSON output formats other tools parse, the health columns of status, and
+# that detach tolerates a deleted interface.
+# Topology: <p>-sw (bridge) + <p>-node (eth0 10.77.0.1) + <p>-api1/2 (10.77.0.11/12, python HTTP
+# on :6443). Needs root; exits 77 (skipped) otherwise. Everything is removed on exit.
+set -uo pipefail
+[ "$(id -u)" -eq 0 ] || { echo "skip: needs root"; exit 77; }
+APILB=${APILB:-$(dirname "$0")/../../build/userspace/cli/apilb}
+P=apc$$
+PIN=/sys/fs/bpf/$P
+WORK=$(mktemp -d /tmp/$P.XXXX)
+VIP=169.254.64.43:6443
+pass=0 fail=0
+
+cleanup() {
+	for f in "$WORK"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+	lb detach >/dev/null 2>&1
+	for n in sw node api1 api2; do ip netns del $P-$n 2>/dev/null; done
+	mountpoint -q "$WORK/pins" && umount "$WORK/pins"
+	rm -rf "$WORK" "$PIN"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() { echo "ok   [$1] $2"; pass=$((pass + 1)); }
+ko() { echo "FAIL [$1] $2"; fail=$((fail + 1)); }
+check() { local t=$1 d=$2; shift 2; if "$@"; then ok "$t" "$d"; else ko "$t" "$d"; fi; }
+lb() { "$APILB" --netns $P-node --pin-dir "$PIN" "$@"; }
+in_node() { ip netns exec $P-node "$@"; }
+get() { in_node curl -s --max-time 3 "http://$VIP/name"; }
+contains() { grep -q -- "$2" <<<"$1"; }
+
+# nothing_left TAG: no device, no programs, no filters, no pins.
+nothing_left() {
+	check "$1" "no apilb0" test -z "$(ip -n $P-node -o link show apilb0 2>/dev/null)"
+	check "$1" "no XDP on eth0" test -z "$(ip -n $P-node -o link show eth0 | grep -o 'prog/xdp')"
+	check "$1" "no tc filter on lo" test -z "$(in_node tc filter show dev lo ingress)"
+	check "$1" "no clsact on lo" test -z "$(in_node tc qdisc show dev lo | grep clsact)"
+	check "$1" "no pins" test ! -e "$PIN"
+	check "$1" "accept_local restored" test "$(in_node sysctl -n net.ipv4.conf.lo.accept_local)" = 0
+}
+
+lab_up() {
+	for n in sw node api1 api2; do ip netns add $P-$n && ip -n $P-$n link set lo up || return 1; done
+	ip -n $P-sw link add br0 type bridge && ip -n $P-sw link set br0 up || return 1
+	local i=0 n a
+	for n in node api1 api2; do
+		case $n in node) a=10.77.0.1 ;; api1) a=10.77.0.11 ;; api2) a=10.77.0.12 ;; esac
+		ip link add $P-v$i type veth peer name eth0 netns $P-$n || return 1
+		ip link set $P-v$i netns $P-sw && ip -n $P-sw link set $P-v$i master br0 up
+		ip -n $P-$n addr add $a/24 dev eth0 && ip -n $P-$n link set eth0 up
+		ip netns exec $P-$n ethtool -K eth0 tx off >/dev/null
+		i=$((i + 1))
+	done
+	for n in api1 api2; do
+		mkdir -p "$WORK/www-$n" && echo $n >"$WORK/www-$n/name"
+		(cd "$WORK/www-$n" && ip netns exec $P-$n setsid python3 -m http.server 6443 \
+			>/dev/null 2>&1 & echo $! >"$WORK/$n.pid")
+	done
+	for _ in $(seq 50); do in_node curl -s -o /dev/null http://10.77.0.12:6443/name && return 0; sleep 0.1; done
+	return 1
+}
+
+check setup "lab up" lab_up
+check setup "apilb binary" test -x "$APILB"
+
+# 1. A runtime failure in the last step (sysctl write on a read-only /proc/sys) undoes all steps.
+out=$(unshare -m sh -c "mount -o bind,ro /proc/sys /proc/sys && exec $APILB --netns $P-node \
+	--pin-dir $PIN attach --vip $VIP --backend 10.77.0.11:6443 --iface eth0" 2>&1)
+rc=$?
+check undo "exit 1 on runtime failure ($(tail -1 <<<"$out"))" test $rc -eq 1
+check undo "it had got as far as XDP" contains "$out" "attached lb_rev_xdp to eth0"
+nothing_left undo
+
+# 2. Attach, formats, backend management.
+out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --backend 10.77.0.12:6443@2 2>&1)
+check attach "attach exits 0 (default --iface from the routes)" test $? -eq 0
+check attach "prints the sysctl change" contains "$out" "sysctl net.ipv4.conf.lo.accept_local 0 -> 1"
+check attach "last line" contains "$(tail -1 <<<"$out")" "attached: VIP $VIP -> 2 backend(s), pins in $PIN"
+seen=$(for _ in $(seq 12); do get; done | sort -u | tr '\n' ' ')
+check attach "requests reach both backends ($seen)" test "$seen" = "api1 api2 "
+st=$(lb status)
+check status "interface line" contains "$st" "interface:    eth0 (native XDP)"
+check status "node IP" contains "$st" "node IP:      10.77.0.1"
+check status "weighted share" grep -qE "10.77.0.12:6443  2       -      109(19|20|21)  66.7%" <<<"$st"
+check status "counters by name" contains "$st" "fwd_new"
+js=$(lb status --json)
+check status.json "valid JSON with table size" test "$(jq -r .table_size <<<"$js")" = 16381
+check status.json "interfaces[0].mode" test "$(jq -r '.interfaces[0].mode' <<<"$js")" = "native XDP"
+check status.json "slots add up" test "$(jq '[.backends[].slots] | add' <<<"$js")" = 16381
+hs=$(jq -r .backends[0].address <<<"$js")
+mkdir -p "$WORK/state"
+printf '{"backends":[{"address":"%s","state":"draining","since":"s","last_probe":"p","latency_ms":2.5,"error":"HTTP 503","successes":0,"failures":2}],"fail_open":true}\n' \
+	"$hs" >"$WORK/state/health.json"
+st=$(lb status --state-dir "$WORK/state")
+check health "health columns" contains "$st" "draining  s      p           2.5ms    0/2      HTTP 503"
+check health "fail-open shown" contains "$st" "FAIL-OPEN"
+# A client that holds one connection open for a while.
+in_node python3 -c "
+import socket,time
+s=socket.create_connection(('169.254.64.43',6443)); time.sleep(6)" &
+echo $! >"$WORK/client.pid"
+for _ in $(seq 30); do fl=$(lb flows); contains "$fl" established && break; sleep 0.2; done
+check flows "an established flow is listed" contains "$fl" "established"
+check flows "count line" grep -qE '^[1-9][0-9]* flow\(s\)$' <<<"$fl"
+check flows.json "client is the node address" \
+	test "$(lb flows --json | jq -r '.[0].client' | cut -d: -f1)" = 10.77.0.1
+check backend "add" contains "$(lb backend add 10.77.0.1:6443)" "added backend 10.77.0.1:6443 (id 2"
+check backend "local flag" contains "$(lb backend list)" "10.77.0.1:6443   1       local"
+check backend "list --json" test "$(lb backend list --json | jq length)" = 3
+lb backend del 10.77.0.1:6443 >/dev/null
+lb backend del 10.77.0.11:6443 >/dev/null
+lb backend del 10.77.0.12:6443 >/dev/null 2>&1
+check backend "last one is refused" test $? -eq 2
+seen=$(for _ in $(seq 4); do get; done | sort -u | tr '\n' ' ')
+check backend "only api2 left ($seen)" test "$seen" = "api2 "
+# 3. Detach tolerates a vanished piece: our lo filter removed behind our back.
+in_node tc filter del dev lo ingress pref 1 handle 0xa11b bpf 2>/dev/null
+out=$(lb detach 2>&1)
+check detach "exit 0 despite the missing filter" test $? -eq 0
+check detach "warns about it" contains "$out" "warning: detach lb_rev_tc from lo"
+nothing_left detach
+lb detach >/dev/null 2>&1
+check detach "second detach exits 2" test $? -eq 2
+
+# 4. Foreign XDP program: refused with xdp, coexists with --ingress tc and survives detach.
+in_node ip link set dev eth0 xdpgeneric obj /dev/null 2>/dev/null # no-op if unsupported
+cat >"$WORK/pass.c" <<'C'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp") int other_xdp(struct xdp_md *c) { return XDP_PASS; }
+char L[] SEC("license") = "GPL";
+C
+clang -O2 -target bpf -idirafter /usr/include/"$(uname -m)"-linux-gnu -c "$WORK/pass.c" -o "$WORK/pass.o" &&
+	in_node ip link set dev eth0 xdpdrv obj "$WORK/pass.o" sec xdp
+out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 2>&1)
+check foreign "refused with exit 2" test $? -eq 2
+check foreign "message names the program" contains "$out" "other_xdp"
+lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc >/dev/null
+check foreign "--ingress tc attaches next to it" test $? -eq 0
+check foreign "serves" test "$(get)" = api1
+lb detach >/dev/null
+check foreign "their XDP program survives detach" contains "$(ip -n $P-node link show eth0)" "other_xdp"
+in_node ip link set dev eth0 xdpdrv off
+
+# 5. Generic XDP where the device has no native XDP (a bridge), reported by status.
+ip -n $P-node link add br-$P type bridge && ip -n $P-node addr add 10.76.0.1/24 dev br-$P &&
+	ip -n $P-node link set br-$P up
+out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 2>&1)
+check generic "falls back to generic XDP" contains "$out" "attached lb_rev_xdp to br-$P (generic XDP)"
+check generic "status says so" contains "$(lb status)" "interface:    br-$P (generic XDP)"
+ip -n $P-node link del br-$P
+out=$(lb detach 2>&1)
+check generic "detach with the interface deleted: exit 0" test $? -eq 0
+check generic "warns that it is gone" contains "$out" "is gone"
+nothing_left generic
+
+# 6. A pin dir outside /sys/fs/bpf gets its own bpffs, removed by detach.
+PIN_SAVE=$PIN
+PIN=$WORK/pins
+out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 2>&1)
+check pindir "mounted bpffs on it ($(tail -1 <<<"$out"))" contains "$out" "mounted bpffs on $PIN"
+check pindir "serves" test "$(get)" = api1
+lb detach >/dev/null
+check pindir "unmounted and removed" test ! -e "$PIN"
+PIN=$PIN_SAVE
+
+echo "attach_lab: $pass passed, $fail failed"
+[ $fail -eq 0 ]
