@@ -9,7 +9,7 @@ now_ms() { date +%s%3N; }
 
 # daemon_start [EXTRA RUN ARGS] -- SERVER...: `apilb run` on the lab (https probes of /readyz
 # verified with the lab CA) in the background; sets E2E_DAEMON_PID (killed by e2e_cleanup) and
-# waits until every backend is healthy (10 s at most).
+# waits until every backend is healthy (10 s at most). No SERVER: the backends come from --config.
 daemon_start() {
 	local extra=() b=() s
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do extra+=("$1"); shift; done
@@ -21,7 +21,8 @@ daemon_start() {
 	E2E_DAEMON_PID=$!
 	local i
 	for i in $(seq 100); do
-		[ "$(healthy_count)" = "$#" ] && return 0
+		[ "$(health | jq '.backends | length > 0 and all(.state == "healthy")' 2>/dev/null)" = true ] &&
+			return 0
 		kill -0 "$E2E_DAEMON_PID" 2>/dev/null || break
 		sleep 0.1
 	done

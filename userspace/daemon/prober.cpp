@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -168,8 +169,8 @@ void Prober::start(Target* t) {
   t->busy = true;
 }
 
-ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, const char* errbuf,
-                             double latencyMs) {
+ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, long osErrno,
+                             const char* errbuf, double latencyMs) {
   ProbeResult r;
   r.latencyMs = latencyMs;
   std::string err = errbuf != nullptr && errbuf[0] ? errbuf : curl_easy_strerror(code);
@@ -189,7 +190,8 @@ ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, con
   r.outcome = ProbeOutcome::kFailed;
   r.error = err;
   if (code == CURLE_COULDNT_CONNECT)
-    r.result = err.find("refused") != std::string::npos ? "refused" : "unreachable";
+    r.result = osErrno == ECONNREFUSED || err.find("refused") != std::string::npos ? "refused"
+                                                                               : "unreachable";
   else if (code == CURLE_OPERATION_TIMEDOUT)
     r.result = "timeout";
   else if (isTlsError(code))
@@ -210,7 +212,10 @@ void Prober::finish(CURL* easy, CURLcode code, const Callback& cb) {
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   curl_off_t totalUs = 0;
   curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &totalUs);
-  ProbeResult r = classify(cfg_.type, code, status, t->errbuf, static_cast<double>(totalUs) / 1000.0);
+  long osErrno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &osErrno);
+  ProbeResult r = classify(cfg_.type, code, status, osErrno, t->errbuf,
+                           static_cast<double>(totalUs) / 1000.0);
   bool fast = cb(t->index, r);
   auto base = fast ? std::max<std::chrono::milliseconds>(cfg_.interval / 5,
                                                          std::chrono::milliseconds(100))

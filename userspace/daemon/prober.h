@@ -41,8 +41,8 @@ class Prober {
   void wait(int maxWaitMs, int extraFd, bool* extraReady);
 
   // Classifies a finished transfer (exposed for tests).
-  static ProbeResult classify(ProbeType type, CURLcode code, long httpStatus, const char* errbuf,
-                              double latencyMs);
+  static ProbeResult classify(ProbeType type, CURLcode code, long httpStatus, long osErrno,
+                              const char* errbuf, double latencyMs);
 
  private:
   struct Target;
