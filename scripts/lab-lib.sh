@@ -34,7 +34,7 @@ lab_addr6() {
 # lab_check_prefix PREFIX: refuse anything that could make a path or a name ambiguous.
 lab_check_prefix() {
 	if [[ ! "$1" =~ ^[A-Za-z][A-Za-z0-9_-]{0,39}$ ]]; then
-		echo "lab: bad prefix '$1' (letters, digits, "-", "_", at most 40, starting with a letter)" >&2
+		echo "lab: bad prefix '$1' (letters, digits, '-', '_'; at most 40; starting with a letter)" >&2
 		return 2
 	fi
 }
