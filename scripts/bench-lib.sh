@@ -199,6 +199,54 @@ bench_flush() {
 	bench_conntrack_flush
 }
 
+# ---- CPU accounting of the benchmark's own processes ---------------------------------------
+# A cgroup v2 holding every process of the lab (servers, proxies) and each wrk: its cpu.stat
+# usage_usec counts their user + system time, including the softirq work (network stack, BPF)
+# done in their context, but not other users of the (shared) machine. Work deferred to
+# ksoftirqd is not in it.
+bench_cg_setup() {
+	local base
+	for base in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ "$(stat -fc %T "$base" 2>/dev/null)" = cgroup2fs ] || continue
+		BENCH_CG="$base/$PREFIX"
+		mkdir -p "$BENCH_CG" && return 0
+	done
+	BENCH_CG=""
+}
+
+# bench_cg_adopt: moves every process of the lab's namespaces into the cgroup.
+bench_cg_adopt() {
+	[ -n "$BENCH_CG" ] || return 0
+	local ns pid
+	for ns in $(lab_namespaces "$PREFIX"); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			echo "$pid" >"$BENCH_CG/cgroup.procs" 2>/dev/null || true
+		done
+	done
+}
+
+bench_cg_usage() {
+	if [ -n "$BENCH_CG" ]; then awk '/^usage_usec/{print $2}' "$BENCH_CG/cpu.stat"; else echo 0; fi
+}
+
+bench_cg_remove() {
+	[ -n "${BENCH_CG:-}" ] && [ -d "$BENCH_CG" ] || return 0
+	local pid
+	for pid in $(cat "$BENCH_CG/cgroup.procs" 2>/dev/null); do
+		echo "$pid" >"$(dirname "$BENCH_CG")/cgroup.procs" 2>/dev/null || true
+	done
+	rmdir "$BENCH_CG" 2>/dev/null || true
+}
+
+# bench_in_cg CMD...: runs CMD inside the benchmark's cgroup.
+bench_in_cg() {
+	if [ -n "$BENCH_CG" ]; then
+		sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BENCH_CG" "$@"
+	else
+		"$@"
+	fi
+}
+
 # ---- measurements ------------------------------------------------------------------------
 # bench_cpu_busy: busy and total jiffies of the whole machine ("busy total").
 bench_cpu_busy() {
@@ -221,10 +269,12 @@ bench_wrk() {
 	[ "$kind" = nc ] && hdr=(-H 'Connection: close')
 	bench_flush
 	c0=$(bench_cpu_busy)
-	ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${BENCH_DUR}s" --latency \
-		"${hdr[@]}" "$url" >"$out" 2>&1
+	g0=$(bench_cg_usage)
+	bench_in_cg ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${BENCH_DUR}s" \
+		--latency "${hdr[@]}" "$url" >"$out" 2>&1
+	g1=$(bench_cg_usage)
 	c1=$(bench_cpu_busy)
-	local rps reqs p50 p99 errs non2xx busy
+	local rps reqs p50 p99 errs non2xx busy cg
 	rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
 	reqs=$(awk '/requests in/{print $1}' "$out")
 	p50=$(bench_to_us "$(awk '$1=="50%"{print $2}' "$out")")
@@ -240,15 +290,17 @@ bench_wrk() {
 	# anything else running) per request, in microseconds. USER_HZ is 100 (10 ms ticks).
 	busy=$(awk -v a="$c0" -v b="$c1" -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN{
 		split(a, x, " "); split(b, y, " "); printf "%.2f", (y[1]-x[1]) * 1e6 / hz / r }')
+	cg=$(awk -v a="$g0" -v b="$g1" -v r="$reqs" 'BEGIN{ printf "%.2f", (b - a) / r }')
 	printf '%s\t%s\t%s\t%s\n' \
 		"$round" "$target" "${kind}_rps" "$rps" \
+		"$round" "$target" "${kind}_cgcpu_us" "$cg" \
 		"$round" "$target" "${kind}_p50_us" "$p50" \
 		"$round" "$target" "${kind}_p99_us" "$p99" \
 		"$round" "$target" "${kind}_cpu_us" "$busy" \
 		"$round" "$target" "${kind}_errors" "$((${errs:-0} + ${non2xx:-0}))" \
 		>>"$BENCH_DIR/results.tsv"
-	printf '  %-9s %-2s %10.0f req/s  p50 %7.1f us  p99 %8.1f us  cpu %6.2f us/req  err %s\n' \
-		"$target" "$kind" "$rps" "$p50" "$p99" "$busy" "$((${errs:-0} + ${non2xx:-0}))"
+	printf '  %-9s %-2s %8.0f req/s  p50 %7.1f us  p99 %8.1f us  cpu %6.2f us/req (machine %6.2f)  err %s\n' \
+		"$target" "$kind" "$rps" "$p50" "$p99" "$cg" "$busy" "$((${errs:-0} + ${non2xx:-0}))"
 }
 
 # bench_bulk ROUND TARGET URL: one HTTP download of a huge file for $BENCH_BULK_DUR seconds over
@@ -337,7 +389,7 @@ names = {"direct": "direct (1 backend)", "haproxy": "haproxy tcp", "nginx": "ngi
 rows = []
 hdr = ["target", "keep-alive req/s med (min–max)", "× direct (per-round min–max)", "new-conn req/s med (min–max)",
        "× direct (per-round min–max)", "p50 / p99 µs keep-alive", "p50 / p99 µs new-conn", "bulk Gbit/s (min–max)",
-       "CPU µs/req ka / nc", "errors"]
+       "CPU µs/req ka / nc (bench processes)", "machine CPU µs/req ka / nc", "errors"]
 for t in order:
     g = lambda m: med(t, m)
     fmt1 = lambda a, b: "n/a" if a is None else "%.0f / %.0f" % (a, b)
@@ -346,7 +398,8 @@ for t in order:
                  span(t, "nc_rps", "%.0f"), rspan(t, "direct", "nc_rps"),
                  fmt1(g("ka_p50_us"), g("ka_p99_us")), fmt1(g("nc_p50_us"), g("nc_p99_us")),
                  span(t, "bulk_gbps", "%.1f"),
-                 "n/a" if g("ka_cpu_us") is None else "%.1f / %.1f" % (g("ka_cpu_us"), g("nc_cpu_us")),
+                 "n/a" if g("ka_cgcpu_us") is None else "%.1f / %.1f" % (g("ka_cgcpu_us"), g("nc_cgcpu_us")),
+                 "n/a" if g("ka_cpu_us") is None else "%.0f / %.0f" % (g("ka_cpu_us"), g("nc_cpu_us")),
                  "%d" % errs])
 
 def table_md():
@@ -385,7 +438,7 @@ check("daemon RSS, 3 backends", None if rss is None else rss / 1024, 30, "MB", T
 
 def read(name):
     p = os.path.join(d, name)
-    return open(p).read().strip() if os.path.exists(p) else ""
+    return open(p).read().rstrip().strip("\n") if os.path.exists(p) else ""
 
 notes = read("notes.txt")
 bpf = read("bpf.txt")
@@ -423,8 +476,8 @@ md.append("## Results\n")
 md.append("Medians over the rounds, (min–max) over the rounds; ratios are median / median of the "
           "same run. Client: `wrk -t1 -c8 --latency` in the node namespace, plain HTTP, "
           "~90-byte JSON response; new-conn adds `-H 'Connection: close'`. Bulk: one HTTP "
-          "download of a sparse file for a fixed time (single stream). CPU: whole-machine busy "
-          "time / requests (client, proxy and servers share the 2 cores).\n")
+          "download of a sparse file for a fixed time (single stream). CPU per request: see "
+          "Method. Ratios: median / median, with the (min–max) of the same-round ratios.\n")
 md.append(table_md() + "\n")
 md.append("![req/s and bulk throughput per target](bench.png)\n")
 md.append("## Targets\n")
@@ -459,8 +512,11 @@ md.append("""- Lab: `scripts/lab-up.sh apilbb-<pid>` (namespaces `-node`, `-api1
   servers, and the data connection is then refused). Instead one HTTP download of a 64 GiB
   sparse file (`sendfile` from nginx) for a fixed time with `curl -o /dev/null`: a single
   stream, the same thing iperf3 -P1 measures.
-- CPU per request: whole-machine busy jiffies from `/proc/stat` during the run, divided by the
-  requests. It includes client, servers, proxy and anything else running on the machine.
+- CPU per request, two ways: (1) "bench processes": `usage_usec` of a cgroup v2 holding every
+  process of the lab (servers, proxies, the lab's idle HTTPS nginx) and wrk, divided by the
+  requests; it includes the kernel work (network stack, BPF programs, softirqs) done in their
+  context, but not work deferred to ksoftirqd. (2) "machine": whole-machine busy time from
+  `/proc/stat` / requests, which on this shared machine also counts other users' work.
 """)
 md.append("## BPF cost per packet (BPF_PROG_TEST_RUN)\n")
 md.append("""Method (tests/bpfbench/bpf_bench.cpp): the programs are loaded from the same skeleton as
@@ -484,6 +540,12 @@ for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
             md.append("## Profile: %s run through %s (`sudo scripts/bench.sh --profile`: "
                       "`perf record -a` for 4 s of a 6 s wrk run)\n" % (kind, t))
             md.append("```\n" + prof + "\n```\n")
+for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
+    diff = read("profile-diff-%s.txt" % k)
+    if diff:
+        md.append("## What apilb adds, %s (`perf diff` direct -> apilb: baseline %% of samples, "
+                  "delta, symbol; largest growth first)\n" % kind)
+        md.append("```\n" + diff + "\n```\n")
 if status:
     md.append("## `apilb status` after the first round (proof the traffic went through the datapath)\n")
     md.append("```\n" + status + "\n```\n")

@@ -76,6 +76,7 @@ cleanup() {
 	[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null
 	[ -x "$APILB" ] && [ -e "$PIN_DIR" ] && bench_apilb detach >/dev/null 2>&1
 	"$here/lab-down.sh" "$PREFIX" >/dev/null 2>&1 || echo "bench: lab-down $PREFIX failed" >&2
+	bench_cg_remove
 	exit $rc
 }
 trap cleanup EXIT
@@ -110,6 +111,9 @@ for t in "${TARGET_LIST[@]}"; do
 	nginx) bench_nginx_stream_start ;;
 	esac
 done
+
+bench_cg_setup
+bench_cg_adopt
 
 # The apilb targets are measured only if `apilb attach` works here; else the report says so.
 apilb_ok=1
@@ -199,6 +203,19 @@ if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
 				>"$BENCH_DIR/profile-$t-$kind.txt"
 		done
 		target_down "$t" 0
+	done
+	# What apilb adds: symbols whose share of the benchmark's samples grew most vs direct.
+	for kind in ka nc; do
+		[ -s "$BENCH_DIR/perf-direct-$kind.data" ] && [ -s "$BENCH_DIR/perf-apilb-$kind.data" ] ||
+			continue
+		perf diff --comms wrk,nginx,haproxy --sort sym --percentage relative \
+			"$BENCH_DIR/perf-direct-$kind.data" "$BENCH_DIR/perf-apilb-$kind.data" 2>/dev/null |
+			grep -v '^#' | awk '
+				$1 ~ /^[+-][0-9.]+%$/ { d = $1; b = "(new)"; $1 = "" }
+				$1 ~ /^[0-9.]+%$/ && $2 ~ /^[+-][0-9.]+%$/ { b = $1; d = $2; $1 = $2 = "" }
+				d != "" { v = d; sub(/%/, "", v); if (v + 0 > 0)
+					printf "%s\t%8s %8s %s\n", v, b, d, $0; d = "" }' |
+			sort -gr | cut -f2- | head -20 >"$BENCH_DIR/profile-diff-$kind.txt" || true
 	done
 fi
 
