@@ -142,9 +142,9 @@ target_url() {
 }
 target_up() {
 	case "$1" in
-	iptables) bench_iptables_up ;;
-	apilb) bench_apilb_up ;;
-	apilb-tc) bench_apilb_up --ingress tc ;;
+	iptables) bench_iptables_up || return 1 ;;
+	apilb) bench_apilb_up || return 1 ;;
+	apilb-tc) bench_apilb_up --ingress tc || return 1 ;;
 	esac
 	bench_wait_url "$(target_url "$1")/"
 }
@@ -172,7 +172,11 @@ for r in $(seq "$ROUNDS"); do
 	# Rotate the order each round so no target always runs first (or last) on a warm machine.
 	for i in $(seq 0 $((n - 1))); do
 		t=${active[$(((i + r - 1) % n))]}
-		target_up "$t"
+		if ! target_up "$t"; then
+			echo "$t: round $r skipped: set-up failed" | tee -a "$BENCH_DIR/notes.txt"
+			target_down "$t" 0 || true
+			continue
+		fi
 		url=$(target_url "$t")
 		bench_wrk "$r" "$t" ka "$url/" || true
 		bench_wrk "$r" "$t" nc "$url/" || true
