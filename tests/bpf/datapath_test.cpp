@@ -222,6 +222,12 @@ std::vector<PassCase> passCases() {
       {"icmp echo to vip", PacketBuilder().eth(kNodeMac, kGwMac).ipv4(kNode4, kVip4)
                   .icmp4(8, 0, 0x00010001).payload(kHello).build(),
        LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
+      {"ipv6 extension header / unknown next header", PacketBuilder().eth(kNodeMac, kGwMac)
+                  .ipv6(kNode6, kVip6).payload(kHello).build(),
+       LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
+      {"icmpv6 echo to vip", PacketBuilder().eth(kNodeMac, kGwMac).ipv6(kNode6, kVip6)
+                  .icmp6(128, 0, 0x00010001).payload(kHello).build(),
+       LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
       {"ipv4 first fragment to vip", PacketBuilder().eth(kNodeMac, kGwMac)
                   .ipv4(kNode4, kVip4, 64, 7, 0x2000).tcp(40000, kVipPort, kTcpAck).build(),
        LB_R_PASS_FRAGMENT, LB_R_PASS_FRAGMENT},
