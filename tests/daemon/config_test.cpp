@@ -204,3 +204,23 @@ TEST(Config, NestedOrMissingFileIsAnError) {
 
 }  // namespace
 }  // namespace lb
+
+namespace lb {
+namespace {
+
+// The shipped example configs parse with no error (file checks aside).
+TEST(Config, ShippedExamplesParse) {
+  for (const char* rel : {"/docs/config.example.yaml"}) {
+    RawSettings raw;
+    std::vector<std::string> errs;
+    ASSERT_TRUE(loadConfigFile(std::string(APILB_SOURCE_DIR) + rel, &raw, &errs)) << errs[0];
+    DaemonConfig cfg;
+    applySettings(raw, &cfg, &errs);
+    EXPECT_TRUE(errs.empty()) << rel << ": " << errs[0];
+    EXPECT_EQ(cfg.backends.size(), 3u);
+    EXPECT_EQ(cfg.probe.serverName, "kubernetes.default.svc");
+  }
+}
+
+}  // namespace
+}  // namespace lb
