@@ -127,3 +127,40 @@ log_ms() { date -d "${1%% *}" +%s%3N 2>/dev/null || echo 0; }
 vip_answers() { ncurl "https://$VIP4/version" >/dev/null; }
 # backend_flags SERVER: the FLAGS column of `apilb backend list` for SERVER.
 backend_flags() { lb backend list | awk -v a="$(be4 "$1")" '$2==a{print $4}'; }
+
+# idle_client_on SERVER OUT: a TLS connection through the VIP that made one keep-alive request
+# and now blocks in recv() like an idle kubelet watch, from a fixed local port, retried until
+# SERVER serves it. OUT gets "<ms when recv returned> <error>". Sets IDLE_PID.
+idle_client_on() {
+	local want=$1 out=$2 port i srv
+	for port in $(seq 23000 23040); do
+		: >"$out"
+		in_node python3 - "$LAB_CA" "$LAB_VIP4" "$LAB_PORT" "$port" "$out" <<'PY' &
+import socket, ssl, sys, time
+ca, vip, vport, lport, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+ctx = ssl.create_default_context(cafile=ca)
+s = socket.create_connection((vip, vport), timeout=5, source_address=("", lport))
+t = ctx.wrap_socket(s, server_hostname=vip)
+t.sendall(b"GET /version HTTP/1.1\r\nHost: apiserver\r\n\r\n")
+t.recv(4096)
+t.settimeout(None)
+try:
+    t.recv(1)
+    err = "eof"
+except OSError as e:
+    err = type(e).__name__
+open(out, "w").write("%d %s\n" % (int(time.time() * 1000), err))
+PY
+		IDLE_PID=$!
+		srv=""
+		for i in $(seq 40); do
+			srv=$(server_of_port "$port")
+			[ -n "$srv" ] && break
+			sleep 0.05
+		done
+		[ "$srv" = "$want" ] && return 0
+		kill "$IDLE_PID" 2>/dev/null
+		wait "$IDLE_PID" 2>/dev/null
+	done
+	return 1
+}

@@ -27,7 +27,7 @@ ntotal=$(awk -v k="$t_kill" '$1>=k' "$LAB_DIR/loop1.txt" | wc -l)
 after_api2=$(awk -v k="$t_kill" '$1>=k && $4=="api2"' "$LAB_DIR/loop1.txt" | wc -l)
 pub_line=$(grep -m1 'published Maglev table \[198.18.0.11:6443, 198.18.0.13:6443\]' "$LAB_DIR/daemon.log")
 t_pub=$(log_ms "$pub_line")
-if [ "$last_fail" -gt 0 ]; then last_new=$((last_fail - t_kill)); else last_new=0; fi
+if [ "$last_fail" -gt 0 ]; then last_new=$((last_fail - t_kill)); else last_new="none"; fi
 echo "    daemon: $pub_line"
 echo "FIGURE dead.table_without_backend_ms=$((t_pub - t_kill)) (kill -9 of api2 -> table without" \
 	"it published: no new flow goes there after this)"
@@ -37,12 +37,14 @@ check dead.table "table without api2 within 3000 ms of its death ($((t_pub - t_k
 	test $((t_pub - t_kill)) -le 3000
 expect_eq dead.none "answers from api2 after its kill" "$after_api2" 0
 check dead.fast "last new flow to api2 within 3000 ms of its death ($last_new ms)" \
-	test "$last_new" -le 3000
+	test "${last_new/none/0}" -le 3000
 ok_after=$(awk -v k="$t_kill" '$1>=k+'"$last_new"'+100 && $3==0' "$LAB_DIR/loop1.txt" | wc -l)
 expect_ge dead.served "new connections served after the table change" "$ok_after" 5
 
 # ---- part 2: hang, existing flow reset ---------------------------------------------------
 require dl "a download through the VIP served by api3" download_on api3 "$LAB_DIR/dl.bin" 500K
+require idle "an idle keep-alive TLS client through the VIP served by api3" \
+	idle_client_on api3 "$LAB_DIR/idle.txt"
 sleep 1
 t_freeze=$(now_ms)
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" freeze api3
@@ -52,6 +54,9 @@ for _ in $(seq 100); do
 done
 kill "$DL_PID" 2>/dev/null
 wait "$DL_PID" 2>/dev/null
+for _ in $(seq 20); do kill -0 "$IDLE_PID" 2>/dev/null || break; sleep 0.1; done
+kill "$IDLE_PID" 2>/dev/null
+read -r t_idle idle_err <"$LAB_DIR/idle.txt" || t_idle=0
 t_end=$(cat "$LAB_DIR/dl.bin.end" 2>/dev/null || echo 0)
 read -r dl_rc dl_size dl_err <"$LAB_DIR/dl.bin.w"
 dead_line=$(grep -m1 '198.18.0.13:6443: healthy -> dead' "$LAB_DIR/daemon.log")
@@ -63,7 +68,16 @@ t_kill3=$(log_ms "$kill_line")
 echo "FIGURE dead.existing_flow_reset_ms=$((t_end - t_freeze)) (api3 hangs -> curl's download fails)"
 echo "FIGURE dead.destroy_after_decision_ms=$((t_kill3 - t_dead)) (daemon marks api3 dead -> socket" \
 	"destroyed, acked by the kernel)"
-echo "FIGURE dead.curl_exit_after_decision_ms=$((t_end - t_dead)) (daemon marks api3 dead -> curl returns)"
+echo "FIGURE dead.curl_exit_after_decision_ms=$((t_end - t_dead)) (daemon marks api3 dead -> curl" \
+	"--limit-rate returns; curl only looks at the socket between rate-limit sleeps)"
+echo "FIGURE dead.idle_client_reset_ms=$((t_idle - t_freeze)) (api3 hangs -> an idle client blocked" \
+	"in recv() gets $idle_err); $((t_idle - t_dead)) ms after the dead decision"
+# Python's ssl layer reports the aborted socket as EOF (b"") or ConnectionAbortedError; nginx is
+# frozen (SIGSTOP), so neither can come from the server.
+check idle.err "the idle client's recv() returned ($idle_err)" \
+	test "$idle_err" = eof -o "$idle_err" = ConnectionAbortedError
+check idle.1s "idle client reset within 1000 ms of the dead decision ($((t_idle - t_dead)) ms)" \
+	test $((t_idle - t_dead)) -le 1000 -a "$t_idle" -gt 0
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" thaw api3
 check reset.happened "the download ended before it could finish" test "$t_end" -gt 0
 expect_eq reset.rc "curl exit code (56: recv failure, connection aborted)" "$dl_rc" 56
@@ -72,4 +86,4 @@ check reset.fast "existing flow reset within 6000 ms of the hang ($((t_end - t_f
 check reset.1s "socket destroyed within 1000 ms of the dead decision ($((t_kill3 - t_dead)) ms)" \
 	test $((t_kill3 - t_dead)) -le 1000
 check log.destroy "daemon logged the socket destruction" \
-	grep -q '198.18.0.13:6443: terminated 1 flows (1 local sockets destroyed' "$LAB_DIR/daemon.log"
+	grep -q '198.18.0.13:6443: terminated 2 flows (2 local sockets destroyed' "$LAB_DIR/daemon.log"
