@@ -28,8 +28,9 @@ TEST(BackendSpec, ParsesWeight) {
 
 TEST(BackendSpec, RejectsBadWeightsAndEndpoints) {
   BackendSpec b;
-  for (const char* s : {"10.0.0.1:6443@0", "10.0.0.1:6443@65536", "10.0.0.1:6443@", "10.0.0.1:6443@x",
-                        "10.0.0.1:6443@-1", "10.0.0.1", "10.0.0.1:0", "host:6443"}) {
+  for (const char* s :
+       {"10.0.0.1:6443@0", "10.0.0.1:6443@65536", "10.0.0.1:6443@", "10.0.0.1:6443@x",
+        "10.0.0.1:6443@-1", "10.0.0.1", "10.0.0.1:0", "host:6443"}) {
     std::string err;
     EXPECT_FALSE(parseBackendSpec(s, &b, &err)) << s;
     EXPECT_FALSE(err.empty()) << s;
@@ -55,9 +56,13 @@ TEST(ValidateStatic, RefusesEachBadConfigWithItsReason) {
   const Case cases[] = {
       {"no vip", [](AttachConfig& c) { c.vip = {}; }, "--vip is required"},
       {"no backends", [](AttachConfig& c) { c.backends.clear(); }, "at least one --backend"},
-      {"mixed family", [](AttachConfig& c) { c.backends.push_back({ep("[fd00::1]:6443"), 1}); },
+      {"mixed family",
+       [](AttachConfig& c) {
+         c.backends.push_back({ep("[fd00::1]:6443"), 1});
+       },
        "different address families"},
-      {"duplicate", [](AttachConfig& c) { c.backends.push_back(c.backends[0]); }, "duplicate backend"},
+      {"duplicate", [](AttachConfig& c) { c.backends.push_back(c.backends[0]); },
+       "duplicate backend"},
       {"table not prime", [](AttachConfig& c) { c.tableSize = 16380; }, "prime"},
       {"table too small", [](AttachConfig& c) { c.tableSize = 251; }, "prime in 257..65537"},
       {"table too big", [](AttachConfig& c) { c.tableSize = 1000003; }, "prime in 257..65537"},
@@ -65,8 +70,13 @@ TEST(ValidateStatic, RefusesEachBadConfigWithItsReason) {
       {"bpffs root", [](AttachConfig& c) { c.pinDir = "/sys/fs/bpf/"; }, "dedicated directory"},
       {"iface lo", [](AttachConfig& c) { c.ifaces = {"lo"}; }, "lo is attached automatically"},
       {"iface vip dev", [](AttachConfig& c) { c.ifaces = {"apilb0"}; }, "VIP device"},
-      {"iface dup", [](AttachConfig& c) { c.ifaces = {"eth0", "eth0"}; }, "duplicate interface"},
-      {"iface long", [](AttachConfig& c) { c.ifaces = {"abcdefghijklmnopq"}; }, "bad interface name"},
+      {"iface dup",
+       [](AttachConfig& c) {
+         c.ifaces = {"eth0", "eth0"};
+       },
+       "duplicate interface"},
+      {"iface long", [](AttachConfig& c) { c.ifaces = {"abcdefghijklmnopq"}; },
+       "bad interface name"},
       {"too many ifaces",
        [](AttachConfig& c) { c.ifaces = {"a", "b", "c", "d", "e", "f", "g", "h", "i"}; },
        "too many interfaces"},

@@ -3,14 +3,14 @@
 // its maps under a private bpffs dir and drives Datapath through them. Backends are loopback
 // addresses, so the route lookups are deterministic (type local -> LB_BE_F_LOCAL, ifindex lo).
 // Needs CAP_BPF + CAP_NET_ADMIN; skipped otherwise.
-#include <gtest/gtest.h>
+#include "bpf/datapath.h"
 
 #include <bpf/bpf.h>
+#include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "bpf/datapath.h"
 #include "bpf/loader.h"
 #include "bpf/system.h"
 #include "cli/format.h"
@@ -73,10 +73,9 @@ TEST_F(DatapathTest, AddBackendResolvesLocalRouteAndRefusesDuplicatesAndFamilies
   EXPECT_EQ(b->be.weight, 3);
   EXPECT_EQ(b->be.port, htons(7001));
   EXPECT_EQ(dp_->addBackend(0, ep("127.0.0.1:7001"), 1, &id), std::errc::file_exists);
-  EXPECT_EQ(dp_->addBackend(0, ep("[::1]:7001"), 1, &id),
-            std::errc::address_family_not_supported);
-  EXPECT_EQ(dp_->addBackend(5, ep("127.0.0.2:7001"), 1, &id),
-            std::errc::no_such_file_or_directory) << "unknown vip id";
+  EXPECT_EQ(dp_->addBackend(0, ep("[::1]:7001"), 1, &id), std::errc::address_family_not_supported);
+  EXPECT_EQ(dp_->addBackend(5, ep("127.0.0.2:7001"), 1, &id), std::errc::no_such_file_or_directory)
+      << "unknown vip id";
 }
 
 TEST_F(DatapathTest, PublishSpreadsSlotsByWeightAndSkipsDrained) {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unit tests of the CLI's pure output helpers (cli/format.h): table layout, durations, flag
 // names, slot counting and the daemon's health.json contract.
-#include <gtest/gtest.h>
-
 #include "cli/format.h"
+
+#include <gtest/gtest.h>
 
 extern "C" {
 #include "apilb_maps.h"

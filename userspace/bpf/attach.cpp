@@ -159,12 +159,13 @@ VipDevice createDevice(const AttachConfig& cfg, const Resolved& r, UndoStack& un
     (void)writeSysctl(ipv4ConfName(cfg.vipDev + "p", "forwarding"), 0);
     (void)writeSysctl("net.ipv6.conf." + cfg.vipDev + "p.disable_ipv6", 1);
   }
-  log << "created " << (dev.veth ? "veth " + cfg.vipDev + "/" + cfg.vipDev + "p" : "dummy " + cfg.vipDev)
+  log << "created "
+      << (dev.veth ? "veth " + cfg.vipDev + "/" + cfg.vipDev + "p" : "dummy " + cfg.vipDev)
       << " (ifindex " << dev.ifindex << ", arp off)\n";
   if (auto ec = addVipRoute(cfg.vip, dev.ifindex, r.nodeIp))
     sysFail(ec, "add route " + cfg.vip.addrStr() + " dev " + cfg.vipDev);
-  log << "route " << cfg.vip.addrStr() << (cfg.vip.family == LB_AF_INET ? "/32" : "/128")
-      << " dev " << cfg.vipDev << " src " << r.nodeIp.addrStr() << "\n";
+  log << "route " << cfg.vip.addrStr() << (cfg.vip.family == LB_AF_INET ? "/32" : "/128") << " dev "
+      << cfg.vipDev << " src " << r.nodeIp.addrStr() << "\n";
   return dev;
 }
 
@@ -321,17 +322,22 @@ bool isAttached(const std::string& pinDir) {
 
 const char* modeName(uint8_t mode) {
   switch (mode) {
-    case LB_MODE_XDP_NATIVE: return "native XDP";
-    case LB_MODE_XDP_GENERIC: return "generic XDP";
-    case LB_MODE_TC: return "TC";
-    default: return "none";
+    case LB_MODE_XDP_NATIVE:
+      return "native XDP";
+    case LB_MODE_XDP_GENERIC:
+      return "generic XDP";
+    case LB_MODE_TC:
+      return "TC";
+    default:
+      return "none";
   }
 }
 
 void attach(const AttachConfig& cfg, std::ostream& log) {
   if (std::string m = validateStatic(cfg); !m.empty()) throw BadInput(m);
   std::string missing;
-  if (!havePrivileges(&missing)) throw BadInput("insufficient privileges: need root (" + missing + ")");
+  if (!havePrivileges(&missing))
+    throw BadInput("insufficient privileges: need root (" + missing + ")");
   Resolved r = resolve(cfg);
   UndoStack undo;
   preparePinDir(cfg.pinDir, undo, log);
@@ -345,7 +351,8 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   attachTc(dev.ifindex, TcDir::kEgress, prog.progFd(kProgFwd), kProgFwd, &created, undo, log);
   attachTc(r.loIfindex, TcDir::kIngress, prog.progFd(kProgRevTc), kProgRevTc, &created, undo, log);
   rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
-  for (uint32_t idx : r.ifindexes) rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, undo, log);
+  for (uint32_t idx : r.ifindexes)
+    rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, undo, log);
   if (cfg.vip.family == LB_AF_INET) {
     for (uint32_t i = 0; i < rec.n_ifaces; ++i)
       rec.ifaces[i].old_rp_filter = loosenRpFilter(ifName(rec.ifaces[i].ifindex), undo, log);
@@ -376,8 +383,10 @@ void detachIface(const lb_iface_rec& ir, std::ostream& log) {
                            ? tcDetach(ir.ifindex, TcDir::kIngress, ir.flags & LB_IFACE_F_CLSACT)
                            : xdpDetach(ir.ifindex, kProgRevXdp);
   const char* prog = ir.mode == LB_MODE_TC ? kProgRevTc : kProgRevXdp;
-  if (ec) warn(log, std::string("detach ") + prog + " from " + name + ": " + ec.message());
-  else log << "detached " << prog << " from " << name << " (" << modeName(ir.mode) << ")\n";
+  if (ec)
+    warn(log, std::string("detach ") + prog + " from " + name + ": " + ec.message());
+  else
+    log << "detached " << prog << " from " << name << " (" << modeName(ir.mode) << ")\n";
   restoreSysctl(name, "rp_filter", ir.old_rp_filter, log);
 }
 
@@ -393,8 +402,7 @@ void detachLo(const lb_attach_rec& rec, std::ostream& log) {
 
 void deleteVipDevice(const lb_attach_rec& rec, std::ostream& log) {
   std::string dev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
-  if (ifName(rec.vip_dev_ifindex) != dev)
-    return warn(log, "VIP device " + dev + " is gone");
+  if (ifName(rec.vip_dev_ifindex) != dev) return warn(log, "VIP device " + dev + " is gone");
   if (auto ec = deleteLink(rec.vip_dev_ifindex))
     return warn(log, "delete " + dev + ": " + ec.message());
   log << "deleted " << dev << " (and its route)\n";
@@ -404,7 +412,8 @@ void deleteVipDevice(const lb_attach_rec& rec, std::ostream& log) {
 
 void detach(const std::string& pinDir, std::ostream& log) {
   std::string missing;
-  if (!havePrivileges(&missing)) throw BadInput("insufficient privileges: need root (" + missing + ")");
+  if (!havePrivileges(&missing))
+    throw BadInput("insufficient privileges: need root (" + missing + ")");
   if (!isAttached(pinDir)) throw BadInput("nothing attached at " + pinDir);
   lb_attach_rec rec{};
   {

@@ -42,7 +42,7 @@ struct AttachConfig {
   std::vector<std::string> ifaces;  // empty: the egress interfaces of the backend routes
   IngressMode ingress = IngressMode::kXdp;
   uint32_t tableSize = LB_DEFAULT_TABLE;
-  std::string vipDev = "apilb0";     // peer is vipDev + "p"
+  std::string vipDev = "apilb0";  // peer is vipDev + "p"
 };
 
 // Parses "ip:port" or "ip:port@weight" ("[v6]:port@weight"). False + *err on bad input.

@@ -43,7 +43,8 @@ struct Datapath::Fds {
   UniqueFd vips, backends, maglev, fwd, rev, stats, attach;
 };
 
-Datapath::Datapath(std::string pinDir) : pinDir_(std::move(pinDir)), fds_(std::make_unique<Fds>()) {}
+Datapath::Datapath(std::string pinDir)
+    : pinDir_(std::move(pinDir)), fds_(std::make_unique<Fds>()) {}
 Datapath::Datapath(Datapath&&) noexcept = default;
 Datapath& Datapath::operator=(Datapath&&) noexcept = default;
 Datapath::~Datapath() = default;
@@ -123,7 +124,8 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
   auto all = vips();
   auto vip = std::find_if(all.begin(), all.end(), [&](auto& v) { return v.vip.vip_id == vipId; });
   if (vip == all.end()) return std::make_error_code(std::errc::no_such_file_or_directory);
-  if (vip->key.family != ep.family) return std::make_error_code(std::errc::address_family_not_supported);
+  if (vip->key.family != ep.family)
+    return std::make_error_code(std::errc::address_family_not_supported);
   if (findBackend(ep)) return std::make_error_code(std::errc::file_exists);
   RouteInfo route;
   if (auto ec = routeLookup(ep, &route)) return ec;
@@ -150,7 +152,8 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
 std::error_code Datapath::removeBackend(uint32_t id) {
   lb_backend be{};
   if (bpf_map_lookup_elem(fds_->backends.get(), &id, &be) != 0) return errnoCode();
-  if (!(be.flags & LB_BE_F_IN_USE)) return std::make_error_code(std::errc::no_such_file_or_directory);
+  if (!(be.flags & LB_BE_F_IN_USE))
+    return std::make_error_code(std::errc::no_such_file_or_directory);
   lb_backend cleared{};
   cleared.gen = be.gen + 1;  // flows remembering the old gen see a replaced backend
   if (bpf_map_update_elem(fds_->backends.get(), &id, &cleared, BPF_ANY) != 0) return errnoCode();
@@ -160,7 +163,8 @@ std::error_code Datapath::removeBackend(uint32_t id) {
 std::error_code Datapath::setBackendFlags(uint32_t id, uint32_t set, uint32_t clear) {
   lb_backend be{};
   if (bpf_map_lookup_elem(fds_->backends.get(), &id, &be) != 0) return errnoCode();
-  if (!(be.flags & LB_BE_F_IN_USE)) return std::make_error_code(std::errc::no_such_file_or_directory);
+  if (!(be.flags & LB_BE_F_IN_USE))
+    return std::make_error_code(std::errc::no_such_file_or_directory);
   be.flags = (be.flags | set) & ~clear;
   be.flags |= LB_BE_F_IN_USE;
   if (bpf_map_update_elem(fds_->backends.get(), &id, &be, BPF_EXIST) != 0) return errnoCode();

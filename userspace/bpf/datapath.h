@@ -8,8 +8,8 @@
 #pragma once
 
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -20,8 +20,8 @@
 namespace lb {
 
 struct BackendInfo {
-  uint32_t id;     // apilb_backends index
-  lb_backend be;   // as stored in the map
+  uint32_t id;    // apilb_backends index
+  lb_backend be;  // as stored in the map
   Endpoint endpoint() const;
 };
 

@@ -17,9 +17,13 @@
 namespace lb {
 namespace {
 
-std::error_code ecFrom(int rc) { return std::error_code(rc < 0 ? -rc : rc, std::generic_category()); }
+std::error_code ecFrom(int rc) {
+  return std::error_code(rc < 0 ? -rc : rc, std::generic_category());
+}
 
-bpf_tc_attach_point point(TcDir dir) { return dir == TcDir::kIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS; }
+bpf_tc_attach_point point(TcDir dir) {
+  return dir == TcDir::kIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
 
 // clsact minor numbers (TC_H_MIN_INGRESS / TC_H_MIN_EGRESS from linux/pkt_sched.h).
 uint32_t clsactParent(TcDir dir) {
@@ -62,8 +66,10 @@ std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty) {
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
   // Our filter may already be gone (removed by hand); the qdisc we created is still cleaned up.
   std::error_code ours;
-  if (tcProgId(ifindex, dir) == 0) ours = std::make_error_code(std::errc::no_such_file_or_directory);
-  else if (int rc = bpf_tc_detach(&hook, &opts); rc < 0) return ecFrom(rc);
+  if (tcProgId(ifindex, dir) == 0)
+    ours = std::make_error_code(std::errc::no_such_file_or_directory);
+  else if (int rc = bpf_tc_detach(&hook, &opts); rc < 0)
+    return ecFrom(rc);
   if (!removeQdiscIfEmpty) return ours;
   int in = 0, eg = 0;
   if (countTcFilters(ifindex, clsactParent(TcDir::kIngress), &in) ||
@@ -93,7 +99,8 @@ uint32_t xdpProgId(uint32_t ifindex, std::string* name) {
 }
 
 std::error_code xdpAttach(uint32_t ifindex, int progFd, bool* generic) {
-  if (xdpProgId(ifindex, nullptr) != 0) return std::make_error_code(std::errc::device_or_resource_busy);
+  if (xdpProgId(ifindex, nullptr) != 0)
+    return std::make_error_code(std::errc::device_or_resource_busy);
   const uint32_t base = XDP_FLAGS_UPDATE_IF_NOEXIST;
   int rc = bpf_xdp_attach(static_cast<int>(ifindex), progFd, base | XDP_FLAGS_DRV_MODE, nullptr);
   *generic = false;

@@ -121,7 +121,9 @@ void LbProgram::pinMaps(const std::string& pinDir) const {
 namespace {
 
 // Entries the kernel's bpf_preload puts at a bpffs root; they cannot be removed.
-bool kernelEntry(const char* n) { return !std::strcmp(n, "maps.debug") || !std::strcmp(n, "progs.debug"); }
+bool kernelEntry(const char* n) {
+  return !std::strcmp(n, "maps.debug") || !std::strcmp(n, "progs.debug");
+}
 
 }  // namespace
 

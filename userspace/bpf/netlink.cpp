@@ -46,14 +46,22 @@ std::error_code result(const Sock& s, int rc) {
   if (rc >= 0) return {};
   if (s.kernelErr < 0) return std::error_code(-s.kernelErr, std::generic_category());
   switch (-rc) {
-    case NLE_EXIST: return std::make_error_code(std::errc::file_exists);
-    case NLE_OBJ_NOTFOUND: return std::make_error_code(std::errc::no_such_file_or_directory);
-    case NLE_NODEV: return std::make_error_code(std::errc::no_such_device);
-    case NLE_PERM: return std::make_error_code(std::errc::operation_not_permitted);
-    case NLE_NOMEM: return std::make_error_code(std::errc::not_enough_memory);
-    case NLE_OPNOTSUPP: return std::make_error_code(std::errc::operation_not_supported);
-    case NLE_INVAL: return std::make_error_code(std::errc::invalid_argument);
-    default: return std::error_code(EIO, std::generic_category());
+    case NLE_EXIST:
+      return std::make_error_code(std::errc::file_exists);
+    case NLE_OBJ_NOTFOUND:
+      return std::make_error_code(std::errc::no_such_file_or_directory);
+    case NLE_NODEV:
+      return std::make_error_code(std::errc::no_such_device);
+    case NLE_PERM:
+      return std::make_error_code(std::errc::operation_not_permitted);
+    case NLE_NOMEM:
+      return std::make_error_code(std::errc::not_enough_memory);
+    case NLE_OPNOTSUPP:
+      return std::make_error_code(std::errc::operation_not_supported);
+    case NLE_INVAL:
+      return std::make_error_code(std::errc::invalid_argument);
+    default:
+      return std::error_code(EIO, std::generic_category());
   }
 }
 
@@ -156,8 +164,7 @@ std::error_code routeLookup(const Endpoint& dst, RouteInfo* out) {
   return {};
 }
 
-std::error_code createVipDevice(const std::string& name, const std::string& peer,
-                                VipDevice* out) {
+std::error_code createVipDevice(const std::string& name, const std::string& peer, VipDevice* out) {
   *out = VipDevice{};
   if (if_nametoindex(name.c_str()) != 0) return std::make_error_code(std::errc::file_exists);
   std::error_code ec = createDummy(name);

@@ -15,10 +15,10 @@
 namespace lb {
 
 struct RouteInfo {
-  uint8_t type = 0;      // RTN_UNICAST, RTN_LOCAL, ...
-  uint32_t oif = 0;      // egress ifindex (lo for a local address)
-  Endpoint prefsrc;      // preferred source (family 0 if the route has none)
-  bool local() const;    // type == RTN_LOCAL: the address is the node's own
+  uint8_t type = 0;    // RTN_UNICAST, RTN_LOCAL, ...
+  uint32_t oif = 0;    // egress ifindex (lo for a local address)
+  Endpoint prefsrc;    // preferred source (family 0 if the route has none)
+  bool local() const;  // type == RTN_LOCAL: the address is the node's own
 };
 
 // `ip route get <dst>`. ENETUNREACH / EHOSTUNREACH when there is no route.

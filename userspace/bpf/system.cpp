@@ -3,6 +3,7 @@
 // syscall (v3 layout, two 32-bit words) so no libcap dependency is needed.
 #include "bpf/system.h"
 
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -11,8 +12,6 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <bpf/libbpf.h>
 
 #include <cerrno>
 #include <cstdarg>

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "bpf/attach.h"
+#include "bpf/netlink.h"
 #include "bpf/system.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -20,7 +20,8 @@ namespace lb {
 Datapath openAttached(const GlobalOptions& g) {
   enterGlobalNetns(g);
   std::string missing;
-  if (!havePrivileges(&missing)) throw BadInput("insufficient privileges: need root (" + missing + ")");
+  if (!havePrivileges(&missing))
+    throw BadInput("insufficient privileges: need root (" + missing + ")");
   if (!isAttached(g.pinDir)) throw BadInput("nothing attached at " + g.pinDir);
   return Datapath::open(g.pinDir);
 }
@@ -33,6 +34,24 @@ VipInfo primaryVip(const Datapath& dp) {
 
 namespace {
 
+// Replies from a backend are reverse-translated only on the interfaces attach covered: a backend
+// routed through any other interface would never answer through the VIP.
+void checkReachedViaAttachedIface(const Datapath& dp, const Endpoint& ep) {
+  RouteInfo r;
+  if (auto ec = routeLookup(ep, &r))
+    throw BadInput("no route to backend " + ep.str() + ": " + ec.message());
+  if (r.local()) return;
+  lb_attach_rec rec{};
+  if (auto ec = dp.attachRecord(&rec)) throw std::system_error(ec, "read attach record");
+  std::string names;
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
+    if (rec.ifaces[i].ifindex == r.oif) return;
+    names += (names.empty() ? "" : ", ") + ifName(rec.ifaces[i].ifindex);
+  }
+  throw BadInput("backend " + ep.str() + " is reached via " + ifName(r.oif) +
+                 ", which apilb is not attached to (attached: " + names + ")");
+}
+
 void addBackendCmd(const GlobalOptions& g, const std::string& text) {
   BackendSpec spec;
   std::string err;
@@ -43,6 +62,7 @@ void addBackendCmd(const GlobalOptions& g, const std::string& text) {
     throw BadInput("backend " + spec.ep.str() + " and VIP " + vip.endpoint().str() +
                    " are of different address families");
   if (dp.findBackend(spec.ep)) throw BadInput("backend " + spec.ep.str() + " already exists");
+  checkReachedViaAttachedIface(dp, spec.ep);
   uint32_t id = 0;
   if (auto ec = dp.addBackend(vip.vip.vip_id, spec.ep, spec.weight, &id)) {
     if (ec == std::errc::network_unreachable || ec == std::errc::host_unreachable)
@@ -76,8 +96,7 @@ void delBackendCmd(const GlobalOptions& g, const std::string& text) {
   if (auto ec = dp.publishTable(victim->be.vip_id, usable.empty() ? rest : usable))
     throw std::system_error(ec, "publish Maglev table");
   if (auto ec = dp.removeBackend(victim->id)) throw std::system_error(ec, "remove backend");
-  std::cout << "deleted backend " << ep.str() << " (id " << victim->id
-            << "), table republished\n";
+  std::cout << "deleted backend " << ep.str() << " (id " << victim->id << "), table republished\n";
 }
 
 std::map<uint32_t, uint32_t> flowCounts(const Datapath& dp) {
@@ -91,17 +110,24 @@ void listBackendsCmd(const GlobalOptions& g, bool json) {
   VipInfo vip = primaryVip(dp);
   auto slots = slotCounts(dp.table(vip.vip.vip_id));
   auto flows = flowCounts(dp);
-  std::vector<std::vector<std::string>> rows{{"ID", "ADDRESS", "WEIGHT", "FLAGS", "SLOTS", "FLOWS"}};
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "ADDRESS", "WEIGHT", "FLAGS", "SLOTS", "FLOWS"}};
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& b : dp.backends()) {
     uint32_t s = slots.count(b.id) ? slots[b.id] : 0, fl = flows.count(b.id) ? flows[b.id] : 0;
     rows.push_back({std::to_string(b.id), b.endpoint().str(), std::to_string(b.be.weight),
                     backendFlagsStr(b.be.flags), std::to_string(s), std::to_string(fl)});
-    arr.push_back({{"id", b.id}, {"address", b.endpoint().str()}, {"weight", b.be.weight},
-                   {"flags", backendFlagNames(b.be.flags)}, {"slots", s}, {"flows", fl}});
+    arr.push_back({{"id", b.id},
+                   {"address", b.endpoint().str()},
+                   {"weight", b.be.weight},
+                   {"flags", backendFlagNames(b.be.flags)},
+                   {"slots", s},
+                   {"flows", fl}});
   }
-  if (json) std::cout << arr.dump(2) << "\n";
-  else std::cout << renderTable(rows);
+  if (json)
+    std::cout << arr.dump(2) << "\n";
+  else
+    std::cout << renderTable(rows);
 }
 
 }  // namespace
@@ -118,7 +144,8 @@ void addBackendCommand(CLI::App& app, GlobalOptions& g) {
   del->add_option("backend", *delArg, "ip:port")->required();
   del->callback([&g, delArg] { delBackendCmd(g, *delArg); });
   auto json = std::make_shared<bool>(false);
-  auto* list = be->add_subcommand("list", "List backends: id, address, weight, flags, slots, flows");
+  auto* list =
+      be->add_subcommand("list", "List backends: id, address, weight, flags, slots, flows");
   list->add_flag("--json", *json, "machine-readable output");
   list->callback([&g, json] { listBackendsCmd(g, *json); });
 }

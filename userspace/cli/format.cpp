@@ -38,8 +38,10 @@ std::string renderTable(const std::vector<std::vector<std::string>>& rows,
 std::string formatDuration(uint64_t ns) {
   uint64_t ms = ns / 1000000, s = ns / 1000000000ull;
   char buf[32];
-  if (s < 1) std::snprintf(buf, sizeof(buf), "%llums", static_cast<unsigned long long>(ms));
-  else if (s < 60) std::snprintf(buf, sizeof(buf), "%llus", static_cast<unsigned long long>(s));
+  if (s < 1)
+    std::snprintf(buf, sizeof(buf), "%llums", static_cast<unsigned long long>(ms));
+  else if (s < 60)
+    std::snprintf(buf, sizeof(buf), "%llus", static_cast<unsigned long long>(s));
   else if (s < 3600)
     std::snprintf(buf, sizeof(buf), "%llum%02llus", static_cast<unsigned long long>(s / 60),
                   static_cast<unsigned long long>(s % 60));

@@ -10,7 +10,7 @@ namespace lb {
 
 struct GlobalOptions {
   std::string pinDir = "/sys/fs/bpf/apilb";  // where `apilb attach` pins the maps
-  std::string netns;                         // network namespace name (/run/netns/NAME), "" = current
+  std::string netns;  // network namespace name (/run/netns/NAME), "" = current
 };
 
 }  // namespace lb

@@ -44,7 +44,8 @@ void enterGlobalNetns(const GlobalOptions& g) {
   if (g.netns.empty()) return;
   std::error_code ec = enterNetns(g.netns);
   if (ec == std::errc::operation_not_permitted)
-    throw BadInput("insufficient privileges: need root (CAP_SYS_ADMIN) to enter --netns " + g.netns);
+    throw BadInput("insufficient privileges: need root (CAP_SYS_ADMIN) to enter --netns " +
+                   g.netns);
   if (ec)
     throw BadInput("--netns " + g.netns + ": cannot enter /run/netns/" + g.netns + ": " +
                    ec.message());
@@ -52,11 +53,13 @@ void enterGlobalNetns(const GlobalOptions& g) {
 
 void addAttachCommand(CLI::App& app, GlobalOptions& g) {
   auto f = std::make_shared<AttachFlags>();
-  auto* sub = app.add_subcommand("attach", "Put the datapath on this node (VIP device, programs, maps)");
+  auto* sub =
+      app.add_subcommand("attach", "Put the datapath on this node (VIP device, programs, maps)");
   sub->add_option("--vip", f->vip, "VIP as ip:port, e.g. 169.254.64.43:6443");
   sub->add_option("--backend", f->backends, "apiserver ip:port[@weight] (repeatable)");
-  sub->add_option("--iface", f->ifaces,
-                  "NIC for reverse NAT (repeatable; default: the interfaces of the backend routes)");
+  sub->add_option(
+      "--iface", f->ifaces,
+      "NIC for reverse NAT (repeatable; default: the interfaces of the backend routes)");
   sub->add_option("--ingress", f->ingress, "reverse NAT hook on the NICs: xdp (default) or tc");
   sub->add_option("--table-size", f->tableSize, "Maglev table size, a prime in 257..65537")
       ->capture_default_str();

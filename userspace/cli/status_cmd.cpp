@@ -7,7 +7,6 @@
 
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "bpf/attach.h"
@@ -51,20 +50,23 @@ json ifacesJson(const lb_attach_rec& rec, json* sysctls) {
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
     const auto& ir = rec.ifaces[i];
     std::string name = ifName(ir.ifindex);
-    arr.push_back({{"name", name.empty() ? "(gone)" : name}, {"ifindex", ir.ifindex},
+    arr.push_back({{"name", name.empty() ? "(gone)" : name},
+                   {"ifindex", ir.ifindex},
                    {"mode", modeName(ir.mode)}});
     if (ir.old_rp_filter >= 0) sysctls->push_back(sysctlJson(name, "rp_filter", ir.old_rp_filter));
   }
-  if (rec.old_lo_rp_filter >= 0) sysctls->push_back(sysctlJson("lo", "rp_filter", rec.old_lo_rp_filter));
+  if (rec.old_lo_rp_filter >= 0)
+    sysctls->push_back(sysctlJson("lo", "rp_filter", rec.old_lo_rp_filter));
   if (rec.old_lo_accept_local >= 0)
     sysctls->push_back(sysctlJson("lo", "accept_local", rec.old_lo_accept_local));
-  if (rec.old_all_rp_filter >= 0) sysctls->push_back(sysctlJson("all", "rp_filter", rec.old_all_rp_filter));
+  if (rec.old_all_rp_filter >= 0)
+    sysctls->push_back(sysctlJson("all", "rp_filter", rec.old_all_rp_filter));
   return arr;
 }
 
 json healthJson(const HealthEntry& h) {
-  return {{"state", h.state},           {"since", h.since},   {"last_probe", h.lastProbe},
-          {"latency_ms", h.latencyMs},  {"error", h.error},   {"successes", h.successes},
+  return {{"state", h.state},          {"since", h.since}, {"last_probe", h.lastProbe},
+          {"latency_ms", h.latencyMs}, {"error", h.error}, {"successes", h.successes},
           {"failures", h.failures}};
 }
 
@@ -107,26 +109,30 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
   std::string herr;
   auto hf = readHealthFile(stateDir + "/health.json", &herr);
   RouteInfo vr;
-  std::string nodeIp = !routeLookup(vip.endpoint(), &vr) && vr.prefsrc.family ? vr.prefsrc.addrStr() : "";
+  std::string nodeIp =
+      !routeLookup(vip.endpoint(), &vr) && vr.prefsrc.family ? vr.prefsrc.addrStr() : "";
   std::string dev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
   json sysctls = json::array();
   auto flows = dp.flows();
-  json j = {{"pin_dir", g.pinDir},
-            {"vip", vip.endpoint().str()},
-            {"vip_id", vip.vip.vip_id},
-            {"fail_open", (vip.vip.flags & LB_VIP_F_FAIL_OPEN) != 0 || (hf && hf->failOpen)},
-            {"vip_device", {{"name", dev}, {"ifindex", rec.vip_dev_ifindex},
-                            {"peer", rec.vip_peer_ifindex ? ifName(rec.vip_peer_ifindex) : ""},
-                            {"present", ifName(rec.vip_dev_ifindex) == dev}}},
-            {"node_ip", nodeIp},
-            {"interfaces", ifacesJson(rec, &sysctls)},
-            {"hairpin", {{"device", "lo"}, {"attached", tcProgId(rec.lo_ifindex, TcDir::kIngress) != 0}}},
-            {"table_size", vip.vip.table_size},
-            {"attached_at", isoTime(rec.attached_ns)},
-            {"sysctls", sysctls},
-            {"flows", flows.size()},
-            {"backends", backendsJson(dp, vip, flows, hf)},
-            {"counters", countersJson(dp)}};
+  json j = {
+      {"pin_dir", g.pinDir},
+      {"vip", vip.endpoint().str()},
+      {"vip_id", vip.vip.vip_id},
+      {"fail_open", (vip.vip.flags & LB_VIP_F_FAIL_OPEN) != 0 || (hf && hf->failOpen)},
+      {"vip_device",
+       {{"name", dev},
+        {"ifindex", rec.vip_dev_ifindex},
+        {"peer", rec.vip_peer_ifindex ? ifName(rec.vip_peer_ifindex) : ""},
+        {"present", ifName(rec.vip_dev_ifindex) == dev}}},
+      {"node_ip", nodeIp},
+      {"interfaces", ifacesJson(rec, &sysctls)},
+      {"hairpin", {{"device", "lo"}, {"attached", tcProgId(rec.lo_ifindex, TcDir::kIngress) != 0}}},
+      {"table_size", vip.vip.table_size},
+      {"attached_at", isoTime(rec.attached_ns)},
+      {"sysctls", sysctls},
+      {"flows", flows.size()},
+      {"backends", backendsJson(dp, vip, flows, hf)},
+      {"counters", countersJson(dp)}};
   if (!herr.empty()) j["health_error"] = herr;
   j["health_file"] = hf ? stateDir + "/health.json" : "";
   return j;
@@ -139,24 +145,28 @@ std::string pct(double share) {
 }
 
 std::string backendTable(const json& backends, bool withHealth) {
-  std::vector<std::vector<std::string>> rows{{"ID", "ADDRESS", "WEIGHT", "FLAGS", "SLOTS", "SHARE", "FLOWS"}};
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "ADDRESS", "WEIGHT", "FLAGS", "SLOTS", "SHARE", "FLOWS"}};
   if (withHealth)
-    for (const char* h : {"HEALTH", "SINCE", "LAST_PROBE", "LATENCY", "OK/FAIL", "ERROR"}) rows[0].push_back(h);
+    for (const char* h : {"HEALTH", "SINCE", "LAST_PROBE", "LATENCY", "OK/FAIL", "ERROR"})
+      rows[0].push_back(h);
   for (const auto& b : backends) {
     std::string flags;
     for (const auto& f : b["flags"]) flags += (flags.empty() ? "" : ",") + f.get<std::string>();
-    std::vector<std::string> r{std::to_string(b["id"].get<uint32_t>()), b["address"],
-                               std::to_string(b["weight"].get<uint32_t>()), flags.empty() ? "-" : flags,
-                               std::to_string(b["slots"].get<uint32_t>()), pct(b["share"]),
-                               std::to_string(b["flows"].get<uint32_t>())};
+    std::vector<std::string> r{
+        std::to_string(b["id"].get<uint32_t>()),     b["address"],
+        std::to_string(b["weight"].get<uint32_t>()), flags.empty() ? "-" : flags,
+        std::to_string(b["slots"].get<uint32_t>()),  pct(b["share"]),
+        std::to_string(b["flows"].get<uint32_t>())};
     if (withHealth && b.contains("health")) {
       const auto& h = b["health"];
       char lat[32];
       std::snprintf(lat, sizeof(lat), "%.1fms", h["latency_ms"].get<double>());
-      r.insert(r.end(), {h["state"], h["since"], h["last_probe"], lat,
-                         std::to_string(h["successes"].get<uint32_t>()) + "/" +
-                             std::to_string(h["failures"].get<uint32_t>()),
-                         h["error"].get<std::string>().empty() ? "-" : h["error"].get<std::string>()});
+      r.insert(r.end(),
+               {h["state"], h["since"], h["last_probe"], lat,
+                std::to_string(h["successes"].get<uint32_t>()) + "/" +
+                    std::to_string(h["failures"].get<uint32_t>()),
+                h["error"].get<std::string>().empty() ? "-" : h["error"].get<std::string>()});
     } else if (withHealth) {
       r.insert(r.end(), {"?", "-", "-", "-", "-", "-"});
     }
@@ -167,24 +177,34 @@ std::string backendTable(const json& backends, bool withHealth) {
 
 void printStatusText(const json& j) {
   const auto& d = j["vip_device"];
-  std::cout << "VIP:          " << j["vip"].get<std::string>() << (j["fail_open"].get<bool>() ? "  [FAIL-OPEN: no backend healthy]" : "") << "\n";
-  std::cout << "VIP device:   " << d["name"].get<std::string>() << " (ifindex " << d["ifindex"].get<uint32_t>()
-            << (d["peer"].get<std::string>().empty() ? "" : ", veth peer " + d["peer"].get<std::string>())
+  std::cout << "VIP:          " << j["vip"].get<std::string>()
+            << (j["fail_open"].get<bool>() ? "  [FAIL-OPEN: no backend healthy]" : "") << "\n";
+  std::cout << "VIP device:   " << d["name"].get<std::string>() << " (ifindex "
+            << d["ifindex"].get<uint32_t>()
+            << (d["peer"].get<std::string>().empty()
+                    ? ""
+                    : ", veth peer " + d["peer"].get<std::string>())
             << (d["present"].get<bool>() ? "" : ", MISSING") << ")\n";
-  std::cout << "node IP:      " << (j["node_ip"].get<std::string>().empty() ? "?" : j["node_ip"].get<std::string>()) << "\n";
+  std::cout << "node IP:      "
+            << (j["node_ip"].get<std::string>().empty() ? "?" : j["node_ip"].get<std::string>())
+            << "\n";
   for (const auto& i : j["interfaces"])
-    std::cout << "interface:    " << i["name"].get<std::string>() << " (" << i["mode"].get<std::string>() << ")\n";
-  std::cout << "hairpin:      lo tc ingress " << (j["hairpin"]["attached"].get<bool>() ? "attached" : "NOT attached") << "\n";
+    std::cout << "interface:    " << i["name"].get<std::string>() << " ("
+              << i["mode"].get<std::string>() << ")\n";
+  std::cout << "hairpin:      lo tc ingress "
+            << (j["hairpin"]["attached"].get<bool>() ? "attached" : "NOT attached") << "\n";
   std::cout << "table size:   " << j["table_size"].get<uint32_t>() << "\n";
   std::cout << "attached at:  " << j["attached_at"].get<std::string>() << "\n";
   for (const auto& s : j["sysctls"])
-    std::cout << "sysctl:       " << s["name"].get<std::string>() << " was " << s["old"].get<int>() << ", now "
-              << s["now"].get<int>() << " (restored on detach)\n";
+    std::cout << "sysctl:       " << s["name"].get<std::string>() << " was " << s["old"].get<int>()
+              << ", now " << s["now"].get<int>() << " (restored on detach)\n";
   std::cout << "flows:        " << j["flows"].get<size_t>() << "\n";
-  std::cout << "backends:\n" << backendTable(j["backends"], !j["health_file"].get<std::string>().empty());
+  std::cout << "backends:\n"
+            << backendTable(j["backends"], !j["health_file"].get<std::string>().empty());
   std::vector<std::vector<std::string>> rows{{"REASON", "PACKETS", "BYTES"}};
   for (const auto& [name, c] : j["counters"].items())
-    rows.push_back({name, std::to_string(c["packets"].get<uint64_t>()), std::to_string(c["bytes"].get<uint64_t>())});
+    rows.push_back({name, std::to_string(c["packets"].get<uint64_t>()),
+                    std::to_string(c["bytes"].get<uint64_t>())});
   std::cout << "counters:\n" << (rows.size() > 1 ? renderTable(rows, "  ") : "  (none)\n");
 }
 
@@ -196,8 +216,11 @@ json flowsJson(const GlobalOptions& g) {
     Endpoint client{f.key.src, ntohs(f.key.sport), f.key.family};
     Endpoint vip{f.key.dst, ntohs(f.key.dport), f.key.family};
     Endpoint be{f.fwd.backend, ntohs(f.fwd.backend_port), f.key.family};
-    arr.push_back({{"client", client.str()}, {"vip", vip.str()}, {"backend", be.str()},
-                   {"backend_id", f.fwd.backend_id}, {"state", tcpStateName(f.fwd.state)},
+    arr.push_back({{"client", client.str()},
+                   {"vip", vip.str()},
+                   {"backend", be.str()},
+                   {"backend_id", f.fwd.backend_id},
+                   {"state", tcpStateName(f.fwd.state)},
                    {"age_ns", now > f.fwd.created_ns ? now - f.fwd.created_ns : 0},
                    {"idle_ns", now > f.fwd.last_ns ? now - f.fwd.last_ns : 0},
                    {"adopted", (f.fwd.flags & LB_FLOW_F_ADOPTED) != 0}});
@@ -219,24 +242,31 @@ void printFlowsText(const json& arr) {
 void addStatusCommand(CLI::App& app, GlobalOptions& g) {
   auto json_ = std::make_shared<bool>(false);
   auto stateDir = std::make_shared<std::string>("/run/apilb");
-  auto* sub = app.add_subcommand("status", "Show VIP, devices, interfaces, backends, flows, counters");
+  auto* sub =
+      app.add_subcommand("status", "Show VIP, devices, interfaces, backends, flows, counters");
   sub->add_flag("--json", *json_, "machine-readable output");
-  sub->add_option("--state-dir", *stateDir, "where `apilb run` writes health.json")->capture_default_str();
+  sub->add_option("--state-dir", *stateDir, "where `apilb run` writes health.json")
+      ->capture_default_str();
   sub->callback([&g, json_, stateDir] {
     json j = statusJson(g, *stateDir);
-    if (*json_) std::cout << j.dump(2) << "\n";
-    else printStatusText(j);
+    if (*json_)
+      std::cout << j.dump(2) << "\n";
+    else
+      printStatusText(j);
   });
 }
 
 void addFlowsCommand(CLI::App& app, GlobalOptions& g) {
   auto json_ = std::make_shared<bool>(false);
-  auto* sub = app.add_subcommand("flows", "List tracked flows: client, VIP, backend, TCP state, age");
+  auto* sub =
+      app.add_subcommand("flows", "List tracked flows: client, VIP, backend, TCP state, age");
   sub->add_flag("--json", *json_, "machine-readable output");
   sub->callback([&g, json_] {
     json arr = flowsJson(g);
-    if (*json_) std::cout << arr.dump(2) << "\n";
-    else printFlowsText(arr);
+    if (*json_)
+      std::cout << arr.dump(2) << "\n";
+    else
+      printFlowsText(arr);
   });
 }
 
