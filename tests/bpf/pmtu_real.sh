@@ -10,7 +10,8 @@
 # The backend's own link has MTU 1500, so it advertises a full MSS; the router must send ICMP
 # errors for the client's 1448-byte segments. For each of IPv4 and IPv6, and each reverse-NAT
 # mode (xdp, tc): attach, upload 300 kB to the VIP, expect the echo of its length within 10 s,
-# ICMP_XLATE counted, TcpInCsumErrors 0 on node and backend; then detach.
+# ICMP_XLATE counted, TcpInCsumErrors 0 on node and backend; then detach. Then hairpin (the
+# node's own address as the only backend: lo ingress, CHECKSUM_PARTIAL replies), v4 and v6.
 #
 # Usage: pmtu_real.sh APILB_BINARY. Exit 0 pass, 1 fail, 77 not root.
 set -uo pipefail
@@ -58,9 +59,9 @@ ip -n "$BE" route add default via 10.78.0.254
 ip -n "$BE" -6 route add default via fd78::fe
 ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 
-# Echo server on the backend: reads until EOF, answers "got <bytes>".
-for addr in 10.78.0.11 fd78::11; do
-	ip netns exec "$BE" "$PY" -c '
+# echo_server NS ADDR: reads until EOF, answers "got <bytes>".
+echo_server() {
+	ip netns exec "$1" "$PY" -c '
 import socket, sys
 a = sys.argv[1]
 s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET)
@@ -74,9 +75,12 @@ while True:
         if not d: break
         n += len(d)
     c.sendall(b"got %d" % n); c.close()
-' "$addr" &
+' "$2" &
 	srv_pids+=($!)
-done
+}
+for addr in 10.78.0.11 fd78::11; do echo_server "$BE" "$addr"; done
+# The node's own apiserver, for hairpin (backend = the node's address: lo ingress, CHECKSUM_PARTIAL).
+for addr in 10.77.0.1 fd77::1; do echo_server "$NODE" "$addr"; done
 sleep 0.5
 
 # upload VIP: prints what the server answered (or an error) within 10 s.
@@ -101,7 +105,7 @@ stat_of() { # REASON-INDEX: packets counted under it (sum over CPUs)
 
 csum_errors() { ip netns exec "$1" nstat -az TcpInCsumErrors | awk '/TcpInCsumErrors/{print $2}'; }
 
-ICMP_XLATE=12 # enum lb_reason in maps/apilb_maps.h
+ICMP_XLATE=12 FWD_HAIRPIN=10 # enum lb_reason in maps/apilb_maps.h
 for fam in 4 6; do
 	if [ $fam = 4 ]; then vip=169.254.64.43 be=10.78.0.11:6443; else vip=fd00:43::1 be=[fd78::11]:6443; fi
 	for mode in xdp tc; do
@@ -126,6 +130,25 @@ for fam in 4 6; do
 		done
 		"$APILB" --netns "$NODE" --pin-dir "$PIN" detach >/dev/null 2>&1 || bad "$t detach"
 	done
+done
+# Hairpin: the VIP's only backend is the node itself.
+for fam in 4 6; do
+	if [ $fam = 4 ]; then vipep=169.254.64.43:6443 vip=169.254.64.43 be=10.77.0.1:6443
+	else vipep=[fd00:43::1]:6443 vip=fd00:43::1 be=[fd77::1]:6443; fi
+	t="v$fam/hairpin"
+	if ! out=$("$APILB" --netns "$NODE" --pin-dir "$PIN" attach --vip "$vipep" --backend "$be" \
+		--iface eth0 --table-size 257 2>&1); then
+		bad "$t attach: $out"
+		continue
+	fi
+	got=$(upload "$vip")
+	[ "$got" = "got 300000" ] && ok "$t upload of 300000 bytes to the node's own backend: $got" ||
+		bad "$t upload to the node's own backend: '$got'"
+	n=$(stat_of $FWD_HAIRPIN)
+	[ "${n:-0}" -ge 1 ] && ok "$t hairpin redirects counted: $n" || bad "$t no FWD_HAIRPIN counted ($n)"
+	e=$(csum_errors "$NODE")
+	[ "${e:-1}" = 0 ] && ok "$t TcpInCsumErrors in node: 0" || bad "$t TcpInCsumErrors in node: $e"
+	"$APILB" --netns "$NODE" --pin-dir "$PIN" detach >/dev/null 2>&1 || bad "$t detach"
 done
 echo "pmtu_real: $fails failed"
 [ $fails -eq 0 ]
