@@ -236,6 +236,13 @@ static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out
 	if (!r || (tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_SYN)
 		return 0;
 	*out = *r;
+	/* Fast path, most replies: a plain segment of a flow that is not closing changes no
+	 * state, so skip building the fwd key. */
+	if (!(tf & (LB_TH_SYN | LB_TH_FIN | LB_TH_RST)) &&
+	    (out->flags & LB_FIN_BOTH) != LB_FIN_BOTH) {
+		*why = LB_R_REV_HIT;
+		return 1;
+	}
 	lb_fwd_key_of(&fk, &p->key, out);
 	if (tf & LB_TH_SYN) {
 		/* SYN-ACK: ours only if it acks the ISN we forwarded. Otherwise a direct connection
