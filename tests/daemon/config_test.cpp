@@ -39,7 +39,8 @@ std::vector<std::string> loadAndValidate(const std::string& yaml, DaemonConfig* 
 
 std::string goodYaml() {
   return "vip: 169.254.64.43:6443\nbackend: [10.0.0.11:6443, 10.0.0.12:6443@3]\n"
-         "iface: eth0\nprobe_ca: " + tempFile() + "\n";
+         "iface: eth0\nprobe_ca: " +
+         tempFile() + "\n";
 }
 
 TEST(Duration, Parses) {
@@ -100,9 +101,9 @@ TEST(Config, FlagsWinOverFile) {
 
 struct BadCase {
   const char* name;
-  std::string extraYaml;   // appended to goodYaml() (later keys override: YAML dup = error)
-  const char* wantField;   // error must start with this
-  const char* wantValue;   // and contain this
+  std::string extraYaml;  // appended to goodYaml() (later keys override: YAML dup = error)
+  const char* wantField;  // error must start with this
+  const char* wantValue;  // and contain this
 };
 
 TEST(Config, BadConfigsNameFieldAndValue) {
@@ -110,8 +111,8 @@ TEST(Config, BadConfigsNameFieldAndValue) {
   auto base = [&](std::string body) { return body; };
   const std::vector<BadCase> cases = {
       {"unknown key", goodYaml() + "probe_intervall: 1s\n", "config", "probe_intervall"},
-      {"bad vip", "vip: 169.254.64.43\nbackend: 10.0.0.1:6443\niface: eth0\nprobe_ca: " + ca,
-       "vip", "169.254.64.43"},
+      {"bad vip", "vip: 169.254.64.43\nbackend: 10.0.0.1:6443\niface: eth0\nprobe_ca: " + ca, "vip",
+       "169.254.64.43"},
       {"vip port 0", "vip: 169.254.64.43:0\nbackend: 10.0.0.1:6443\niface: eth0\nprobe_ca: " + ca,
        "vip", "169.254.64.43:0"},
       {"bad backend", "backend: [10.0.0.1:6443, nope:1]\niface: eth0\nprobe_ca: " + ca, "backend",
@@ -138,30 +139,42 @@ TEST(Config, BadConfigsNameFieldAndValue) {
        "probe_path", "readyz"},
       {"bad interval", "backend: 10.0.0.1:6443\niface: eth0\nprobe_interval: 5\nprobe_ca: " + ca,
        "probe_interval", "'5'"},
-      {"interval too short", "backend: 10.0.0.1:6443\niface: eth0\nprobe_interval: 10ms\n"
-       "probe_timeout: 5ms\nprobe_ca: " + ca, "probe_interval", "10ms"},
-      {"timeout > interval", "backend: 10.0.0.1:6443\niface: eth0\nprobe_timeout: 2s\nprobe_ca: " + ca,
-       "probe_timeout", "2s"},
-      {"rise 0", "backend: 10.0.0.1:6443\niface: eth0\nprobe_rise: 0\nprobe_ca: " + ca, "probe_rise",
-       "'0'"},
+      {"interval too short",
+       "backend: 10.0.0.1:6443\niface: eth0\nprobe_interval: 10ms\n"
+       "probe_timeout: 5ms\nprobe_ca: " +
+           ca,
+       "probe_interval", "10ms"},
+      {"timeout > interval",
+       "backend: 10.0.0.1:6443\niface: eth0\nprobe_timeout: 2s\nprobe_ca: " + ca, "probe_timeout",
+       "2s"},
+      {"rise 0", "backend: 10.0.0.1:6443\niface: eth0\nprobe_rise: 0\nprobe_ca: " + ca,
+       "probe_rise", "'0'"},
       {"fall junk", "backend: 10.0.0.1:6443\niface: eth0\nprobe_fall: two\nprobe_ca: " + ca,
        "probe_fall", "two"},
       {"missing ca", "backend: 10.0.0.1:6443\niface: eth0\nprobe_ca: /nonexistent/ca.crt",
        "probe_ca", "/nonexistent/ca.crt"},
-      {"cert without key", "backend: 10.0.0.1:6443\niface: eth0\nprobe_cert: " + ca + "\nprobe_ca: " + ca,
-       "probe_key", "probe_cert is set"},
-      {"missing token", "backend: 10.0.0.1:6443\niface: eth0\nprobe_token_file: /nonexistent/t\n"
-       "probe_ca: " + ca, "probe_token_file", "/nonexistent/t"},
-      {"bad server name", "backend: 10.0.0.1:6443\niface: eth0\nprobe_server_name: 'a b'\n"
-       "probe_ca: " + ca, "probe_server_name", "a b"},
-      {"bad bool", "backend: 10.0.0.1:6443\niface: eth0\ninsecure_skip_verify: maybe\nprobe_ca: " + ca,
+      {"cert without key",
+       "backend: 10.0.0.1:6443\niface: eth0\nprobe_cert: " + ca + "\nprobe_ca: " + ca, "probe_key",
+       "probe_cert is set"},
+      {"missing token",
+       "backend: 10.0.0.1:6443\niface: eth0\nprobe_token_file: /nonexistent/t\n"
+       "probe_ca: " +
+           ca,
+       "probe_token_file", "/nonexistent/t"},
+      {"bad server name",
+       "backend: 10.0.0.1:6443\niface: eth0\nprobe_server_name: 'a b'\n"
+       "probe_ca: " +
+           ca,
+       "probe_server_name", "a b"},
+      {"bad bool",
+       "backend: 10.0.0.1:6443\niface: eth0\ninsecure_skip_verify: maybe\nprobe_ca: " + ca,
        "insecure_skip_verify", "maybe"},
       {"relative state dir", "backend: 10.0.0.1:6443\niface: eth0\nstate_dir: run\nprobe_ca: " + ca,
        "state_dir", "run"},
       {"bad log level", "backend: 10.0.0.1:6443\niface: eth0\nlog_level: loud\nprobe_ca: " + ca,
        "log_level", "loud"},
-      {"list for scalar", "backend: 10.0.0.1:6443\niface: eth0\nvip: [a, b]\nprobe_ca: " + ca, "vip",
-       "single value"},
+      {"list for scalar", "backend: 10.0.0.1:6443\niface: eth0\nvip: [a, b]\nprobe_ca: " + ca,
+       "vip", "single value"},
       {"not a mapping", "- a\n- b\n", "config", "mapping"},
       {"yaml syntax", "vip: [\n", "config", "YAML"},
   };

@@ -127,7 +127,9 @@ uint32_t flagOf(const Decision& d, uint32_t id) {
 using S = HealthState;
 
 TEST(Decide, HealthyBackendsAreTheTable) {
-  auto d = decide({{3, S::kHealthy, false}, {1, S::kHealthy, false}, {2, S::kDraining, false},
+  auto d = decide({{3, S::kHealthy, false},
+                   {1, S::kHealthy, false},
+                   {2, S::kDraining, false},
                    {4, S::kDead, false}},
                   {1, 2, 3, 4});
   EXPECT_EQ(d.table, (std::vector<uint32_t>{1, 3}));
@@ -139,7 +141,8 @@ TEST(Decide, HealthyBackendsAreTheTable) {
 
 TEST(Decide, AdoptionKeepsThePublishedSetUntilProbesSpeak) {
   // After a restart every backend is unknown; the ones in the pinned table stay usable.
-  auto d = decide({{0, S::kUnknown, true}, {1, S::kUnknown, true}, {2, S::kUnknown, false}}, {0, 1});
+  auto d =
+      decide({{0, S::kUnknown, true}, {1, S::kUnknown, true}, {2, S::kUnknown, false}}, {0, 1});
   EXPECT_EQ(d.table, (std::vector<uint32_t>{0, 1}));
   EXPECT_FALSE(d.failOpen);
   // A new backend (not prior usable) joins only once healthy.

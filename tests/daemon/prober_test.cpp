@@ -138,13 +138,14 @@ TEST(HealthFile, RendersTheContract) {
   h.error = "HTTP 503";
   h.latencyMs = 1.23456;
   h.failures = 2;
-  std::string s = renderHealthJson("169.254.64.43:6443", 42, false, {}, {{"10.0.0.1:6443", 3, h, false}},
-                                   WallTime(std::chrono::seconds(1795718011)));
+  std::string s =
+      renderHealthJson("169.254.64.43:6443", 42, false, {}, {{"10.0.0.1:6443", 3, h, false}},
+                       WallTime(std::chrono::seconds(1795718011)));
   for (const char* want :
-       {"\"address\": \"10.0.0.1:6443\"", "\"state\": \"draining\"", "\"since\": \"2026-11-26T18:33:29.000Z\"",
-        "\"last_probe\": \"2026-11-26T18:33:30.500Z\"", "\"result\": \"503\"", "\"latency_ms\": 1.235",
-        "\"error\": \"HTTP 503\"", "\"successes\": 0", "\"failures\": 2", "\"fail_open\": false",
-        "\"pid\": 42"})
+       {"\"address\": \"10.0.0.1:6443\"", "\"state\": \"draining\"",
+        "\"since\": \"2026-11-26T18:33:29.000Z\"", "\"last_probe\": \"2026-11-26T18:33:30.500Z\"",
+        "\"result\": \"503\"", "\"latency_ms\": 1.235", "\"error\": \"HTTP 503\"",
+        "\"successes\": 0", "\"failures\": 2", "\"fail_open\": false", "\"pid\": 42"})
     EXPECT_NE(s.find(want), std::string::npos) << want << " in " << s;
 }
 

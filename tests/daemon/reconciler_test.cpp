@@ -29,8 +29,8 @@ struct Rig {
   void step() {
     std::vector<BackendView> views;
     for (const auto& m : rec.members())
-      views.push_back({m.id, states.count(m.id) ? states[m.id] : S::kUnknown, m.priorUsable,
-                       m.priorFlags});
+      views.push_back(
+          {m.id, states.count(m.id) ? states[m.id] : S::kUnknown, m.priorUsable, m.priorFlags});
     rec.apply(decide(views, rec.lastTable()));
   }
 };
@@ -72,7 +72,7 @@ TEST(Reconciler, DeadBackendLeavesTableAndItsFlowsAreTerminated) {
   ASSERT_EQ(r.killer.destroyed.size(), 2u);
   EXPECT_EQ(ntohs(r.killer.destroyed[0].sport), 40001);
   EXPECT_EQ(r.dp.flowCount(), 1u);  // the flow to the healthy backend stays
-  r.step();                          // steady: nothing more
+  r.step();                         // steady: nothing more
   EXPECT_EQ(r.dp.publishes.size(), 1u);
   EXPECT_EQ(r.killer.destroyed.size(), 2u);
 }

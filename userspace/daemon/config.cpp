@@ -31,9 +31,12 @@ std::string bad(std::string_view key, std::string_view value, std::string_view w
 }
 
 bool parseBool(std::string_view v, bool* out) {
-  if (v == "true") *out = true;
-  else if (v == "false") *out = false;
-  else return false;
+  if (v == "true")
+    *out = true;
+  else if (v == "false")
+    *out = false;
+  else
+    return false;
   return true;
 }
 
@@ -83,8 +86,8 @@ bool isSafeHostName(std::string_view v) {
   });
 }
 
-using Setter = std::function<void(const std::string& key, const std::string& v, DaemonConfig*,
-                                  Errs*)>;
+using Setter =
+    std::function<void(const std::string& key, const std::string& v, DaemonConfig*, Errs*)>;
 
 struct KeyDef {
   const char* key;
@@ -105,7 +108,8 @@ void setProbeDuration(std::chrono::milliseconds ProbeConfig::*field, const std::
 
 void setProbeCount(uint32_t ProbeConfig::*field, const std::string& k, const std::string& v,
                    DaemonConfig* c, Errs* e) {
-  if (!parseU32(v, 1, 100, &(c->probe.*field))) e->push_back(bad(k, v, "must be an integer 1..100"));
+  if (!parseU32(v, 1, 100, &(c->probe.*field)))
+    e->push_back(bad(k, v, "must be an integer 1..100"));
 }
 
 void setBool(bool* field, const std::string& k, const std::string& v, Errs* e) {
@@ -124,42 +128,55 @@ const std::vector<KeyDef>& keyDefs() {
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          BackendConfig b;
          std::string err;
-         if (!parseBackend(v, &b, &err)) e->push_back(bad(k, v, err));
-         else c->backends.push_back(b);
+         if (!parseBackend(v, &b, &err))
+           e->push_back(bad(k, v, err));
+         else
+           c->backends.push_back(b);
        }},
       {"iface", true,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          if (v.empty() || v.size() >= IFNAMSIZ || v.find('/') != std::string::npos)
            e->push_back(bad(k, v, "not a valid interface name"));
-         else c->ifaces.push_back(v);
+         else
+           c->ifaces.push_back(v);
        }},
       {"ingress", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         if (v != "xdp" && v != "tc") e->push_back(bad(k, v, "must be xdp or tc"));
-         else c->ingress = v;
+         if (v != "xdp" && v != "tc")
+           e->push_back(bad(k, v, "must be xdp or tc"));
+         else
+           c->ingress = v;
        }},
       {"table_size", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          uint32_t n = 0;
          if (!parseU32(v, kMinTable, LB_MAX_TABLE, &n) || !isPrimeSize(n))
-           e->push_back(bad(k, v, "must be a prime between " + std::to_string(kMinTable) +
-                                      " and " + std::to_string(LB_MAX_TABLE)));
-         else c->tableSize = n;
+           e->push_back(bad(k, v,
+                            "must be a prime between " + std::to_string(kMinTable) + " and " +
+                                std::to_string(LB_MAX_TABLE)));
+         else
+           c->tableSize = n;
        }},
       {"probe_type", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         if (v == "https") c->probe.type = ProbeType::kHttps;
-         else if (v == "tcp") c->probe.type = ProbeType::kTcp;
-         else e->push_back(bad(k, v, "must be https or tcp"));
+         if (v == "https")
+           c->probe.type = ProbeType::kHttps;
+         else if (v == "tcp")
+           c->probe.type = ProbeType::kTcp;
+         else
+           e->push_back(bad(k, v, "must be https or tcp"));
        }},
       {"probe_path", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          bool ok = !v.empty() && v[0] == '/' &&
                    std::none_of(v.begin(), v.end(), [](char ch) { return ch <= ' ' || ch == 127; });
-         if (!ok) e->push_back(bad(k, v, "must start with '/' and contain no spaces"));
-         else c->probe.path = v;
+         if (!ok)
+           e->push_back(bad(k, v, "must start with '/' and contain no spaces"));
+         else
+           c->probe.path = v;
        }},
-      {"probe_interval", false, std::bind(setProbeDuration, &ProbeConfig::interval, _1, _2, _3, _4)},
+      {"probe_interval", false,
+       std::bind(setProbeDuration, &ProbeConfig::interval, _1, _2, _3, _4)},
       {"probe_timeout", false, std::bind(setProbeDuration, &ProbeConfig::timeout, _1, _2, _3, _4)},
       {"probe_rise", false, std::bind(setProbeCount, &ProbeConfig::rise, _1, _2, _3, _4)},
       {"probe_fall", false, std::bind(setProbeCount, &ProbeConfig::fall, _1, _2, _3, _4)},
@@ -170,8 +187,10 @@ const std::vector<KeyDef>& keyDefs() {
        std::bind(setProbeString, &ProbeConfig::tokenFile, _1, _2, _3, _4)},
       {"probe_server_name", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         if (!v.empty() && !isSafeHostName(v)) e->push_back(bad(k, v, "not a valid DNS name"));
-         else c->probe.serverName = v;
+         if (!v.empty() && !isSafeHostName(v))
+           e->push_back(bad(k, v, "not a valid DNS name"));
+         else
+           c->probe.serverName = v;
        }},
       {"insecure_skip_verify", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
@@ -179,8 +198,10 @@ const std::vector<KeyDef>& keyDefs() {
        }},
       {"state_dir", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         if (v.empty() || v[0] != '/') e->push_back(bad(k, v, "must be an absolute path"));
-         else c->stateDir = v;
+         if (v.empty() || v[0] != '/')
+           e->push_back(bad(k, v, "must be an absolute path"));
+         else
+           c->stateDir = v;
        }},
       {"cleanup_on_exit", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
@@ -189,8 +210,10 @@ const std::vector<KeyDef>& keyDefs() {
       {"log_level", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          log::Level l;
-         if (!log::parseLevel(v, &l)) e->push_back(bad(k, v, "must be debug, info, warn or error"));
-         else c->logLevel = v;
+         if (!log::parseLevel(v, &l))
+           e->push_back(bad(k, v, "must be debug, info, warn or error"));
+         else
+           c->logLevel = v;
        }},
   };
   return kDefs;
@@ -224,7 +247,8 @@ void readScalarOrList(const std::string& key, const YAML::Node& val, const KeyDe
     }
     return;
   }
-  errs->push_back(key + (def.list ? ": must be a value or a list of values" : ": must be a single value"));
+  errs->push_back(
+      key + (def.list ? ": must be a value or a list of values" : ": must be a single value"));
 }
 
 bool fileReadable(const std::string& path, std::string* why) {
@@ -268,13 +292,15 @@ void validateProbe(const ProbeConfig& p, Errs* errs) {
     if (p.ca.empty())
       errs->push_back("probe_ca: '': a CA file is required unless insecure_skip_verify: true");
     else if (!fileReadable(p.ca, &why))
-      errs->push_back(bad("probe_ca", p.ca, why + " (set probe_ca, or insecure_skip_verify: true)"));
+      errs->push_back(
+          bad("probe_ca", p.ca, why + " (set probe_ca, or insecure_skip_verify: true)"));
   } else {
     checkFile("probe_ca", p.ca, errs);
   }
   if (p.cert.empty() != p.key.empty())
-    errs->push_back(p.cert.empty() ? bad("probe_cert", "", "probe_key is set, probe_cert is missing")
-                                   : bad("probe_key", "", "probe_cert is set, probe_key is missing"));
+    errs->push_back(p.cert.empty()
+                        ? bad("probe_cert", "", "probe_key is set, probe_cert is missing")
+                        : bad("probe_key", "", "probe_cert is set, probe_key is missing"));
   checkFile("probe_cert", p.cert, errs);
   checkFile("probe_key", p.key, errs);
   checkFile("probe_token_file", p.tokenFile, errs);
@@ -342,8 +368,10 @@ void applySettings(const RawSettings& raw, DaemonConfig* cfg, std::vector<std::s
     auto it = raw.find(d.key);
     if (it == raw.end()) continue;
     if (d.list) {
-      if (std::string_view(d.key) == "backend") cfg->backends.clear();
-      else cfg->ifaces.clear();
+      if (std::string_view(d.key) == "backend")
+        cfg->backends.clear();
+      else
+        cfg->ifaces.clear();
     } else if (it->second.size() != 1) {
       errs->push_back(std::string(d.key) + ": expects exactly one value");
       continue;
@@ -374,10 +402,14 @@ bool parseDuration(std::string_view text, std::chrono::milliseconds* out, std::s
   std::string num(text.substr(0, i));
   std::string_view unit = text.substr(i);
   double mult = 0;
-  if (unit == "ms") mult = 1;
-  else if (unit == "s") mult = 1000;
-  else if (unit == "m") mult = 60'000;
-  else if (unit == "h") mult = 3'600'000;
+  if (unit == "ms")
+    mult = 1;
+  else if (unit == "s")
+    mult = 1000;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
   if (num.empty() || std::count(num.begin(), num.end(), '.') > 1 || num == "." || mult == 0) {
     *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
     return false;

@@ -43,10 +43,10 @@ struct ProbeConfig {
 };
 
 struct DaemonConfig {
-  Endpoint vip;                      // default 169.254.64.43:6443
+  Endpoint vip;  // default 169.254.64.43:6443
   std::vector<BackendConfig> backends;
-  std::vector<std::string> ifaces;   // NICs for reverse NAT (needed only to attach)
-  std::string ingress = "xdp";       // xdp | tc
+  std::vector<std::string> ifaces;  // NICs for reverse NAT (needed only to attach)
+  std::string ingress = "xdp";      // xdp | tc
   uint32_t tableSize = LB_DEFAULT_TABLE;
   ProbeConfig probe;
   std::string stateDir = "/run/apilb";

@@ -27,10 +27,14 @@ std::vector<Endpoint> endpointsOf(const std::vector<Member>& members) {
 // Whether the counters are heading for a transition (re-check soon to confirm it).
 bool inFlux(const BackendHealth& h) {
   switch (h.state) {
-    case HealthState::kUnknown: return true;
-    case HealthState::kHealthy: return h.failures > 0;
-    case HealthState::kDraining: return h.successes > 0 || h.failedRun > 0;
-    case HealthState::kDead: return h.successes > 0 || h.notReadyRun > 0;
+    case HealthState::kUnknown:
+      return true;
+    case HealthState::kHealthy:
+      return h.failures > 0;
+    case HealthState::kDraining:
+      return h.successes > 0 || h.failedRun > 0;
+    case HealthState::kDead:
+      return h.successes > 0 || h.notReadyRun > 0;
   }
   return false;
 }
@@ -38,7 +42,10 @@ bool inFlux(const BackendHealth& h) {
 }  // namespace
 
 Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload)
-    : cfg_(std::move(cfg)), port_(port), killer_(killer), reloader_(std::move(reload)),
+    : cfg_(std::move(cfg)),
+      port_(port),
+      killer_(killer),
+      reloader_(std::move(reload)),
       rec_(port, killer) {}
 
 Daemon::~Daemon() {
@@ -65,9 +72,9 @@ std::string Daemon::start() {
     list += (list.empty() ? "" : ", ") + m.cfg.ep.str() + (m.priorUsable ? " (in table)" : "");
   log::info("adopted VIP " + cfg_.vip.str() + " (vip_id " + std::to_string(rec_.vipId()) +
             "), backends: " + list + "; probing " +
-            (cfg_.probe.type == ProbeType::kTcp ? "tcp" : "https " + cfg_.probe.path) +
-            " every " + formatDuration(cfg_.probe.interval) + ", rise " +
-            std::to_string(cfg_.probe.rise) + ", fall " + std::to_string(cfg_.probe.fall));
+            (cfg_.probe.type == ProbeType::kTcp ? "tcp" : "https " + cfg_.probe.path) + " every " +
+            formatDuration(cfg_.probe.interval) + ", rise " + std::to_string(cfg_.probe.rise) +
+            ", fall " + std::to_string(cfg_.probe.fall));
   return "";
 }
 
@@ -98,8 +105,10 @@ bool Daemon::onProbe(size_t index, const ProbeResult& r) {
   if (t) {
     std::string line = "backend " + name + ": " + healthStateName(t->from) + " -> " +
                        healthStateName(t->to) + " (" + t->reason + ")";
-    if (t->to == HealthState::kHealthy) log::info(line);
-    else log::warn(line);
+    if (t->to == HealthState::kHealthy)
+      log::info(line);
+    else
+      log::warn(line);
     dirty_ = true;
   }
   return inFlux(h);
@@ -109,7 +118,8 @@ void Daemon::reconcile() {
   std::vector<BackendView> views;
   const auto& members = rec_.members();
   for (size_t i = 0; i < members.size(); i++)
-    views.push_back({members[i].id, health_[i].state, members[i].priorUsable, members[i].priorFlags});
+    views.push_back(
+        {members[i].id, health_[i].state, members[i].priorUsable, members[i].priorFlags});
   rec_.apply(decide(views, rec_.lastTable()));
 }
 
@@ -138,8 +148,9 @@ void Daemon::reload() {
   }
   if (!(next.vip == cfg_.vip) || next.ifaces != cfg_.ifaces || next.ingress != cfg_.ingress ||
       next.tableSize != cfg_.tableSize) {
-    log::warn("SIGHUP: vip/iface/ingress/table_size changes need a re-attach (apilb detach + "
-              "restart); keeping the attached ones");
+    log::warn(
+        "SIGHUP: vip/iface/ingress/table_size changes need a re-attach (apilb detach + "
+        "restart); keeping the attached ones");
     next.vip = cfg_.vip;
     next.ifaces = cfg_.ifaces;
     next.ingress = cfg_.ingress;
@@ -176,7 +187,8 @@ void Daemon::handleSignals() {
     if (si.ssi_signo == SIGHUP) {
       reload();
     } else {
-      log::info(std::string("received ") + strsignal(static_cast<int>(si.ssi_signo)) + ", stopping");
+      log::info(std::string("received ") + strsignal(static_cast<int>(si.ssi_signo)) +
+                ", stopping");
       stop_ = true;
     }
   }

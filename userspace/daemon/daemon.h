@@ -38,7 +38,8 @@ class Daemon {
   void reload();
   void handleSignals();
   void writeHealth();
-  void resetHealth(const std::vector<BackendHealth>& keep, const std::vector<std::string>& keepAddr);
+  void resetHealth(const std::vector<BackendHealth>& keep,
+                   const std::vector<std::string>& keepAddr);
 
   DaemonConfig cfg_;
   DatapathPort* port_;

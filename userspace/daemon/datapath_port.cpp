@@ -58,7 +58,8 @@ class SockDiagKiller : public SocketKiller {
  public:
   SockDiagKiller() {
     fd_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket(NETLINK_SOCK_DIAG)");
+    if (fd_ < 0)
+      throw std::system_error(errno, std::generic_category(), "socket(NETLINK_SOCK_DIAG)");
   }
   ~SockDiagKiller() override { close(fd_); }
 
@@ -66,7 +67,8 @@ class SockDiagKiller : public SocketKiller {
     size_t n = 0;
     for (const auto& k : flows) {
       int err = destroyOne(k);
-      if (err == 0) n++;
+      if (err == 0)
+        n++;
       else if (err != ENOENT)
         log::warn(std::string("SOCK_DESTROY failed: ") + std::strerror(err));
     }

@@ -63,10 +63,14 @@ void count(BackendHealth* h, ProbeOutcome o) {
 
 const char* healthStateName(HealthState s) {
   switch (s) {
-    case HealthState::kUnknown: return "unknown";
-    case HealthState::kHealthy: return "healthy";
-    case HealthState::kDraining: return "draining";
-    case HealthState::kDead: return "dead";
+    case HealthState::kUnknown:
+      return "unknown";
+    case HealthState::kHealthy:
+      return "healthy";
+    case HealthState::kDraining:
+      return "draining";
+    case HealthState::kDead:
+      return "dead";
   }
   return "?";
 }
@@ -99,7 +103,8 @@ Decision decide(const std::vector<BackendView>& backends, const std::vector<uint
   std::set<uint32_t> usable, configured;
   for (const auto& b : backends) {
     configured.insert(b.id);
-    bool ok = b.state == HealthState::kHealthy || (b.state == HealthState::kUnknown && b.priorUsable);
+    bool ok =
+        b.state == HealthState::kHealthy || (b.state == HealthState::kUnknown && b.priorUsable);
     if (ok) usable.insert(b.id);
   }
   if (!usable.empty()) {

@@ -30,20 +30,20 @@ enum class ProbeOutcome {
 
 struct ProbeResult {
   ProbeOutcome outcome = ProbeOutcome::kFailed;
-  std::string result;      // "200", "503", "connected", "refused", "timeout", "tls: ..."
-  std::string error;       // human-readable error, "" on success
-  double latencyMs = 0;    // time the probe took
+  std::string result;    // "200", "503", "connected", "refused", "timeout", "tls: ..."
+  std::string error;     // human-readable error, "" on success
+  double latencyMs = 0;  // time the probe took
 };
 
 struct BackendHealth {
   HealthState state = HealthState::kUnknown;
-  WallTime since{};                    // when `state` was entered
-  std::optional<WallTime> lastProbe;   // completion time of the last probe
-  std::string result;                  // last ProbeResult::result
-  std::string error;                   // last ProbeResult::error
+  WallTime since{};                   // when `state` was entered
+  std::optional<WallTime> lastProbe;  // completion time of the last probe
+  std::string result;                 // last ProbeResult::result
+  std::string error;                  // last ProbeResult::error
   double latencyMs = 0;
-  uint32_t successes = 0;  // consecutive
-  uint32_t failures = 0;   // consecutive, any kind
+  uint32_t successes = 0;    // consecutive
+  uint32_t failures = 0;     // consecutive, any kind
   uint32_t notReadyRun = 0;  // consecutive "answers but not 200"
   uint32_t failedRun = 0;    // consecutive refused/timeout/TLS
 };
@@ -61,10 +61,10 @@ std::optional<Transition> recordProbe(BackendHealth* h, const ProbeResult& r, ui
 
 // Input to decide(): one configured backend.
 struct BackendView {
-  uint32_t id;             // apilb_backends slot
+  uint32_t id;  // apilb_backends slot
   HealthState state;
-  bool priorUsable;        // in the published table before the daemon knew its health (adopted)
-  uint32_t priorFlags = 0; // LB_BE_F_DRAIN/DOWN found in the map; kept while unknown
+  bool priorUsable;         // in the published table before the daemon knew its health (adopted)
+  uint32_t priorFlags = 0;  // LB_BE_F_DRAIN/DOWN found in the map; kept while unknown
 };
 
 struct Decision {

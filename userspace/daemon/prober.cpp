@@ -191,7 +191,7 @@ ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, lon
   r.error = err;
   if (code == CURLE_COULDNT_CONNECT)
     r.result = osErrno == ECONNREFUSED || err.find("refused") != std::string::npos ? "refused"
-                                                                               : "unreachable";
+                                                                                   : "unreachable";
   else if (code == CURLE_OPERATION_TIMEDOUT)
     r.result = "timeout";
   else if (isTlsError(code))
@@ -214,12 +214,12 @@ void Prober::finish(CURL* easy, CURLcode code, const Callback& cb) {
   curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &totalUs);
   long osErrno = 0;
   curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &osErrno);
-  ProbeResult r = classify(cfg_.type, code, status, osErrno, t->errbuf,
-                           static_cast<double>(totalUs) / 1000.0);
+  ProbeResult r =
+      classify(cfg_.type, code, status, osErrno, t->errbuf, static_cast<double>(totalUs) / 1000.0);
   bool fast = cb(t->index, r);
-  auto base = fast ? std::max<std::chrono::milliseconds>(cfg_.interval / 5,
-                                                         std::chrono::milliseconds(100))
-                   : cfg_.interval;
+  auto base =
+      fast ? std::max<std::chrono::milliseconds>(cfg_.interval / 5, std::chrono::milliseconds(100))
+           : cfg_.interval;
   std::uniform_real_distribution<double> jitter(0.9, 1.1);
   auto next = std::chrono::duration_cast<Clock::duration>(base * jitter(rng_));
   t->due = std::max(t->started + next, Clock::now() + std::chrono::milliseconds(fast ? 0 : 10));

@@ -96,7 +96,8 @@ void Reconciler::publish(const std::vector<uint32_t>& table) {
     log::error("publishing table " + idList(table, names_) + " failed: " + ec.message());
     return;
   }
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   log::info("published Maglev table " + idList(table, names_) + " (was " +
             idList(lastTable_, names_) + ") in " + std::to_string(us.count()) + " us");
   lastTable_ = table;
@@ -139,10 +140,11 @@ void Reconciler::killFlows(uint32_t id) {
     log::error("backend " + nameOf(id) + ": deleting flows failed: " + ec.message());
   flowsTerminated_ += keys.size();
   if (keys.empty() && deleted == 0) return;
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-  log::warn("backend " + nameOf(id) + ": terminated " + std::to_string(keys.size()) +
-            " flows (" + std::to_string(destroyed) + " local sockets destroyed, " +
-            std::to_string(deleted) + " entries deleted) in " + std::to_string(us.count()) + " us");
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  log::warn("backend " + nameOf(id) + ": terminated " + std::to_string(keys.size()) + " flows (" +
+            std::to_string(destroyed) + " local sockets destroyed, " + std::to_string(deleted) +
+            " entries deleted) in " + std::to_string(us.count()) + " us");
 }
 
 void Reconciler::sweepDown() {

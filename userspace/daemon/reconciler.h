@@ -21,10 +21,10 @@
 namespace lb {
 
 struct Member {
-  uint32_t id;            // apilb_backends slot
+  uint32_t id;  // apilb_backends slot
   BackendConfig cfg;
-  bool priorUsable;       // in the table found at sync()
-  uint32_t priorFlags;    // flags found at sync()
+  bool priorUsable;     // in the table found at sync()
+  uint32_t priorFlags;  // flags found at sync()
 };
 
 class Reconciler {
@@ -62,10 +62,10 @@ class Reconciler {
   SocketKiller* killer_;
   uint32_t vipId_ = 0;
   std::vector<Member> members_;
-  std::vector<uint32_t> stale_;           // slots to remove
-  std::map<uint32_t, std::string> names_; // id -> "ip:port" (members and stale)
-  std::vector<uint32_t> lastTable_;       // sorted distinct ids in the published table
-  std::map<uint32_t, uint32_t> flags_;    // id -> DRAIN|DOWN bits as in the map
+  std::vector<uint32_t> stale_;            // slots to remove
+  std::map<uint32_t, std::string> names_;  // id -> "ip:port" (members and stale)
+  std::vector<uint32_t> lastTable_;        // sorted distinct ids in the published table
+  std::map<uint32_t, uint32_t> flags_;     // id -> DRAIN|DOWN bits as in the map
   bool failOpen_ = false;
   size_t flowsTerminated_ = 0;
 };

@@ -26,10 +26,10 @@ constexpr int kExitBadInput = 2;
 struct RunOptions {
   std::string configPath;
   bool printDefault = false;
-  std::map<std::string, std::string> scalars;         // key -> flag value
+  std::map<std::string, std::string> scalars;  // key -> flag value
   std::map<std::string, std::vector<std::string>> lists;
   std::map<std::string, bool> bools;
-  std::map<std::string, CLI::Option*> opts;           // key -> option (count() = given)
+  std::map<std::string, CLI::Option*> opts;  // key -> option (count() = given)
 };
 
 std::string flagName(const std::string& key) {
@@ -83,9 +83,12 @@ RawSettings flagSettings(const RunOptions& o) {
   RawSettings raw;
   for (const auto& [key, opt] : o.opts) {
     if (opt->count() == 0) continue;
-    if (o.lists.count(key)) raw[key] = o.lists.at(key);
-    else if (o.bools.count(key)) raw[key] = {o.bools.at(key) ? "true" : "false"};
-    else raw[key] = {o.scalars.at(key)};
+    if (o.lists.count(key))
+      raw[key] = o.lists.at(key);
+    else if (o.bools.count(key))
+      raw[key] = {o.bools.at(key) ? "true" : "false"};
+    else
+      raw[key] = {o.scalars.at(key)};
   }
   return raw;
 }
@@ -202,8 +205,10 @@ int runDaemon(const GlobalOptions& g, const RunOptions& o) {
   }
   unlink((cfg.stateDir + "/health.json").c_str());
   port.reset();
-  if (cfg.cleanupOnExit) cleanup(g.pinDir);
-  else log::info("leaving the datapath in place (forwarding with the last table)");
+  if (cfg.cleanupOnExit)
+    cleanup(g.pinDir);
+  else
+    log::info("leaving the datapath in place (forwarding with the last table)");
   return rc;
 }
 
