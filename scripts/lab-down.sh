@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Tears down the apilb netns lab PREFIX: kills every process still running in its namespaces
-# (nginx, a daemon, a stuck curl), deletes the namespaces (which removes apilb0, the veths and every
-# program attached to them), removes the pin dir $(lab_pin_dir PREFIX) (unmounting it if it is
+# (nginx, a daemon, a stuck curl), deletes the namespaces (PREFIX-node, -api1..3, -br and any
+# other named PREFIX or PREFIX-*; this removes apilb0, the veths and every program attached to them), removes the pin dir $(lab_pin_dir PREFIX) (unmounting it if it is
 # a mount point) and the state dir. Idempotent: safe on a half-built lab or twice in a row.
 #
 # Usage: lab-down.sh PREFIX
@@ -24,7 +24,10 @@ kill_ns_pids() {
 	return 0
 }
 
-nss=$(lab_namespaces "$prefix")
+# The lab's own namespaces, plus any other named PREFIX or PREFIX-* (a test may add its own, e.g. a
+# pod namespace), so that they are cleaned up as well.
+nss=$( (lab_namespaces "$prefix" | tr ' ' '\n'
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$prefix(-.*)?\$") | sort -u)
 present=()
 for ns in $nss; do
 	[ -e "/run/netns/$ns" ] && present+=("$ns")
