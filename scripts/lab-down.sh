@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Tears down the apilb netns lab PREFIX: kills every process still running in its namespaces
 # (nginx, a daemon, a stuck curl), deletes the namespaces (PREFIX-node, -api1..3, -br and any
-# other named PREFIX or PREFIX-*; this removes apilb0, the veths and every program attached to them), removes the pin dir $(lab_pin_dir PREFIX) (unmounting it if it is
-# a mount point) and the state dir. Idempotent: safe on a half-built lab or twice in a row.
+# other named PREFIX or PREFIX-*; this removes apilb0, the veths and every program attached to
+# them), removes the pin dir $(lab_pin_dir PREFIX) (unmounting it if it is a mount point) and the
+# state dir. Idempotent: safe on a half-built lab or twice in a row.
 #
 # Usage: lab-down.sh PREFIX
 set -uo pipefail
