@@ -245,10 +245,11 @@ static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out
 	}
 	lb_fwd_key_of(&fk, &p->key, out);
 	if (tf & LB_TH_SYN) {
-		/* SYN-ACK: ours only if it acks the ISN we forwarded. Otherwise a direct connection
-		 * reuses the tuple of a stale VIP flow (DATAPATH.md): drop the stale entries and let
-		 * the SYN-ACK through untouched. A retransmitted SYN-ACK of an ESTABLISHED flow still
-		 * acks syn_seq + 1 and is translated; adopted flows never saw a SYN. */
+		/* SYN-ACK: ours only if it acks the ISN we forwarded. Otherwise a direct
+		 * connection reuses the tuple of a stale VIP flow (DATAPATH.md): drop the stale
+		 * entries and let the SYN-ACK through untouched. A retransmitted SYN-ACK of an
+		 * ESTABLISHED flow still acks syn_seq + 1 and is translated; adopted flows never
+		 * saw a SYN. */
 		if ((out->flags & LB_FLOW_F_ADOPTED) || out->state > LB_TCP_ESTABLISHED ||
 		    p->ack_seq != out->syn_seq + 1) {
 			lb_flow_delete(&fk, &p->key);

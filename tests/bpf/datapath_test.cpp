@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
-
 #include <unistd.h>
 
 #include <cstring>
@@ -58,7 +57,10 @@ Bytes tcpPkt(const std::string& src, uint16_t sport, const std::string& dst, uin
              const Mac& smac = kNodeMac, const Mac& dmac = kGwMac) {
   PacketBuilder b;
   b.eth(smac, dmac);
-  if (isV6(src)) b.ipv6(src, dst); else b.ipv4(src, dst);
+  if (isV6(src))
+    b.ipv6(src, dst);
+  else
+    b.ipv4(src, dst);
   b.tcp(sport, dport, flags, seq, ack);
   if (!payload.empty()) b.payload(payload);
   return b.build();
@@ -144,8 +146,8 @@ class DatapathTest : public ::testing::Test {
     EXPECT_EQ(r.retval, action) << progName(p);
     for (uint32_t i = 0; i < LB_R__MAX; i++) {
       uint64_t dp = after[i].packets - before[i].packets, db = after[i].bytes - before[i].bytes;
-      EXPECT_EQ(dp, i == reason ? 1u : 0u) << progName(p) << " reason " << i << " (want "
-                                           << reason << ")";
+      EXPECT_EQ(dp, i == reason ? 1u : 0u)
+          << progName(p) << " reason " << i << " (want " << reason << ")";
       EXPECT_EQ(db, i == reason ? in.size() : 0u) << progName(p) << " bytes of reason " << i;
     }
     const Bytes& w = want ? *want : in;
@@ -157,8 +159,8 @@ class DatapathTest : public ::testing::Test {
   }
 
   // Client SYN through lb_fwd to `be`:`bePort`; checks output and the new entry pair.
-  void syn(const std::string& client, uint16_t sport, const std::string& vip,
-           const std::string& be, uint16_t bePort, uint32_t seq = 1000) {
+  void syn(const std::string& client, uint16_t sport, const std::string& vip, const std::string& be,
+           uint16_t bePort, uint32_t seq = 1000) {
     expect(Prog::kFwd, tcpPkt(client, sport, vip, kVipPort, kTcpSyn, seq), TC_ACT_REDIRECT,
            LB_R_FWD_NEW, tcpPkt(client, sport, be, bePort, kTcpSyn, seq));
   }
@@ -170,11 +172,12 @@ class DatapathTest : public ::testing::Test {
     expect(rev, replyPkt(be, bePort, client, sport, kTcpSyn | kTcpAck, 5000, 1001),
            rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK, LB_R_REV_HIT,
            replyPkt(vip, kVipPort, client, sport, kTcpSyn | kTcpAck, 5000, 1001));
-    expect(Prog::kFwd, tcpPkt(client, sport, vip, kVipPort, kTcpAck, 1001, 5001),
-           TC_ACT_REDIRECT, LB_R_FWD_HIT, tcpPkt(client, sport, be, bePort, kTcpAck, 1001, 5001));
+    expect(Prog::kFwd, tcpPkt(client, sport, vip, kVipPort, kTcpAck, 1001, 5001), TC_ACT_REDIRECT,
+           LB_R_FWD_HIT, tcpPkt(client, sport, be, bePort, kTcpAck, 1001, 5001));
   }
 
-  std::optional<lb_fwd> fwdEntry(const std::string& client, uint16_t sport, const std::string& vip) {
+  std::optional<lb_fwd> fwdEntry(const std::string& client, uint16_t sport,
+                                 const std::string& vip) {
     return lookupFwd(fwdFd(), flowKey(client, sport, vip, kVipPort));
   }
   std::optional<lb_rev> revEntry(const std::string& be, uint16_t bePort, const std::string& client,
@@ -207,50 +210,87 @@ Bytes truncated(Bytes b, size_t n) {
 std::vector<PassCase> passCases() {
   const Bytes synToVip = tcpPkt(kNode4, 40000, kVip4, kVipPort, kTcpSyn);
   return {
-      {"arp", PacketBuilder().eth(kNodeMac, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-                  .arp(kNodeMac, kNode4, kVip4).build(),
+      {"arp",
+       PacketBuilder()
+           .eth(kNodeMac, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+           .arp(kNodeMac, kNode4, kVip4)
+           .build(),
        LB_R_PASS_NOT_IP, LB_R_PASS_NOT_IP},
-      {"vlan-tagged syn to vip", PacketBuilder().eth(kNodeMac, kGwMac).vlan(100)
-                  .ipv4(kNode4, kVip4).tcp(40000, kVipPort, kTcpSyn).build(),
+      {"vlan-tagged syn to vip",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .vlan(100)
+           .ipv4(kNode4, kVip4)
+           .tcp(40000, kVipPort, kTcpSyn)
+           .build(),
        LB_R_PASS_NOT_IP, LB_R_PASS_NOT_IP},
-      {"udp to vip port", PacketBuilder().eth(kNodeMac, kGwMac).ipv4(kNode4, kVip4)
-                  .udp(40000, kVipPort).payload(kHello).build(),
+      {"udp to vip port",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .ipv4(kNode4, kVip4)
+           .udp(40000, kVipPort)
+           .payload(kHello)
+           .build(),
        LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
-      {"other ip protocol", PacketBuilder().eth(kNodeMac, kGwMac).ipv4(kNode4, kVip4)
-                  .payload(kHello).build(),
+      {"other ip protocol",
+       PacketBuilder().eth(kNodeMac, kGwMac).ipv4(kNode4, kVip4).payload(kHello).build(),
        LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
-      {"icmp echo to vip", PacketBuilder().eth(kNodeMac, kGwMac).ipv4(kNode4, kVip4)
-                  .icmp4(8, 0, 0x00010001).payload(kHello).build(),
+      {"icmp echo to vip",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .ipv4(kNode4, kVip4)
+           .icmp4(8, 0, 0x00010001)
+           .payload(kHello)
+           .build(),
        LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
-      {"ipv6 extension header / unknown next header", PacketBuilder().eth(kNodeMac, kGwMac)
-                  .ipv6(kNode6, kVip6).payload(kHello).build(),
+      {"ipv6 extension header / unknown next header",
+       PacketBuilder().eth(kNodeMac, kGwMac).ipv6(kNode6, kVip6).payload(kHello).build(),
        LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
-      {"icmpv6 echo to vip", PacketBuilder().eth(kNodeMac, kGwMac).ipv6(kNode6, kVip6)
-                  .icmp6(128, 0, 0x00010001).payload(kHello).build(),
+      {"icmpv6 echo to vip",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .ipv6(kNode6, kVip6)
+           .icmp6(128, 0, 0x00010001)
+           .payload(kHello)
+           .build(),
        LB_R_PASS_UNSUPPORTED, LB_R_PASS_UNSUPPORTED},
-      {"ipv4 first fragment to vip", PacketBuilder().eth(kNodeMac, kGwMac)
-                  .ipv4(kNode4, kVip4, 64, 7, 0x2000).tcp(40000, kVipPort, kTcpAck).build(),
+      {"ipv4 first fragment to vip",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .ipv4(kNode4, kVip4, 64, 7, 0x2000)
+           .tcp(40000, kVipPort, kTcpAck)
+           .build(),
        LB_R_PASS_FRAGMENT, LB_R_PASS_FRAGMENT},
-      {"ipv4 later fragment to vip", PacketBuilder().eth(kNodeMac, kGwMac)
-                  .ipv4(kNode4, kVip4, 64, 7, 185).payload(kHello).build(),
+      {"ipv4 later fragment to vip",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .ipv4(kNode4, kVip4, 64, 7, 185)
+           .payload(kHello)
+           .build(),
        LB_R_PASS_FRAGMENT, LB_R_PASS_FRAGMENT},
-      {"ipv6 fragment to vip", PacketBuilder().eth(kNodeMac, kGwMac).ipv6(kNode6, kVip6)
-                  .ipv6Frag(0x0001, 9).tcp(40000, kVipPort, kTcpAck).build(),
+      {"ipv6 fragment to vip",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .ipv6(kNode6, kVip6)
+           .ipv6Frag(0x0001, 9)
+           .tcp(40000, kVipPort, kTcpAck)
+           .build(),
        LB_R_PASS_FRAGMENT, LB_R_PASS_FRAGMENT},
-      {"ipv4 options, not a vip", PacketBuilder().eth(kNodeMac, kGwMac)
-                  .ipv4(kNode4, kBe1, 64, 1, 0x4000, {0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01})
-                  .tcp(40000, kVipPort, kTcpSyn).build(),
+      {"ipv4 options, not a vip",
+       PacketBuilder()
+           .eth(kNodeMac, kGwMac)
+           .ipv4(kNode4, kBe1, 64, 1, 0x4000, {0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01})
+           .tcp(40000, kVipPort, kTcpSyn)
+           .build(),
        LB_R_PASS_NOT_VIP, LB_R_PASS_NOT_TRACKED},
-      {"tcp to non-vip address", tcpPkt(kNode4, 40000, kBe1, kVipPort, kTcpSyn),
-       LB_R_PASS_NOT_VIP, LB_R_PASS_NOT_TRACKED},
+      {"tcp to non-vip address", tcpPkt(kNode4, 40000, kBe1, kVipPort, kTcpSyn), LB_R_PASS_NOT_VIP,
+       LB_R_PASS_NOT_TRACKED},
       {"tcp to vip address, other port", tcpPkt(kNode4, 40000, kVip4, 443, kTcpSyn),
        LB_R_PASS_NOT_VIP, LB_R_PASS_NOT_TRACKED},
-      {"ipv6 tcp to non-vip", tcpPkt(kNode6, 40000, kBe6b, kVipPort, kTcpAck),
-       LB_R_PASS_NOT_VIP, LB_R_PASS_NOT_TRACKED},
-      {"ethernet header only", truncated(synToVip, 14), LB_R_PASS_NOT_IP, LB_R_PASS_NOT_IP,
-       true},
-      {"ipv4 header cut", truncated(synToVip, 14 + 12), LB_R_PASS_NOT_IP, LB_R_PASS_NOT_IP,
-       true},
+      {"ipv6 tcp to non-vip", tcpPkt(kNode6, 40000, kBe6b, kVipPort, kTcpAck), LB_R_PASS_NOT_VIP,
+       LB_R_PASS_NOT_TRACKED},
+      {"ethernet header only", truncated(synToVip, 14), LB_R_PASS_NOT_IP, LB_R_PASS_NOT_IP, true},
+      {"ipv4 header cut", truncated(synToVip, 14 + 12), LB_R_PASS_NOT_IP, LB_R_PASS_NOT_IP, true},
       {"ipv6 header cut", truncated(tcpPkt(kNode6, 40000, kVip6, kVipPort, kTcpSyn), 14 + 30),
        LB_R_PASS_NOT_IP, LB_R_PASS_NOT_IP, true},
       {"non-ip ethertype, header only", PacketBuilder().eth(kNodeMac, kGwMac, 0x88cc).build(),
@@ -329,8 +369,11 @@ TEST_F(DatapathTest, SynToVipV6IsDnatedAndTracked) {
 TEST_F(DatapathTest, SynWithIpv4OptionsToVipIsTranslated) {
   const Bytes opts = {0x94, 0x04, 0x00, 0x00};  // router alert
   auto pkt = [&](const char* dst, uint16_t dport) {
-    return PacketBuilder().eth(kNodeMac, kGwMac).ipv4(kNode4, dst, 64, 1, 0x4000, opts)
-        .tcp(40000, dport, kTcpSyn).build();
+    return PacketBuilder()
+        .eth(kNodeMac, kGwMac)
+        .ipv4(kNode4, dst, 64, 1, 0x4000, opts)
+        .tcp(40000, dport, kTcpSyn)
+        .build();
   };
   expect(Prog::kFwd, pkt(kVip4, kVipPort), TC_ACT_REDIRECT, LB_R_FWD_NEW, pkt(kBe0, kBe0Port));
 }
@@ -339,8 +382,8 @@ TEST_F(DatapathTest, SynRetransmitReusesTheEntry) {
   syn(kNode4, 40000, kVip4, kBe0, kBe0Port);
   auto first = fwdEntry(kNode4, 40000, kVip4);
   setTable(0, 1);  // a new table must not move a flow in SYN_SENT
-  expect(Prog::kFwd, tcpPkt(kNode4, 40000, kVip4, kVipPort, kTcpSyn), TC_ACT_REDIRECT,
-         LB_R_FWD_HIT, tcpPkt(kNode4, 40000, kBe0, kBe0Port, kTcpSyn));
+  expect(Prog::kFwd, tcpPkt(kNode4, 40000, kVip4, kVipPort, kTcpSyn), TC_ACT_REDIRECT, LB_R_FWD_HIT,
+         tcpPkt(kNode4, 40000, kBe0, kBe0Port, kTcpSyn));
   auto again = fwdEntry(kNode4, 40000, kVip4);
   ASSERT_TRUE(first && again);
   EXPECT_EQ(again->created_ns, first->created_ns);
@@ -374,22 +417,21 @@ TEST_P(ReplyTest, HandshakeAndDataAreReverseTranslated) {
          TC_ACT_REDIRECT, LB_R_FWD_HIT,
          tcpPkt(client, 40002, be, bePort, kTcpAck | kTcpPsh, 1001, 5001, kHello));
   expect(rev, replyPkt(be, bePort, client, 40002, kTcpAck | kTcpPsh, 5001, 1006, kHello), pass,
-         LB_R_REV_HIT, replyPkt(vip, kVipPort, client, 40002, kTcpAck | kTcpPsh, 5001, 1006, kHello));
+         LB_R_REV_HIT,
+         replyPkt(vip, kVipPort, client, 40002, kTcpAck | kTcpPsh, 5001, 1006, kHello));
   // A retransmitted SYN-ACK of the established flow still acks our SYN: translated.
   expect(rev, replyPkt(be, bePort, client, 40002, kTcpSyn | kTcpAck, 5000, 1001), pass,
          LB_R_REV_HIT, replyPkt(vip, kVipPort, client, 40002, kTcpSyn | kTcpAck, 5000, 1001));
   EXPECT_EQ(flows(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, ReplyTest,
-                         ::testing::Values(ReplyParam{false, Prog::kRevXdp},
-                                           ReplyParam{false, Prog::kRevTc},
-                                           ReplyParam{true, Prog::kRevXdp},
-                                           ReplyParam{true, Prog::kRevTc}),
-                         [](const auto& i) {
-                           return std::string(i.param.v6 ? "V6" : "V4") +
-                                  (i.param.rev == Prog::kRevXdp ? "Xdp" : "Tc");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Variants, ReplyTest,
+    ::testing::Values(ReplyParam{false, Prog::kRevXdp}, ReplyParam{false, Prog::kRevTc},
+                      ReplyParam{true, Prog::kRevXdp}, ReplyParam{true, Prog::kRevTc}),
+    [](const auto& i) {
+      return std::string(i.param.v6 ? "V6" : "V4") + (i.param.rev == Prog::kRevXdp ? "Xdp" : "Tc");
+    });
 
 TEST_F(DatapathTest, UntrackedReplyPassesUntouched) {
   expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40003, kTcpAck, 1, 1), XDP_PASS,
@@ -417,8 +459,8 @@ TEST_F(DatapathTest, SynAckNotAckingOurSynPassesUntouchedAndDropsStaleEntries) {
     EXPECT_FALSE(revEntry(kBe0, kBe0Port, kNode4, 40004));
   }
   // The rest of the direct connection is not ours either.
-  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpAck, 7001, 424243),
-         XDP_PASS, LB_R_PASS_NOT_TRACKED);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpAck, 7001, 424243), XDP_PASS,
+         LB_R_PASS_NOT_TRACKED);
 }
 
 TEST_F(DatapathTest, SynAckOnAdoptedFlowIsNeverTranslated) {
@@ -427,8 +469,9 @@ TEST_F(DatapathTest, SynAckOnAdoptedFlowIsNeverTranslated) {
   auto r = revEntry(kBe0, kBe0Port, kNode4, 40005);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->flags, LB_FLOW_F_ADOPTED);
-  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40005, kTcpSyn | kTcpAck, 9, r->syn_seq + 1),
-         XDP_PASS, LB_R_PASS_SYNACK_MISMATCH);
+  expect(Prog::kRevXdp,
+         replyPkt(kBe0, kBe0Port, kNode4, 40005, kTcpSyn | kTcpAck, 9, r->syn_seq + 1), XDP_PASS,
+         LB_R_PASS_SYNACK_MISMATCH);
   EXPECT_EQ(flows(), 0u);
   EXPECT_EQ(revs(), 0u);
 }
@@ -532,7 +575,6 @@ TEST_F(DatapathTest, EvictedRevEntryIsRestoredByTheNextForwardPacket) {
          LB_R_REV_HIT, replyPkt(kVip4, kVipPort, kNode4, 40022, kTcpAck, 5001, 1001));
 }
 
-
 TEST_F(DatapathTest, NonSynWithoutEntryIsAdopted) {
   expect(Prog::kFwd, tcpPkt(kNode6, 40014, kVip6, kVipPort, kTcpAck, 1, 1), TC_ACT_REDIRECT,
          LB_R_FWD_ADOPT, tcpPkt(kNode6, 40014, kBe6a, kBe6aPort, kTcpAck, 1, 1));
@@ -584,8 +626,8 @@ TEST_F(DatapathTest, LocalBackendIsHairpinnedToLoWithZeroMacs) {
 
 TEST_F(DatapathTest, NoUsableBackendDrops) {
   Bytes synPkt = tcpPkt(kNode4, 40018, kVip4, kVipPort, kTcpSyn);
-  ASSERT_EQ(putTable(fd(skel_->maps.apilb_maglev), 0,
-                     std::vector<uint32_t>(kTable, LB_NO_BACKEND)), 0);
+  ASSERT_EQ(putTable(fd(skel_->maps.apilb_maglev), 0, std::vector<uint32_t>(kTable, LB_NO_BACKEND)),
+            0);
   expect(Prog::kFwd, synPkt, TC_ACT_SHOT, LB_R_DROP_NO_BACKEND);
   setTable(0, 7);  // a slot nobody uses
   expect(Prog::kFwd, synPkt, TC_ACT_SHOT, LB_R_DROP_NO_BACKEND);
@@ -603,23 +645,37 @@ TEST_F(DatapathTest, NoUsableBackendDrops) {
 
 // ICMPv4 "fragmentation needed" (type 3 code 4, next-hop MTU 1400) quoting `quoted`.
 Bytes fragNeeded(const char* from, const Bytes& quoted) {
-  return PacketBuilder().eth(kGwMac, kNodeMac).ipv4(from, kNode4).icmp4(3, 4, 1400)
-      .payload(quoted).build();
+  return PacketBuilder()
+      .eth(kGwMac, kNodeMac)
+      .ipv4(from, kNode4)
+      .icmp4(3, 4, 1400)
+      .payload(quoted)
+      .build();
 }
 
 Bytes packetTooBig(const char* from, const Bytes& quoted) {
-  return PacketBuilder().eth(kGwMac, kNodeMac).ipv6(from, kNode6).icmp6(2, 0, 1280)
-      .payload(quoted).build();
+  return PacketBuilder()
+      .eth(kGwMac, kNodeMac)
+      .ipv6(from, kNode6)
+      .icmp6(2, 0, 1280)
+      .payload(quoted)
+      .build();
 }
 
 Bytes quoted4(const char* dst, uint16_t dport) {
-  return PacketBuilder().ipv4(kNode4, dst).tcp(40019, dport, kTcpAck | kTcpPsh, 1001, 5001)
-      .payload(Bytes(32, 'x')).build();
+  return PacketBuilder()
+      .ipv4(kNode4, dst)
+      .tcp(40019, dport, kTcpAck | kTcpPsh, 1001, 5001)
+      .payload(Bytes(32, 'x'))
+      .build();
 }
 
 Bytes quoted6(const char* dst, uint16_t dport) {
-  return PacketBuilder().ipv6(kNode6, dst).tcp(40020, dport, kTcpAck | kTcpPsh, 1001, 5001)
-      .payload(Bytes(32, 'x')).build();
+  return PacketBuilder()
+      .ipv6(kNode6, dst)
+      .tcp(40020, dport, kTcpAck | kTcpPsh, 1001, 5001)
+      .payload(Bytes(32, 'x'))
+      .build();
 }
 
 TEST_F(DatapathTest, IcmpFragNeededIsTranslated) {

@@ -19,8 +19,11 @@ TEST(PacketLib, Ipv4HeaderChecksumKnownAnswer) {
 }
 
 TEST(PacketLib, BuilderLayoutAndChecksums) {
-  Bytes f = PacketBuilder().eth(kA, kB).ipv4("10.0.0.1", "10.0.0.2", 64, 0, 0x4000)
-                .tcp(1234, 80, kTcpSyn, 1, 0).build();
+  Bytes f = PacketBuilder()
+                .eth(kA, kB)
+                .ipv4("10.0.0.1", "10.0.0.2", 64, 0, 0x4000)
+                .tcp(1234, 80, kTcpSyn, 1, 0)
+                .build();
   ASSERT_EQ(f.size(), 54u);
   EXPECT_EQ(be16At(f, 12), 0x0800);
   EXPECT_EQ(be16At(f, 14 + 2), 40);  // total length
@@ -38,8 +41,12 @@ TEST(PacketLib, BuilderLayoutAndChecksums) {
 
 TEST(PacketLib, Ipv6AndIcmpErrorChecksums) {
   Bytes inner = PacketBuilder().ipv6("fd00::1", "fd00::2").tcp(1, 2, kTcpAck).build();
-  Bytes f = PacketBuilder().eth(kA, kB).ipv6("fd00::3", "fd00::1").icmp6(2, 0, 1280)
-                .payload(inner).build();
+  Bytes f = PacketBuilder()
+                .eth(kA, kB)
+                .ipv6("fd00::3", "fd00::1")
+                .icmp6(2, 0, 1280)
+                .payload(inner)
+                .build();
   EXPECT_EQ(be16At(f, 12), 0x86dd);
   EXPECT_EQ(f[14 + 6], 58);
   EXPECT_EQ(verifyChecksums(f), "");

@@ -99,7 +99,8 @@ std::array<lb_stat, LB_R__MAX> readStats(int fd) {
   std::array<lb_stat, LB_R__MAX> out{};
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return out;
-  std::vector<lb_stat> per(static_cast<size_t>(ncpu));  // sizeof(lb_stat) is already a multiple of 8
+  std::vector<lb_stat> per(
+      static_cast<size_t>(ncpu));  // sizeof(lb_stat) is already a multiple of 8
   for (uint32_t r = 0; r < LB_R__MAX; r++) {
     if (bpf_map_lookup_elem(fd, &r, per.data())) continue;
     for (const auto& s : per) {

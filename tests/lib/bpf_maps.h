@@ -20,15 +20,14 @@ namespace lb::test {
 // "10.0.0.1" / "fd00::1" -> lb_addr (network order, v4 in w[0]); family out.
 lb_addr makeAddr(const std::string& text, uint8_t* family = nullptr);
 
-int putVip(int vipsFd, const std::string& addr, uint16_t port, uint32_t vipId,
-           uint32_t tableSize, uint32_t flags = 0);
-int putBackend(int backendsFd, uint32_t id, const std::string& addr, uint16_t port,
-               uint32_t vipId, uint32_t flags, uint32_t ifindex = 2, uint32_t gen = 1);
+int putVip(int vipsFd, const std::string& addr, uint16_t port, uint32_t vipId, uint32_t tableSize,
+           uint32_t flags = 0);
+int putBackend(int backendsFd, uint32_t id, const std::string& addr, uint16_t port, uint32_t vipId,
+               uint32_t flags, uint32_t ifindex = 2, uint32_t gen = 1);
 // Creates an inner ARRAY of slots.size() entries holding `slots` and installs it for vipId.
 int putTable(int maglevFd, uint32_t vipId, const std::vector<uint32_t>& slots);
 
-lb_flow_key flowKey(const std::string& src, uint16_t sport, const std::string& dst,
-                    uint16_t dport);
+lb_flow_key flowKey(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport);
 std::optional<lb_fwd> lookupFwd(int fwdFd, const lb_flow_key& k);
 std::optional<lb_rev> lookupRev(int revFd, const lb_flow_key& k);
 size_t countEntries(int fd, size_t keySize);

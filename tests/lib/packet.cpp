@@ -165,37 +165,65 @@ Bytes PacketBuilder::build() const {
     off.push_back(out.size());
     append(out, l.hdr.data(), l.hdr.size());
   }
-  auto nextKind = [&](size_t i) { return i + 1 < layers_.size() ? layers_[i + 1].kind : Kind::kRaw; };
+  auto nextKind = [&](size_t i) {
+    return i + 1 < layers_.size() ? layers_[i + 1].kind : Kind::kRaw;
+  };
   auto etherType = [&](size_t i) -> uint16_t {
     switch (nextKind(i)) {
-      case Kind::kIpv4: return 0x0800;
-      case Kind::kIpv6: return 0x86dd;
-      case Kind::kArp: return 0x0806;
-      case Kind::kVlan: return 0x8100;
-      default: return 0x88b5;  // local experimental
+      case Kind::kIpv4:
+        return 0x0800;
+      case Kind::kIpv6:
+        return 0x86dd;
+      case Kind::kArp:
+        return 0x0806;
+      case Kind::kVlan:
+        return 0x8100;
+      default:
+        return 0x88b5;  // local experimental
     }
   };
   auto ipProto = [&](size_t i) -> uint8_t {
     switch (nextKind(i)) {
-      case Kind::kTcp: return 6;
-      case Kind::kUdp: return 17;
-      case Kind::kIcmp4: return 1;
-      case Kind::kIcmp6: return 58;
-      case Kind::kIpv6Frag: return 44;
-      default: return 253;  // experimental
+      case Kind::kTcp:
+        return 6;
+      case Kind::kUdp:
+        return 17;
+      case Kind::kIcmp4:
+        return 1;
+      case Kind::kIcmp6:
+        return 58;
+      case Kind::kIpv6Frag:
+        return 44;
+      default:
+        return 253;  // experimental
     }
   };
   // Lengths and next-protocol fields.
   for (size_t i = 0; i < layers_.size(); i++) {
     size_t o = off[i];
     switch (layers_[i].kind) {
-      case Kind::kEth: put16(out, o + 12, layers_[i].type.value_or(etherType(i))); break;
-      case Kind::kVlan: put16(out, o + 2, layers_[i].type.value_or(etherType(i))); break;
-      case Kind::kIpv4: put16(out, o + 2, uint16_t(out.size() - o)); out[o + 9] = ipProto(i); break;
-      case Kind::kIpv6: put16(out, o + 4, uint16_t(out.size() - o - 40)); out[o + 6] = ipProto(i); break;
-      case Kind::kIpv6Frag: out[o] = ipProto(i); break;
-      case Kind::kUdp: put16(out, o + 4, uint16_t(out.size() - o)); break;
-      default: break;
+      case Kind::kEth:
+        put16(out, o + 12, layers_[i].type.value_or(etherType(i)));
+        break;
+      case Kind::kVlan:
+        put16(out, o + 2, layers_[i].type.value_or(etherType(i)));
+        break;
+      case Kind::kIpv4:
+        put16(out, o + 2, uint16_t(out.size() - o));
+        out[o + 9] = ipProto(i);
+        break;
+      case Kind::kIpv6:
+        put16(out, o + 4, uint16_t(out.size() - o - 40));
+        out[o + 6] = ipProto(i);
+        break;
+      case Kind::kIpv6Frag:
+        out[o] = ipProto(i);
+        break;
+      case Kind::kUdp:
+        put16(out, o + 4, uint16_t(out.size() - o));
+        break;
+      default:
+        break;
     }
   }
   // L4 checksums, each over its layer to the end plus the enclosing IP pseudo-header.
@@ -204,10 +232,14 @@ Bytes PacketBuilder::build() const {
     Kind k = layers_[i].kind;
     if (k == Kind::kIpv4 || k == Kind::kIpv6) ipIdx = int(i);
     size_t csumAt;
-    if (k == Kind::kTcp) csumAt = 16;
-    else if (k == Kind::kUdp) csumAt = 6;
-    else if (k == Kind::kIcmp4 || k == Kind::kIcmp6) csumAt = 2;
-    else continue;
+    if (k == Kind::kTcp)
+      csumAt = 16;
+    else if (k == Kind::kUdp)
+      csumAt = 6;
+    else if (k == Kind::kIcmp4 || k == Kind::kIcmp6)
+      csumAt = 2;
+    else
+      continue;
     size_t o = off[i], len = out.size() - o;
     uint32_t sum = 0;
     if (k != Kind::kIcmp4 && ipIdx >= 0) {

@@ -13,9 +13,9 @@ std::optional<std::string> missingBpfPrivileges();
 
 }  // namespace lb::test
 
-#define LB_SKIP_WITHOUT_BPF()                                         \
-  do {                                                                \
-    if (auto lbWhy = ::lb::test::missingBpfPrivileges()) {            \
+#define LB_SKIP_WITHOUT_BPF()                                           \
+  do {                                                                  \
+    if (auto lbWhy = ::lb::test::missingBpfPrivileges()) {              \
       GTEST_SKIP() << "needs root / CAP_BPF+CAP_NET_ADMIN: " << *lbWhy; \
-    }                                                                 \
+    }                                                                   \
   } while (0)
