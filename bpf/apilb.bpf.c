@@ -10,7 +10,7 @@
  *              ICMP errors about tracked flows are translated too.
  *
  * No SNAT: backends see the node's address. Every program has one exit that counts a reason
- * (maps/apilb_maps.h: enum lb_reason) into apilb_stats. Design notes: docs/datapath-notes.md.
+ * (maps/apilb_maps.h: enum lb_reason) into apilb_stats. Design notes: docs/datapath.md.
  */
 #include "lib/common.h"
 #include "lib/maps.h"
