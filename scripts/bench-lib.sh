@@ -174,7 +174,11 @@ bench_apilb() { "$APILB" --netns "$NS" --pin-dir "$PIN_DIR" "$@"; }
 # bench_apilb_up [EXTRA ATTACH ARGS...]: attach apilb in the node namespace (VIP :8080).
 bench_apilb_up() {
 	local args=(attach --vip "$LAB_VIP4:$BENCH_PORT" --iface eth0 "$@") b
-	for b in $(bench_backends); do args+=(--backend "$b"); done
+	if [ "${BENCH_APILB_ONE:-0}" = 1 ]; then
+		args+=(--backend "$(lab_addr4 api1):$BENCH_PORT")
+	else
+		for b in $(bench_backends); do args+=(--backend "$b"); done
+	fi
 	bench_apilb "${args[@]}" >"$BENCH_DIR/apilb-attach.log" 2>&1 ||
 		{ cat "$BENCH_DIR/apilb-attach.log" >&2; return 1; }
 }
@@ -268,12 +272,14 @@ bench_wrk() {
 	local hdr=() c0 c1
 	[ "$kind" = nc ] && hdr=(-H 'Connection: close')
 	bench_flush
+	x0=$(awk '/^ctxt/{print $2}' /proc/stat)
 	c0=$(bench_cpu_busy)
 	g0=$(bench_cg_usage)
 	bench_in_cg ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${BENCH_DUR}s" \
 		--latency "${hdr[@]}" "$url" >"$out" 2>&1
 	g1=$(bench_cg_usage)
 	c1=$(bench_cpu_busy)
+	x1=$(awk '/^ctxt/{print $2}' /proc/stat)
 	local rps reqs p50 p99 errs non2xx busy cg
 	rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
 	reqs=$(awk '/requests in/{print $1}' "$out")
@@ -294,13 +300,17 @@ bench_wrk() {
 	printf '%s\t%s\t%s\t%s\n' \
 		"$round" "$target" "${kind}_rps" "$rps" \
 		"$round" "$target" "${kind}_cgcpu_us" "$cg" \
+		"$round" "$target" "${kind}_ctxsw" "$(awk -v a="$x0" -v b="$x1" -v r="$reqs" \
+			'BEGIN{ printf "%.2f", (b - a) / r }')" \
 		"$round" "$target" "${kind}_p50_us" "$p50" \
 		"$round" "$target" "${kind}_p99_us" "$p99" \
 		"$round" "$target" "${kind}_cpu_us" "$busy" \
 		"$round" "$target" "${kind}_errors" "$((${errs:-0} + ${non2xx:-0}))" \
 		>>"$BENCH_DIR/results.tsv"
-	printf '  %-9s %-2s %8.0f req/s  p50 %7.1f us  p99 %8.1f us  cpu %6.2f us/req (machine %6.2f)  err %s\n' \
-		"$target" "$kind" "$rps" "$p50" "$p99" "$cg" "$busy" "$((${errs:-0} + ${non2xx:-0}))"
+	printf '  %-9s %-2s %8.0f req/s  p50 %7.1f us  p99 %8.1f us  cpu %6.2f us/req (machine %6.2f)  ctxsw/req %5.2f  err %s\n' \
+		"$target" "$kind" "$rps" "$p50" "$p99" "$cg" "$busy" \
+		"$(awk -v a="$x0" -v b="$x1" -v r="$reqs" 'BEGIN{ printf "%.2f", (b - a) / r }')" \
+		"$((${errs:-0} + ${non2xx:-0}))"
 }
 
 # bench_bulk ROUND TARGET URL: one HTTP download of a huge file for $BENCH_BULK_DUR seconds over
@@ -352,7 +362,7 @@ for line in open(os.path.join(d, "results.tsv")):
         order.append(tgt)
     data.setdefault(tgt, {}).setdefault(metric, []).append(float(val))
     byround.setdefault((tgt, metric), {})[rnd] = float(val)
-canon = ["direct", "haproxy", "nginx", "iptables", "apilb", "apilb-tc"]
+canon = ["direct", "haproxy", "nginx", "iptables", "apilb", "apilb-tc", "apilb-1"]
 order = [t for t in canon if t in order]
 
 def med(t, m):
@@ -385,7 +395,8 @@ def rspan(a, b, m):
 
 names = {"direct": "direct (1 backend)", "haproxy": "haproxy tcp", "nginx": "nginx stream",
          "iptables": "iptables DNAT", "apilb": "apilb (packet, XDP)",
-         "apilb-tc": "apilb (packet, --ingress tc)"}
+         "apilb-tc": "apilb (packet, --ingress tc)",
+         "apilb-1": "apilb, 1 backend (as direct)"}
 rows = []
 hdr = ["target", "keep-alive req/s med (min–max)", "× direct (per-round min–max)", "new-conn req/s med (min–max)",
        "× direct (per-round min–max)", "p50 / p99 µs keep-alive", "p50 / p99 µs new-conn", "bulk Gbit/s (min–max)",

@@ -29,7 +29,7 @@ BENCH_DUR=5
 BENCH_BULK_DUR=3
 BENCH_THREADS=1
 BENCH_CONNS=8
-TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc
+TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1
 OUT=""
 DO_DEPS=1
 DO_BUILD=1
@@ -58,8 +58,8 @@ done
 [[ "$BENCH_DUR" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration must be whole seconds" >&2; exit 2; }
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc) ;;
-	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc)" >&2
+	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc | apilb-1) ;;
+	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1)" >&2
 		exit 2 ;;
 	esac
 done
@@ -137,7 +137,7 @@ target_url() {
 	haproxy) echo "http://127.0.0.1:$BENCH_HAPROXY_PORT" ;;
 	nginx) echo "http://127.0.0.1:$BENCH_NGINX_PORT" ;;
 	iptables) echo "http://$BENCH_CLUSTER_IP:$BENCH_PORT" ;;
-	apilb | apilb-tc) echo "http://$LAB_VIP4:$BENCH_PORT" ;;
+	apilb*) echo "http://$LAB_VIP4:$BENCH_PORT" ;;
 	esac
 }
 target_up() {
@@ -145,13 +145,14 @@ target_up() {
 	iptables) bench_iptables_up || return 1 ;;
 	apilb) bench_apilb_up || return 1 ;;
 	apilb-tc) bench_apilb_up --ingress tc || return 1 ;;
+	apilb-1) BENCH_APILB_ONE=1 bench_apilb_up || return 1 ;;
 	esac
 	bench_wait_url "$(target_url "$1")/"
 }
 target_down() {
 	case "$1" in
 	iptables) bench_iptables_down ;;
-	apilb | apilb-tc)
+	apilb*)
 		# Evidence that the traffic really went through the datapath (counters by reason).
 		[ "$2" = 1 ] && [ "$1" = apilb ] && bench_apilb status >"$BENCH_DIR/apilb-status.txt" 2>&1
 		bench_apilb_down
