@@ -29,10 +29,11 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "bench-bpf: must run as root (BPF_PROG_TEST_RUN)" >&2; exit 2; }
 
 if [ $do_build -eq 1 ]; then
-	cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build_dir.cmake.log" 2>&1 ||
-		{ tail -20 "$build_dir.cmake.log" >&2; exit 1; }
-	make -C "$build_dir" -j2 apilb_bpfbench >"$build_dir.bpfbench.log" 2>&1 ||
-		{ tail -20 "$build_dir.bpfbench.log" >&2; exit 1; }
+	mkdir -p "$build_dir"
+	cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build_dir/bench-cmake.log" 2>&1 ||
+		{ tail -20 "$build_dir/bench-cmake.log" >&2; exit 1; }
+	make -C "$build_dir" -j2 apilb_bpfbench >"$build_dir/bench-bpfbench.log" 2>&1 ||
+		{ tail -20 "$build_dir/bench-bpfbench.log" >&2; exit 1; }
 fi
 bin="$build_dir/tests/bpfbench/apilb_bpfbench"
 [ -x "$bin" ] || { echo "bench-bpf: $bin not built" >&2; exit 1; }

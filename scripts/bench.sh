@@ -87,11 +87,11 @@ trap 'exit 130' INT TERM
 if [ $DO_BUILD -eq 1 ]; then
 	echo "bench: building apilb and apilb_bpfbench in $BUILD_DIR"
 	mkdir -p "$BUILD_DIR"
-	cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD_DIR.cmake.log" 2>&1 ||
-		echo "bench: cmake failed (see $BUILD_DIR.cmake.log); using what is built" >&2
+	cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD_DIR/bench-cmake.log" 2>&1 ||
+		{ tail -20 "$BUILD_DIR/bench-cmake.log" >&2; echo "bench: cmake failed" >&2; exit 1; }
 	for tgt in apilb apilb_bpfbench; do
-		make -C "$BUILD_DIR" -j2 "$tgt" >"$BUILD_DIR.$tgt.log" 2>&1 ||
-			echo "bench: building $tgt failed (see $BUILD_DIR.$tgt.log)" >&2
+		make -C "$BUILD_DIR" -j2 "$tgt" >"$BUILD_DIR/bench-$tgt.log" 2>&1 ||
+			{ tail -20 "$BUILD_DIR/bench-$tgt.log" >&2; echo "bench: building $tgt failed" >&2; exit 1; }
 	done
 fi
 

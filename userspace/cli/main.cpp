@@ -9,10 +9,7 @@
 #include "bpf/system.h"
 #include "cli/commands.h"
 #include "cli/global_options.h"
-#if __has_include("daemon/run_command.h") && defined(APILB_HAVE_DAEMON)
 #include "daemon/run_command.h"
-#define APILB_WITH_RUN 1
-#endif
 
 namespace {
 
@@ -31,9 +28,7 @@ int runCli(int argc, char** argv) {
   lb::addBackendCommand(app, g);
   lb::addStatusCommand(app, g);
   lb::addFlowsCommand(app, g);
-#ifdef APILB_WITH_RUN
   lb::addRunCommand(app, g);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
