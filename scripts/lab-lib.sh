@@ -73,9 +73,12 @@ lab_nginx_stop() {
 	local pid sig=${3:-KILL}
 	pid=$(lab_nginx_pid "$1" "$2")
 	[ -n "$pid" ] || return 0
-	# Workers first (children of the master), then the master, so nothing keeps the port.
+	# Freeze the master first so it cannot respawn a worker, then the workers (children of the
+	# master, they hold the listening socket), then the master itself.
+	kill -STOP "$pid" 2>/dev/null || true
 	pkill -"$sig" -P "$pid" 2>/dev/null || true
 	kill -"$sig" "$pid" 2>/dev/null || true
+	kill -CONT "$pid" 2>/dev/null || true
 	local i
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
