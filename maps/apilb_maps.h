@@ -43,6 +43,7 @@
 #define LB_MAP_REV "apilb_rev"
 #define LB_MAP_STATS "apilb_stats"
 #define LB_MAP_ATTACH "apilb_attach"
+#define LB_MAP_BPORTS "apilb_bports"
 
 /* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. */
 struct lb_addr {
@@ -88,6 +89,12 @@ LB_ABI_SIZE(struct lb_backend, 40);
 #define LB_BE_F_LOCAL (1u << 1)	 /* addr is the node's own: hairpin via lo ingress */
 #define LB_BE_F_DRAIN (1u << 2)	 /* not in the Maglev table; existing flows continue */
 #define LB_BE_F_DOWN (1u << 3)	 /* dead: existing flows are re-picked / reset */
+
+/* ---- apilb_bports: ARRAY __u32 port (host order, 0..65535) -> __u32 (1 = some backend listens
+ * on this port). The reverse path tests a reply's source port here (an inlined array lookup)
+ * before it pays for the 40-byte flow-table hash: every unrelated packet on an attached NIC
+ * leaves after this check. Written by userspace with each backend add/remove. */
+#define LB_PORTS 65536
 
 /* ---- apilb_maglev: ARRAY_OF_MAPS __u32 vip_id -> inner ARRAY __u32 slot -> __u32 backend_id.
  * Userspace builds a complete new inner map and swaps it into the outer slot with one

@@ -231,6 +231,9 @@ static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out
 	__u32 closed;
 
 	*why = LB_R_PASS_NOT_TRACKED;
+	/* Most packets on a NIC are not from an apiserver port: leave before the flow lookup. */
+	if (!lb_is_backend_port(p->key.sport))
+		return 0;
 	r = bpf_map_lookup_elem(&apilb_rev, &p->key);
 	/* A bare SYN from the backend side opens a connection; it is never a reply. */
 	if (!r || (tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_SYN)

@@ -55,6 +55,13 @@ struct {
 } apilb_rev SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} apilb_bports SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LB_R__MAX);
 	__type(key, __u32);
@@ -70,6 +77,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lb_attach_rec);
 } apilb_attach SEC(".maps");
+
+/* Is port (network order) the port of some configured backend? An ARRAY lookup the verifier
+ * inlines: far cheaper than a miss in the flow table's 40-byte-key hash. */
+static __always_inline int lb_is_backend_port(__be16 port)
+{
+	__u32 k = bpf_ntohs(port);
+	__u32 *on = bpf_map_lookup_elem(&apilb_bports, &k);
+
+	return on && *on;
+}
 
 /* Counts one packet under its reason. Per-CPU values: no atomics needed. */
 static __always_inline void lb_count(__u32 why, __u64 len)

@@ -97,6 +97,8 @@ class DatapathTest : public ::testing::Test {
     ASSERT_EQ(putBackend(beFd(), 1, kBe1, kBe1Port, 0, LB_BE_F_IN_USE, kNicIfindex), 0);
     ASSERT_EQ(putBackend(beFd(), 2, kBe6a, kBe6aPort, 1, LB_BE_F_IN_USE, kNicIfindex), 0);
     ASSERT_EQ(putBackend(beFd(), 3, kBe6b, kVipPort, 1, LB_BE_F_IN_USE, kNicIfindex), 0);
+    for (uint16_t port : {kBe0Port, kBe1Port, kBe6aPort, kVipPort})
+      ASSERT_EQ(putBackendPort(fd(skel_->maps.apilb_bports), port), 0);
     setTable(0, 0);
     setTable(1, 2);
   }
@@ -443,6 +445,18 @@ TEST_F(DatapathTest, UntrackedReplyPassesUntouched) {
   EXPECT_EQ(flows(), 1u);
 }
 
+TEST_F(DatapathTest, ReplyFromAPortNoBackendUsesSkipsTheFlowTable) {
+  // The reverse path looks at apilb_bports before the flow table: with the port unmarked, even a
+  // tracked flow's reply passes untouched. (Userspace marks the port before any flow can exist.)
+  syn(kNode4, 40004, kVip4, kBe0, kBe0Port);
+  ASSERT_EQ(putBackendPort(fd(skel_->maps.apilb_bports), kBe0Port, false), 0);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpAck, 1, 1), XDP_PASS,
+         LB_R_PASS_NOT_TRACKED);
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpAck, 1, 1), TC_ACT_OK,
+         LB_R_PASS_NOT_TRACKED);
+  EXPECT_EQ(flows(), 1u);
+}
+
 // ---- the NAT-without-SNAT collision (DATAPATH.md) ----------------------------------------------
 
 TEST_F(DatapathTest, SynAckNotAckingOurSynPassesUntouchedAndDropsStaleEntries) {
@@ -757,7 +771,7 @@ TEST_F(DatapathTest, CountersSumPacketsAndBytesOverCpus) {
 TEST_F(DatapathTest, AllMapsExistWithBtfTypes) {
   for (bpf_map* m : {skel_->maps.apilb_vips, skel_->maps.apilb_backends, skel_->maps.apilb_maglev,
                      skel_->maps.apilb_fwd, skel_->maps.apilb_rev, skel_->maps.apilb_stats,
-                     skel_->maps.apilb_attach}) {
+                     skel_->maps.apilb_attach, skel_->maps.apilb_bports}) {
     SCOPED_TRACE(bpf_map__name(m));
     EXPECT_GE(bpf_map__fd(m), 0);
     bpf_map_info info{};

@@ -178,6 +178,8 @@ class Bench {
     b.gen = 1;
     b.weight = 1;
     update(skel_->maps.apilb_backends, &beId, &b);
+    uint32_t port = bePort, on = 1;
+    update(skel_->maps.apilb_bports, &port, &on);
     int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilbb_table", 4, 4, kTable, nullptr);
     if (inner < 0) throw std::runtime_error("bpf_map_create(inner) failed");
     tables_.push_back(inner);

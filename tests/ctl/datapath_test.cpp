@@ -125,6 +125,20 @@ TEST_F(DatapathTest, RemoveBackendBumpsGenerationAndFreesTheSlot) {
   EXPECT_GT(dp_->findBackend(ep("127.0.0.2:7001"))->be.gen, gen + 1);
 }
 
+TEST_F(DatapathTest, BackendPortsAreMarkedWhileSomeBackendUsesThem) {
+  EXPECT_FALSE(dp_->isBackendPort(7001));
+  uint32_t a = add("127.0.0.1:7001"), b = add("127.0.0.2:7001"), c = add("127.0.0.1:7002");
+  EXPECT_TRUE(dp_->isBackendPort(7001));
+  EXPECT_TRUE(dp_->isBackendPort(7002));
+  ASSERT_FALSE(dp_->removeBackend(a));
+  EXPECT_TRUE(dp_->isBackendPort(7001)) << "127.0.0.2:7001 still listens there";
+  ASSERT_FALSE(dp_->removeBackend(b));
+  EXPECT_FALSE(dp_->isBackendPort(7001));
+  EXPECT_TRUE(dp_->isBackendPort(7002));
+  ASSERT_FALSE(dp_->removeBackend(c));
+  EXPECT_FALSE(dp_->isBackendPort(7002));
+}
+
 TEST_F(DatapathTest, DeleteFlowsToRemovesBothDirectionsOfOnlyThatBackend) {
   uint32_t a = add("127.0.0.1:7001"), b = add("127.0.0.1:7002");
   int fwd = bpf_obj_get((pin_ + "/" LB_MAP_FWD).c_str());

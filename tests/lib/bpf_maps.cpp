@@ -48,6 +48,11 @@ int putBackend(int fd, uint32_t id, const std::string& addr, uint16_t port, uint
   return bpf_map_update_elem(fd, &id, &be, BPF_ANY);
 }
 
+int putBackendPort(int bportsFd, uint16_t port, bool on) {
+  uint32_t key = port, val = on ? 1 : 0;
+  return bpf_map_update_elem(bportsFd, &key, &val, BPF_ANY);
+}
+
 int putTable(int maglevFd, uint32_t vipId, const std::vector<uint32_t>& slots) {
   int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilb_mgl_test", sizeof(uint32_t),
                              sizeof(uint32_t), uint32_t(slots.size()), nullptr);

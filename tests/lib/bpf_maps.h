@@ -24,6 +24,8 @@ int putVip(int vipsFd, const std::string& addr, uint16_t port, uint32_t vipId, u
            uint32_t flags = 0);
 int putBackend(int backendsFd, uint32_t id, const std::string& addr, uint16_t port, uint32_t vipId,
                uint32_t flags, uint32_t ifindex = 2, uint32_t gen = 1);
+// Marks port (host order) as a backend port in apilb_bports (on = false clears it).
+int putBackendPort(int bportsFd, uint16_t port, bool on = true);
 // Creates an inner ARRAY of slots.size() entries holding `slots` and installs it for vipId.
 int putTable(int maglevFd, uint32_t vipId, const std::vector<uint32_t>& slots);
 

@@ -40,7 +40,7 @@ Endpoint BackendInfo::endpoint() const { return makeEndpoint(be.addr, be.port, b
 Endpoint VipInfo::endpoint() const { return makeEndpoint(key.addr, key.port, key.family); }
 
 struct Datapath::Fds {
-  UniqueFd vips, backends, maglev, fwd, rev, stats, attach;
+  UniqueFd vips, backends, maglev, fwd, rev, stats, attach, bports;
 };
 
 Datapath::Datapath(std::string pinDir)
@@ -64,6 +64,7 @@ Datapath Datapath::open(const std::string& pinDir) {
   get(LB_MAP_REV, &dp.fds_->rev);
   get(LB_MAP_STATS, &dp.fds_->stats);
   get(LB_MAP_ATTACH, &dp.fds_->attach);
+  get(LB_MAP_BPORTS, &dp.fds_->bports);
   return dp;
 }
 
@@ -142,6 +143,8 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
     nb.ifindex = route.oif;
     nb.gen = be.gen + 1;
     nb.weight = std::max<uint16_t>(weight, 1);
+    // The port first: the reverse path must know it before any flow to this backend exists.
+    if (auto ec = setBackendPort(ep.port, true)) return ec;
     if (bpf_map_update_elem(fds_->backends.get(), &id, &nb, BPF_ANY) != 0) return errnoCode();
     if (idOut) *idOut = id;
     return {};
@@ -157,7 +160,21 @@ std::error_code Datapath::removeBackend(uint32_t id) {
   lb_backend cleared{};
   cleared.gen = be.gen + 1;  // flows remembering the old gen see a replaced backend
   if (bpf_map_update_elem(fds_->backends.get(), &id, &cleared, BPF_ANY) != 0) return errnoCode();
+  uint16_t port = ntohs(be.port);
+  for (const auto& b : backends())
+    if (b.endpoint().port == port) return {};  // another backend still listens there
+  return setBackendPort(port, false);
+}
+
+std::error_code Datapath::setBackendPort(uint16_t port, bool on) {
+  uint32_t key = port, val = on ? 1 : 0;
+  if (bpf_map_update_elem(fds_->bports.get(), &key, &val, BPF_ANY) != 0) return errnoCode();
   return {};
+}
+
+bool Datapath::isBackendPort(uint16_t port) const {
+  uint32_t key = port, val = 0;
+  return bpf_map_lookup_elem(fds_->bports.get(), &key, &val) == 0 && val != 0;
 }
 
 std::error_code Datapath::setBackendFlags(uint32_t id, uint32_t set, uint32_t clear) {

@@ -65,6 +65,8 @@ class Datapath {
                                            uint32_t* idOut);
   // Clears the slot. Flows to it are re-picked on their next packet. Does not publish.
   [[nodiscard]] std::error_code removeBackend(uint32_t id);
+  // Whether apilb_bports marks port as a backend port (the reverse path's first filter).
+  bool isBackendPort(uint16_t port) const;
   // flags = (flags | set) & ~clear, for LB_BE_F_DRAIN / LB_BE_F_DOWN.
   [[nodiscard]] std::error_code setBackendFlags(uint32_t id, uint32_t set, uint32_t clear);
 
@@ -85,6 +87,7 @@ class Datapath {
   std::array<lb_stat, LB_R__MAX> counters() const;
 
  private:
+  [[nodiscard]] std::error_code setBackendPort(uint16_t port, bool on);
   struct Fds;
   explicit Datapath(std::string pinDir);
   std::string pinDir_;
