@@ -66,7 +66,9 @@ struct lb_pkt {
 	__u32 ack_seq;		/* TCP acknowledgment number, host order */
 	__u8 tcp_flags;		/* LB_TH_* */
 	__u8 has_ports;		/* TCP ports were inside the packet */
-	__u8 pad[2];
+	__u8 has_data;		/* TCP segment carries payload (from the IP length, not data_end) */
+	__u8 pad;
+	__u32 l3_len;		/* IP header + payload: IPv4 tot_len, IPv6 40 + payload_len */
 };
 
 /* Ifindex of lo, set by the loader before load: hairpin packets go to its ingress. */

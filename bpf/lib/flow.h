@@ -8,8 +8,8 @@
  * State machine (both entries mirror it):
  *   client SYN -> SYN_SENT; SYN-ACK acking syn_seq + 1 -> ESTABLISHED; first FIN -> FIN_WAIT;
  *   second FIN -> CLOSING; the next pure ACK (either direction) or any RST -> both entries gone.
- * A non-SYN packet without entry is "adopted" (ESTABLISHED + LB_FLOW_F_ADOPTED); FIN/RST without
- * entry are forwarded by Maglev without creating one.
+ * A non-SYN segment with data and without entry is "adopted" (ESTABLISHED + LB_FLOW_F_ADOPTED);
+ * FIN/RST/bare ACK without entry are forwarded by Maglev without creating one.
  *
  * Entries are written in place (map value pointers). Races between CPUs on the same flow are
  * benign: both write the same state, and LRU eviction of one half is handled by adoption.
@@ -174,9 +174,12 @@ static __always_inline struct lb_backend *lb_fwd_pick(const struct lb_pkt *p,
 		lb_rev_key_of(&rk, &p->key, &old->backend, old->backend_port);
 		lb_flow_delete(&p->key, &rk);
 	}
-	/* FIN/RST without a (usable) entry: forward, but do not create a flow that would only
-	 * linger until LRU eviction. */
-	if (!syn && (tf & (LB_TH_FIN | LB_TH_RST)))
+	/* FIN, RST or a bare ACK without a (usable) entry: forward, but do not create a flow that
+	 * would only linger until LRU eviction. These are the stragglers of a closed flow: in a
+	 * simultaneous close (common with TLS close_notify) both sides send a last ACK, the first
+	 * deletes the entries and the second arrives here. A flow that lost its entry to LRU
+	 * eviction is adopted at its next segment with data. */
+	if (!syn && ((tf & (LB_TH_FIN | LB_TH_RST)) || !p->has_data))
 		return be;
 	if (lb_flow_create(p, be, id, syn ? LB_TCP_SYN_SENT : LB_TCP_ESTABLISHED,
 			   syn ? 0 : LB_FLOW_F_ADOPTED))

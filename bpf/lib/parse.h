@@ -33,6 +33,7 @@ static __always_inline int lb_parse_ip4(void *data, void *data_end, struct lb_pk
 	p->key.src.w[0] = iph->saddr;
 	p->key.dst.w[0] = iph->daddr;
 	p->l4_off = ETH_HLEN + hl;
+	p->l3_len = bpf_ntohs(iph->tot_len);
 	return iph->protocol;
 }
 
@@ -50,6 +51,7 @@ static __always_inline int lb_parse_ip6(void *data, void *data_end, struct lb_pk
 	__builtin_memcpy(&p->key.src, &ip6h->saddr, sizeof(p->key.src));
 	__builtin_memcpy(&p->key.dst, &ip6h->daddr, sizeof(p->key.dst));
 	p->l4_off = ETH_HLEN + sizeof(*ip6h);
+	p->l3_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
 	return ip6h->nexthdr;
 }
 
@@ -72,6 +74,8 @@ static __always_inline int lb_parse_tcp(void *data, void *data_end, struct lb_pk
 	p->seq = bpf_ntohl(th->seq);
 	p->ack_seq = bpf_ntohl(th->ack_seq);
 	p->tcp_flags = ((__u8 *)th)[13];
+	/* From the IP length: data_end may include Ethernet padding of short frames. */
+	p->has_data = p->l3_len > off - ETH_HLEN + th->doff * 4;
 	return LB_P_TCP;
 }
 
