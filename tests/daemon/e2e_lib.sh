@@ -61,11 +61,21 @@ server_of_port() {
 	done
 }
 
+# served_by PORT: the server a connection from local PORT landed on (waits up to 2 s for it).
+served_by() {
+	local i srv
+	for i in $(seq 40); do
+		srv=$(server_of_port "$1")
+		[ -n "$srv" ] && { echo "$srv"; return; }
+		sleep 0.05
+	done
+}
+
 # download_on SERVER OUT RATE: starts a rate-limited download of rand.bin through the VIP from a
 # fixed local port, retrying with other ports until SERVER serves it. Sets DL_PID and DL_PORT;
 # OUT.w gets "<curl rc> <bytes> <error>", OUT.end the time curl returned (ms).
 download_on() {
-	local want=$1 out=$2 rate=$3 port srv i
+	local want=$1 out=$2 rate=$3 port
 	for port in $(seq 21000 21040); do
 		(
 			ncurl --max-time 120 --local-port "$port" --limit-rate "$rate" -o "$out" \
@@ -75,13 +85,8 @@ download_on() {
 		) &
 		DL_PID=$!
 		DL_PORT=$port
-		srv=""
-		for i in $(seq 40); do
-			srv=$(server_of_port "$port")
-			[ -n "$srv" ] && break
-			sleep 0.05
-		done
-		[ "$srv" = "$want" ] && return 0
+		[ "$(served_by "$port")" = "$want" ] && return 0
+		pkill -P "$DL_PID" 2>/dev/null  # the curl, or it downloads on for up to 120 s
 		kill "$DL_PID" 2>/dev/null
 		wait "$DL_PID" 2>/dev/null
 	done
@@ -132,7 +137,7 @@ backend_flags() { lb backend list | awk -v a="$(be4 "$1")" '$2==a{print $4}'; }
 # and now blocks in recv() like an idle kubelet watch, from a fixed local port, retried until
 # SERVER serves it. OUT gets "<ms when recv returned> <error>". Sets IDLE_PID.
 idle_client_on() {
-	local want=$1 out=$2 port i srv
+	local want=$1 out=$2 port
 	for port in $(seq 23000 23040); do
 		: >"$out"
 		in_node python3 - "$LAB_CA" "$LAB_VIP4" "$LAB_PORT" "$port" "$out" <<'PY' &
@@ -152,13 +157,7 @@ except OSError as e:
 open(out, "w").write("%d %s\n" % (int(time.time() * 1000), err))
 PY
 		IDLE_PID=$!
-		srv=""
-		for i in $(seq 40); do
-			srv=$(server_of_port "$port")
-			[ -n "$srv" ] && break
-			sleep 0.05
-		done
-		[ "$srv" = "$want" ] && return 0
+		[ "$(served_by "$port")" = "$want" ] && return 0
 		kill "$IDLE_PID" 2>/dev/null
 		wait "$IDLE_PID" 2>/dev/null
 	done
