@@ -28,6 +28,10 @@ for mode in xdp tc; do
 			"$(grep -vc "^$LAB_NODE4 " "$LAB_DIR/$s/access.log")" 0
 	done
 	expect_eq "$mode.nosnat" "/version requests logged by the backends" "$total" "$N"
+	# Every connection closed: no entry may linger (a simultaneous close's second last-ACK once
+	# re-created one). Give the last FIN/ACK exchange a moment.
+	for _ in $(seq 10); do [ "$(flow_count)" = 0 ] && break; sleep 0.1; done
+	expect_eq "$mode.closed" "tracked flows left after all $N connections closed" "$(flow_count)" 0
 	st=$(lb status 2>&1)
 	expect_eq "$mode.status" "apilb status exit code" "$?" 0
 	check "$mode.status" "apilb status names the VIP" contains "$st" "$LAB_VIP4"
