@@ -100,6 +100,7 @@ bool Daemon::onProbe(size_t index, const ProbeResult& r) {
   BackendHealth& h = health_[index];
   auto t = recordProbe(&h, r, cfg_.probe.rise, cfg_.probe.fall, std::chrono::system_clock::now());
   const std::string& name = rec_.members()[index].cfg.ep.str();
+  if (metrics_) metrics_->observeProbe(name, r);
   log::debug("probe " + name + ": " + r.result + " " + std::to_string(r.latencyMs) + " ms" +
              (r.error.empty() ? "" : " (" + r.error + ")"));
   if (t) {
@@ -137,6 +138,18 @@ void Daemon::writeHealth() {
                                       entries, std::chrono::system_clock::now());
   if (auto ec = writeFileAtomic(cfg_.stateDir, "health.json", text))
     log::error("writing " + cfg_.stateDir + "/health.json: " + ec.message());
+}
+
+DaemonView Daemon::view() const {
+  DaemonView v;
+  v.vip = cfg_.vip.str();
+  const auto& members = rec_.members();
+  for (size_t i = 0; i < members.size() && i < health_.size(); i++)
+    v.backends.push_back({members[i].cfg.ep.str(), members[i].id, health_[i].state});
+  v.failOpen = rec_.failOpen();
+  v.publishes = rec_.publishes();
+  v.flowsReset = rec_.socketsDestroyed();
+  return v;
 }
 
 void Daemon::reload() {
@@ -212,6 +225,7 @@ int Daemon::run() {
       nextWrite = now + std::chrono::seconds(2);
       dirty_ = false;
     }
+    if (metrics_) metrics_->update(view());  // also the loop's heartbeat for /healthz
     bool sig = false;
     prober_->wait(200, sigfd_, &sig);
     if (sig) handleSignals();

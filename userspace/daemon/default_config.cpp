@@ -56,6 +56,9 @@ state_dir: /run/apilb
 cleanup_on_exit: false
 # debug, info, warn or error.
 log_level: info
+# GET /metrics (Prometheus) and GET /healthz (liveness) on this address; "off" disables them.
+# Loopback by default: expose it on a node address only if your Prometheus scrapes nodes.
+metrics_addr: 127.0.0.1:9810
 )";
 }
 

@@ -101,6 +101,7 @@ void Reconciler::publish(const std::vector<uint32_t>& table) {
   log::info("published Maglev table " + idList(table, names_) + " (was " +
             idList(lastTable_, names_) + ") in " + std::to_string(us.count()) + " us");
   lastTable_ = table;
+  publishes_++;
 }
 
 void Reconciler::setFailOpen(bool on, const std::vector<uint32_t>& table) {
@@ -139,6 +140,7 @@ void Reconciler::killFlows(uint32_t id) {
   if (auto ec = port_->deleteFlowsTo(id, &deleted))
     log::error("backend " + nameOf(id) + ": deleting flows failed: " + ec.message());
   flowsTerminated_ += keys.size();
+  if (destroyed > 0) destroyed_[nameOf(id)] += destroyed;
   if (keys.empty() && deleted == 0) return;
   auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
