@@ -125,8 +125,8 @@ kill_server() {
 	return 1
 }
 
-# log_ms LOGLINE: the daemon log line's timestamp in ms since the epoch (0 if none).
-log_ms() { date -d "${1%% *}" +%s%3N 2>/dev/null || echo 0; }
+# log_ms LOGLINE: the daemon log line's timestamp (its ts= field) in ms since the epoch (0 if none).
+log_ms() { local l=${1#ts=}; date -d "${l%% *}" +%s%3N 2>/dev/null || echo 0; }
 
 # vip_answers: one HTTPS request through the VIP succeeds.
 vip_answers() { ncurl "https://$VIP4/version" >/dev/null; }

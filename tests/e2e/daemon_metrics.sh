@@ -100,14 +100,35 @@ expect_ge reset.after "apilb_flows_reset_total{backend=api2} after its death" \
 	"$(metric apilb_flows_reset_total backend="$(be4 api2)")" 1
 wait "$IDLE_PID" 2>/dev/null
 
+# ---- structured logs: key=value by default, JSON on request ------------------------------
+check log.kv "the state change is one key=value line with event, backend, from, to" \
+	grep -qE "^ts=[0-9T:.-]+Z level=warn msg=\"backend $(be4 api2): healthy -> dead .* event=state backend=$(be4 api2) from=healthy to=dead reason=" "$LAB_DIR/daemon.log"
+check log.reset "the reset is logged with event=reset and the backend" \
+	grep -qE "event=reset backend=$(be4 api2) flows=[0-9]+ sockets_destroyed=[1-9]" "$LAB_DIR/daemon.log"
+
 # ---- where it listens --------------------------------------------------------------------
 listen=$(in_node ss -Htln 'sport = :9810' | awk '{print $4}')
 expect_eq listen.loopback "metrics listener address" "$listen" "127.0.0.1:9810"
 daemon_stop
-require daemon.off "apilb run --metrics-addr off" daemon_start --metrics-addr off -- api1 api3
+lines_before=$(wc -l <"$LAB_DIR/daemon.log")
+require daemon.off "apilb run --metrics-addr off --log-format json" \
+	daemon_start --metrics-addr off --log-format json -- api1 api3
 expect_eq listen.off "listeners on 9810 with --metrics-addr off" \
 	"$(in_node ss -Htln 'sport = :9810' | wc -l)" 0
 daemon_stop
+json_bad=$(tail -n +"$((lines_before + 1))" "$LAB_DIR/daemon.log" | /usr/bin/python3 -c '
+import json, sys
+n = bad = 0
+for line in sys.stdin:
+    n += 1
+    try:
+        j = json.loads(line)
+        bad += not all(k in j for k in ("ts", "level", "msg"))
+    except ValueError:
+        bad += 1
+print(bad if n else "no lines")')
+expect_eq log.json "daemon log lines with --log-format json that are not JSON objects with ts/level/msg" \
+	"$json_bad" 0
 out=$(lb run --vip "$VIP4" --backend "$(be4 api1)" --iface eth0 --metrics-addr 127.0.0.1 2>&1)
 rc=$?
 expect_eq bad.rc "exit code of --metrics-addr without a port" "$rc" 2

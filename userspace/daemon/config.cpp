@@ -216,6 +216,14 @@ const std::vector<KeyDef>& keyDefs() {
          else
            c->logLevel = v;
        }},
+      {"log_format", false,
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         log::Format f;
+         if (!log::parseFormat(v, &f))
+           e->push_back(bad(k, v, "must be text or json"));
+         else
+           c->logFormat = v;
+       }},
       {"metrics_addr", false,
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          std::string host, why;

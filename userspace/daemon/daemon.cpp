@@ -106,10 +106,15 @@ bool Daemon::onProbe(size_t index, const ProbeResult& r) {
   if (t) {
     std::string line = "backend " + name + ": " + healthStateName(t->from) + " -> " +
                        healthStateName(t->to) + " (" + t->reason + ")";
+    log::Fields f = {{"event", "state"},
+                     {"backend", name},
+                     {"from", healthStateName(t->from)},
+                     {"to", healthStateName(t->to)},
+                     {"reason", t->reason}};
     if (t->to == HealthState::kHealthy)
-      log::info(line);
+      log::info(line, f);
     else
-      log::warn(line);
+      log::warn(line, f);
     dirty_ = true;
   }
   return inFlux(h);
@@ -156,7 +161,9 @@ void Daemon::reload() {
   DaemonConfig next;
   std::vector<std::string> errs;
   if (!reloader_ || !reloader_(&next, &errs)) {
-    for (const auto& e : errs) log::error("SIGHUP: invalid config, keeping the old one: " + e);
+    for (const auto& e : errs)
+      log::error("SIGHUP: invalid config, keeping the old one: " + e,
+                 {{"event", "reload"}, {"result", "rejected"}, {"error", e}});
     return;
   }
   if (!(next.vip == cfg_.vip) || next.ifaces != cfg_.ifaces || next.ingress != cfg_.ingress ||
@@ -171,6 +178,8 @@ void Daemon::reload() {
   }
   log::Level lvl;
   if (log::parseLevel(next.logLevel, &lvl)) log::setLevel(lvl);
+  log::Format fmt;
+  if (log::parseFormat(next.logFormat, &fmt)) log::setFormat(fmt);
   if (next == cfg_) {
     log::info("SIGHUP: config unchanged");
     return;
@@ -190,7 +199,8 @@ void Daemon::reload() {
   cfg_ = next;
   resetHealth(oldHealth, oldAddr);
   if (probeChanged) prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
-  log::info("SIGHUP: config reloaded (" + std::to_string(rec_.members().size()) + " backends)");
+  log::info("SIGHUP: config reloaded (" + std::to_string(rec_.members().size()) + " backends)",
+            {{"event", "reload"}, {"result", "applied"}});
   dirty_ = true;
 }
 

@@ -62,6 +62,7 @@ const std::map<std::string, std::string>& helpTexts() {
       {"state_dir", "directory of health.json (default /run/apilb)"},
       {"cleanup_on_exit", "detach the datapath on SIGTERM/SIGINT"},
       {"log_level", "debug|info|warn|error"},
+      {"log_format", "text (key=value) | json"},
       {"metrics_addr", "serve /metrics and /healthz on ip:port (default 127.0.0.1:9810; off)"},
   };
   return kHelp;
@@ -170,6 +171,9 @@ int runDaemon(const GlobalOptions& g, const RunOptions& o) {
   log::Level lvl = log::Level::kInfo;
   (void)log::parseLevel(cfg.logLevel, &lvl);
   log::setLevel(lvl);
+  log::Format fmt = log::Format::kText;
+  (void)log::parseFormat(cfg.logFormat, &fmt);
+  log::setFormat(fmt);
   std::string missing;
   if (!havePrivileges(&missing)) {
     std::cerr << "apilb run: missing privileges: " << missing << "\n";
