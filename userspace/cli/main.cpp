@@ -28,6 +28,7 @@ int runCli(int argc, char** argv) {
   lb::addBackendCommand(app, g);
   lb::addStatusCommand(app, g);
   lb::addFlowsCommand(app, g);
+  lb::addDoctorCommand(app, g);
   lb::addRunCommand(app, g);
   try {
     app.parse(argc, argv);
