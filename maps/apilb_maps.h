@@ -50,9 +50,14 @@
  * when the pinned ABI is the same; `apilb version` and the metrics print it. */
 #define LB_ABI_VERSION 1
 
-/* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. */
+/* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. The datapath
+ * compares and copies the 32-bit words; the byte view exists for `bpftool map dump`, which prints
+ * it as "b": [10,77,0,11,0,...] (the address's bytes in order) next to the words. */
 struct lb_addr {
-	__be32 w[4]; /* network order */
+	union {
+		__be32 w[4]; /* network order */
+		__u8 b[16];  /* the same bytes, for readable dumps */
+	};
 };
 LB_ABI_SIZE(struct lb_addr, 16);
 
