@@ -44,10 +44,20 @@
 #define LB_MAP_STATS "apilb_stats"
 #define LB_MAP_ATTACH "apilb_attach"
 #define LB_MAP_BPORTS "apilb_bports"
+#define LB_MAP_BSTATS "apilb_bstats"
 
-/* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. */
+/* Version of this map ABI (names, key/value layouts). A binary adopts a pinned datapath only
+ * when the pinned ABI is the same; `apilb version` and the metrics print it. */
+#define LB_ABI_VERSION 1
+
+/* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. The datapath
+ * compares and copies the 32-bit words; the byte view exists for `bpftool map dump`, which prints
+ * it as "b": [10,77,0,11,0,...] (the address's bytes in order) next to the words. */
 struct lb_addr {
-	__be32 w[4]; /* network order */
+	union {
+		__be32 w[4]; /* network order */
+		__u8 b[16];  /* the same bytes, for readable dumps */
+	};
 };
 LB_ABI_SIZE(struct lb_addr, 16);
 
@@ -153,6 +163,14 @@ struct lb_stat {
 	__u64 bytes;   /* their length at the hook */
 };
 LB_ABI_SIZE(struct lb_stat, 16);
+
+/* ---- apilb_bstats: PERCPU_ARRAY __u32 backend_id -> lb_backend_stat ------------------------
+ * Per-backend counters (summed over CPUs by userspace). Userspace zeroes a slot's counters when
+ * it assigns the slot to a backend, so a counter always belongs to one backend. */
+struct lb_backend_stat {
+	__u64 new_flows; /* client SYNs Maglev sent to this backend (new connections) */
+};
+LB_ABI_SIZE(struct lb_backend_stat, 8);
 
 /* Why a packet left a program the way it did. One vocabulary for BPF and `apilb status`;
  * the names userspace prints are in userspace/lb/reasons.cpp, in this order. */

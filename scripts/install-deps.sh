@@ -9,8 +9,10 @@ PKGS=(
 	build-essential cmake pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
 	linux-libc-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
 	libcurl4-openssl-dev libyaml-cpp-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
+	libcpp-httplib-dev
 	# lab, tests, demo
-	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3
+	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3 jq iptables
+	python3-prometheus-client
 	# benchmarks
 	wrk iperf3 haproxy nginx-light libnginx-mod-stream iptables gnuplot-nox conntrack linux-perf
 )

@@ -4,7 +4,8 @@
 # when an apiserver goes unready, dies or hangs.
 #
 # Usage: lab-ctl.sh PREFIX COMMAND SERVER [ARG]
-#   readyz SERVER 503|200  /readyz answers 503 "not ready" (draining) or 200 "ok" again
+#   readyz SERVER 503|401|200  /readyz answers 503 "not ready" (draining), 401 (anonymous auth
+#                          off, as on k3s/RKE2/CIS) or 200 "ok" again
 #   stop SERVER            kill -9 its nginx: connections are refused / reset (dead)
 #   start SERVER           start its nginx again
 #   freeze SERVER          SIGSTOP its nginx: connects succeed (kernel backlog) but nothing answers
@@ -35,8 +36,9 @@ signal_all() {
 case "$cmd" in
 readyz)
 	case "$arg" in
-	503) touch "$d/readyz-503" ;;
-	200) rm -f "$d/readyz-503" ;;
+	503) rm -f "$d/readyz-401" && touch "$d/readyz-503" ;;
+	401) rm -f "$d/readyz-503" && touch "$d/readyz-401" ;;
+	200) rm -f "$d/readyz-503" "$d/readyz-401" ;;
 	*) usage ;;
 	esac
 	;;
@@ -56,7 +58,9 @@ status)
 	else
 		state=running
 	fi
-	[ -f "$d/readyz-503" ] && ready=503 || ready=200
+	ready=200
+	[ -f "$d/readyz-503" ] && ready=503
+	[ -f "$d/readyz-401" ] && ready=401
 	echo "$srv $state readyz=$ready"
 	;;
 *) usage ;;

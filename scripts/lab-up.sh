@@ -116,6 +116,7 @@ http {
 		# /readyz answers 503 while the file readyz-503 exists (lab-ctl.sh PREFIX readyz $s 503).
 		location = /readyz {
 			if (-f $d/readyz-503) { return 503 "not ready\n"; }
+			if (-f $d/readyz-401) { return 401 "Unauthorized\n"; }
 			return 200 "ok";
 		}
 		location = /livez { return 200 "ok"; }

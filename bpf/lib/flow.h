@@ -169,6 +169,8 @@ static __always_inline struct lb_backend *lb_fwd_pick(const struct lb_pkt *p,
 		*why = LB_R_DROP_NO_BACKEND;
 		return NULL;
 	}
+	if (syn)
+		lb_count_new_flow(id);
 	if (old) {
 		/* Read old before deleting: LRU elements are recycled at once. */
 		lb_rev_key_of(&rk, &p->key, &old->backend, old->backend_port);

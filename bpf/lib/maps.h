@@ -68,6 +68,13 @@ struct {
 	__type(value, struct lb_stat);
 } apilb_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_backend_stat);
+} apilb_bstats SEC(".maps");
+
 /* Written by `apilb attach` only. BPF never touches it; it lives in this object so that it is
  * created and pinned together with the others (libbpf creates every map of the .maps section,
  * referenced or not, and a non-static global is never dropped by the compiler). */
@@ -98,6 +105,15 @@ static __always_inline void lb_count(__u32 why, __u64 len)
 		st->packets++;
 		st->bytes += len;
 	}
+}
+
+/* Counts a new connection sent to backend slot id (per-CPU: no atomics). */
+static __always_inline void lb_count_new_flow(__u32 id)
+{
+	struct lb_backend_stat *st = bpf_map_lookup_elem(&apilb_bstats, &id);
+
+	if (st)
+		st->new_flows++;
 }
 
 #endif /* APILB_BPF_MAPS_H */

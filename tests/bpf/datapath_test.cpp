@@ -392,6 +392,27 @@ TEST_F(DatapathTest, SynRetransmitReusesTheEntry) {
   EXPECT_EQ(flows(), 1u);
 }
 
+TEST_F(DatapathTest, NewFlowsAreCountedPerBackend) {
+  auto newFlows = [&](uint32_t id) {
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<lb_backend_stat> per(static_cast<size_t>(ncpu));
+    EXPECT_EQ(bpf_map_lookup_elem(fd(skel_->maps.apilb_bstats), &id, per.data()), 0);
+    uint64_t n = 0;
+    for (const auto& s : per) n += s.new_flows;
+    return n;
+  };
+  syn(kNode4, 40000, kVip4, kBe0, kBe0Port, 1000);
+  syn(kNode4, 40001, kVip4, kBe0, kBe0Port, 2000);
+  EXPECT_EQ(newFlows(0), 2u);
+  // A retransmitted SYN and the segments of a tracked flow are not new connections.
+  expect(Prog::kFwd, tcpPkt(kNode4, 40000, kVip4, kVipPort, kTcpSyn, 1000), TC_ACT_REDIRECT,
+         LB_R_FWD_HIT, tcpPkt(kNode4, 40000, kBe0, kBe0Port, kTcpSyn, 1000));
+  EXPECT_EQ(newFlows(0), 2u);
+  EXPECT_EQ(newFlows(1), 0u);
+  syn(kNode6, 40002, kVip6, kBe6a, kBe6aPort);
+  EXPECT_EQ(newFlows(2), 1u);
+}
+
 // ---- replies ----------------------------------------------------------------------------------
 
 struct ReplyParam {
@@ -777,7 +798,8 @@ TEST_F(DatapathTest, CountersSumPacketsAndBytesOverCpus) {
 TEST_F(DatapathTest, AllMapsExistWithBtfTypes) {
   for (bpf_map* m : {skel_->maps.apilb_vips, skel_->maps.apilb_backends, skel_->maps.apilb_maglev,
                      skel_->maps.apilb_fwd, skel_->maps.apilb_rev, skel_->maps.apilb_stats,
-                     skel_->maps.apilb_attach, skel_->maps.apilb_bports}) {
+                     skel_->maps.apilb_attach, skel_->maps.apilb_bports,
+                     skel_->maps.apilb_bstats}) {
     SCOPED_TRACE(bpf_map__name(m));
     EXPECT_GE(bpf_map__fd(m), 0);
     bpf_map_info info{};

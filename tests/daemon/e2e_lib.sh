@@ -125,8 +125,8 @@ kill_server() {
 	return 1
 }
 
-# log_ms LOGLINE: the daemon log line's timestamp in ms since the epoch (0 if none).
-log_ms() { date -d "${1%% *}" +%s%3N 2>/dev/null || echo 0; }
+# log_ms LOGLINE: the daemon log line's timestamp (its ts= field) in ms since the epoch (0 if none).
+log_ms() { local l=${1#ts=}; date -d "${l%% *}" +%s%3N 2>/dev/null || echo 0; }
 
 # vip_answers: one HTTPS request through the VIP succeeds.
 vip_answers() { ncurl "https://$VIP4/version" >/dev/null; }
@@ -135,7 +135,7 @@ backend_flags() { lb backend list | awk -v a="$(be4 "$1")" '$2==a{print $4}'; }
 
 # idle_client_on SERVER OUT: a TLS connection through the VIP that made one keep-alive request
 # and now blocks in recv() like an idle kubelet watch, from a fixed local port, retried until
-# SERVER serves it. OUT gets "<ms when recv returned> <error>". Sets IDLE_PID.
+# SERVER serves it. OUT gets "<ms when recv returned> <error>". Sets IDLE_PID and IDLE_PORT.
 idle_client_on() {
 	local want=$1 out=$2 port
 	for port in $(seq 23000 23040); do
@@ -157,6 +157,7 @@ except OSError as e:
 open(out, "w").write("%d %s\n" % (int(time.time() * 1000), err))
 PY
 		IDLE_PID=$!
+		IDLE_PORT=$port
 		[ "$(served_by "$port")" = "$want" ] && return 0
 		kill "$IDLE_PID" 2>/dev/null
 		wait "$IDLE_PID" 2>/dev/null

@@ -2,6 +2,7 @@
 // Health state machine tests: rise/fall hysteresis, drain vs dead, transitions reported once
 // with their reason, and the datapath decision (usable set, adoption, fail-open).
 #include "daemon/health.h"
+#include "daemon/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -176,6 +177,42 @@ TEST(Decide, NoBackendsNoTable) {
   auto d = decide({}, {1});
   EXPECT_TRUE(d.table.empty());
   EXPECT_FALSE(d.failOpen);
+}
+
+}  // namespace
+}  // namespace lb
+
+namespace lb {
+namespace {
+
+TEST(ProbeFailureReason, BoundedVocabulary) {
+  auto r = [](ProbeOutcome o, const char* result) {
+    ProbeResult p;
+    p.outcome = o;
+    p.result = result;
+    return probeFailureReason(p);
+  };
+  EXPECT_EQ(r(ProbeOutcome::kOk, "200"), "");
+  EXPECT_EQ(r(ProbeOutcome::kNotReady, "503"), "http_503");
+  EXPECT_EQ(r(ProbeOutcome::kNotReady, "401"), "http_401");
+  EXPECT_EQ(r(ProbeOutcome::kFailed, "refused"), "refused");
+  EXPECT_EQ(r(ProbeOutcome::kFailed, "timeout"), "timeout");
+  EXPECT_EQ(r(ProbeOutcome::kFailed, "reset"), "reset");
+  EXPECT_EQ(r(ProbeOutcome::kFailed, "tls: certificate verify failed"), "tls");
+  EXPECT_EQ(r(ProbeOutcome::kFailed, "error: Couldn't resolve"), "error");
+}
+
+TEST(ListenAddr, ParsesHostPort) {
+  std::string host, err;
+  int port = 0;
+  ASSERT_TRUE(parseListenAddr("127.0.0.1:9810", &host, &port, &err)) << err;
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 9810);
+  ASSERT_TRUE(parseListenAddr("[::1]:9811", &host, &port, &err)) << err;
+  EXPECT_EQ(host, "::1");
+  EXPECT_FALSE(parseListenAddr("127.0.0.1", &host, &port, &err));
+  EXPECT_FALSE(parseListenAddr("localhost:9810", &host, &port, &err));
+  EXPECT_FALSE(parseListenAddr("127.0.0.1:0", &host, &port, &err));
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ Endpoint BackendInfo::endpoint() const { return makeEndpoint(be.addr, be.port, b
 Endpoint VipInfo::endpoint() const { return makeEndpoint(key.addr, key.port, key.family); }
 
 struct Datapath::Fds {
-  UniqueFd vips, backends, maglev, fwd, rev, stats, attach, bports;
+  UniqueFd vips, backends, maglev, fwd, rev, stats, attach, bports, bstats;
 };
 
 Datapath::Datapath(std::string pinDir)
@@ -65,6 +65,7 @@ Datapath Datapath::open(const std::string& pinDir) {
   get(LB_MAP_STATS, &dp.fds_->stats);
   get(LB_MAP_ATTACH, &dp.fds_->attach);
   get(LB_MAP_BPORTS, &dp.fds_->bports);
+  get(LB_MAP_BSTATS, &dp.fds_->bstats);
   return dp;
 }
 
@@ -145,6 +146,7 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
     nb.weight = std::max<uint16_t>(weight, 1);
     // The port first: the reverse path must know it before any flow to this backend exists.
     if (auto ec = setBackendPort(ep.port, true)) return ec;
+    if (auto ec = clearBackendStats(id)) return ec;  // the slot's counters start at 0
     if (bpf_map_update_elem(fds_->backends.get(), &id, &nb, BPF_ANY) != 0) return errnoCode();
     if (idOut) *idOut = id;
     return {};
@@ -292,6 +294,26 @@ std::error_code Datapath::deleteFlowsTo(uint32_t id, size_t* n) {
   }
   if (n) *n = count;
   return {};
+}
+
+std::error_code Datapath::clearBackendStats(uint32_t id) {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return std::error_code(-ncpu, std::generic_category());
+  std::vector<lb_backend_stat> zero(static_cast<size_t>(ncpu));  // 8 bytes: already 8-aligned
+  if (bpf_map_update_elem(fds_->bstats.get(), &id, zero.data(), BPF_ANY) != 0) return errnoCode();
+  return {};
+}
+
+std::vector<uint64_t> Datapath::backendNewFlows() const {
+  std::vector<uint64_t> out(LB_MAX_BACKENDS, 0);
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<lb_backend_stat> per(static_cast<size_t>(ncpu));
+  for (uint32_t id = 0; id < LB_MAX_BACKENDS; ++id) {
+    if (bpf_map_lookup_elem(fds_->bstats.get(), &id, per.data()) != 0) continue;
+    for (const auto& s : per) out[id] += s.new_flows;
+  }
+  return out;
 }
 
 std::array<lb_stat, LB_R__MAX> Datapath::counters() const {

@@ -85,9 +85,12 @@ class Datapath {
 
   // Per-reason counters summed over CPUs.
   std::array<lb_stat, LB_R__MAX> counters() const;
+  // New flows per backend slot (index = backend id), summed over CPUs; zeroed at addBackend().
+  std::vector<uint64_t> backendNewFlows() const;
 
  private:
   [[nodiscard]] std::error_code setBackendPort(uint16_t port, bool on);
+  [[nodiscard]] std::error_code clearBackendStats(uint32_t id);
   struct Fds;
   explicit Datapath(std::string pinDir);
   std::string pinDir_;

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/global_options.h"
 #include "daemon/run_command.h"
+#include "lb/endpoint.h"
 
 namespace {
 
@@ -28,6 +29,10 @@ int runCli(int argc, char** argv) {
   lb::addBackendCommand(app, g);
   lb::addStatusCommand(app, g);
   lb::addFlowsCommand(app, g);
+  lb::addDoctorCommand(app, g);
+  app.add_subcommand("version", "Print the version and the map ABI version")->callback([]() {
+    std::cout << "apilb " << APILB_VERSION << " (map ABI " << LB_ABI_VERSION << ")\n";
+  });
   lb::addRunCommand(app, g);
   try {
     app.parse(argc, argv);

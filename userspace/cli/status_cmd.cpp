@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <time.h>
 
+#include <chrono>
+
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +19,7 @@
 #include "cli/common.h"
 #include "cli/format.h"
 #include "lb/reasons.h"
+#include "lb/timefmt.h"
 
 namespace lb {
 namespace {
@@ -30,12 +33,9 @@ uint64_t monotonicNs() {
 }
 
 std::string isoTime(uint64_t realtimeNs) {
-  time_t t = static_cast<time_t>(realtimeNs / 1000000000ull);
-  tm tmv{};
-  gmtime_r(&t, &tmv);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tmv);
-  return buf;
+  return rfc3339(std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(realtimeNs))));
 }
 
 json sysctlJson(const std::string& dev, const char* key, int8_t old) {

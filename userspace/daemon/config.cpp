@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 
 namespace lb {
 namespace {
@@ -214,6 +215,23 @@ const std::vector<KeyDef>& keyDefs() {
            e->push_back(bad(k, v, "must be debug, info, warn or error"));
          else
            c->logLevel = v;
+       }},
+      {"log_format", false,
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         log::Format f;
+         if (!log::parseFormat(v, &f))
+           e->push_back(bad(k, v, "must be text or json"));
+         else
+           c->logFormat = v;
+       }},
+      {"metrics_addr", false,
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         std::string host, why;
+         int port = 0;
+         if (v != "off" && !parseListenAddr(v, &host, &port, &why))
+           e->push_back(bad(k, v, why + " (or off)"));
+         else
+           c->metricsAddr = v;
        }},
   };
   return kDefs;

@@ -52,6 +52,8 @@ struct DaemonConfig {
   std::string stateDir = "/run/apilb";
   bool cleanupOnExit = false;
   std::string logLevel = "info";
+  std::string logFormat = "text";  // text (key=value) | json
+  std::string metricsAddr = "127.0.0.1:9810";  // GET /metrics and /healthz; "off" disables
   DaemonConfig();
   bool operator==(const DaemonConfig&) const = default;
 };

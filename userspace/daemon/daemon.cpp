@@ -100,15 +100,21 @@ bool Daemon::onProbe(size_t index, const ProbeResult& r) {
   BackendHealth& h = health_[index];
   auto t = recordProbe(&h, r, cfg_.probe.rise, cfg_.probe.fall, std::chrono::system_clock::now());
   const std::string& name = rec_.members()[index].cfg.ep.str();
+  if (metrics_) metrics_->observeProbe(name, r);
   log::debug("probe " + name + ": " + r.result + " " + std::to_string(r.latencyMs) + " ms" +
              (r.error.empty() ? "" : " (" + r.error + ")"));
   if (t) {
     std::string line = "backend " + name + ": " + healthStateName(t->from) + " -> " +
                        healthStateName(t->to) + " (" + t->reason + ")";
+    log::Fields f = {{"event", "state"},
+                     {"backend", name},
+                     {"from", healthStateName(t->from)},
+                     {"to", healthStateName(t->to)},
+                     {"reason", t->reason}};
     if (t->to == HealthState::kHealthy)
-      log::info(line);
+      log::info(line, f);
     else
-      log::warn(line);
+      log::warn(line, f);
     dirty_ = true;
   }
   return inFlux(h);
@@ -139,11 +145,25 @@ void Daemon::writeHealth() {
     log::error("writing " + cfg_.stateDir + "/health.json: " + ec.message());
 }
 
+DaemonView Daemon::view() const {
+  DaemonView v;
+  v.vip = cfg_.vip.str();
+  const auto& members = rec_.members();
+  for (size_t i = 0; i < members.size() && i < health_.size(); i++)
+    v.backends.push_back({members[i].cfg.ep.str(), members[i].id, health_[i].state});
+  v.failOpen = rec_.failOpen();
+  v.publishes = rec_.publishes();
+  v.flowsReset = rec_.socketsDestroyed();
+  return v;
+}
+
 void Daemon::reload() {
   DaemonConfig next;
   std::vector<std::string> errs;
   if (!reloader_ || !reloader_(&next, &errs)) {
-    for (const auto& e : errs) log::error("SIGHUP: invalid config, keeping the old one: " + e);
+    for (const auto& e : errs)
+      log::error("SIGHUP: invalid config, keeping the old one: " + e,
+                 {{"event", "reload"}, {"result", "rejected"}, {"error", e}});
     return;
   }
   if (!(next.vip == cfg_.vip) || next.ifaces != cfg_.ifaces || next.ingress != cfg_.ingress ||
@@ -158,6 +178,8 @@ void Daemon::reload() {
   }
   log::Level lvl;
   if (log::parseLevel(next.logLevel, &lvl)) log::setLevel(lvl);
+  log::Format fmt;
+  if (log::parseFormat(next.logFormat, &fmt)) log::setFormat(fmt);
   if (next == cfg_) {
     log::info("SIGHUP: config unchanged");
     return;
@@ -177,7 +199,8 @@ void Daemon::reload() {
   cfg_ = next;
   resetHealth(oldHealth, oldAddr);
   if (probeChanged) prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
-  log::info("SIGHUP: config reloaded (" + std::to_string(rec_.members().size()) + " backends)");
+  log::info("SIGHUP: config reloaded (" + std::to_string(rec_.members().size()) + " backends)",
+            {{"event", "reload"}, {"result", "applied"}});
   dirty_ = true;
 }
 
@@ -212,6 +235,7 @@ int Daemon::run() {
       nextWrite = now + std::chrono::seconds(2);
       dirty_ = false;
     }
+    if (metrics_) metrics_->update(view());  // also the loop's heartbeat for /healthz
     bool sig = false;
     prober_->wait(200, sigfd_, &sig);
     if (sig) handleSignals();

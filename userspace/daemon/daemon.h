@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/datapath_port.h"
 #include "daemon/health.h"
+#include "daemon/metrics.h"
 #include "daemon/prober.h"
 #include "daemon/reconciler.h"
 
@@ -31,6 +32,8 @@ class Daemon {
   // Runs until SIGTERM/SIGINT (or requestStop()); returns the exit code (0).
   int run();
   void requestStop() { stop_ = true; }
+  // Where the loop reports probes and its view (nullptr: no metrics). Set before run().
+  void setMetrics(DaemonMetrics* m) { metrics_ = m; }
 
  private:
   bool onProbe(size_t index, const ProbeResult& r);
@@ -38,6 +41,7 @@ class Daemon {
   void reload();
   void handleSignals();
   void writeHealth();
+  DaemonView view() const;
   void resetHealth(const std::vector<BackendHealth>& keep,
                    const std::vector<std::string>& keepAddr);
 
@@ -48,6 +52,7 @@ class Daemon {
   Reconciler rec_;
   std::unique_ptr<Prober> prober_;
   std::vector<BackendHealth> health_;  // index = Reconciler::members() index = prober target
+  DaemonMetrics* metrics_ = nullptr;
   int sigfd_ = -1;
   bool stop_ = false;
   bool dirty_ = true;

@@ -56,6 +56,11 @@ state_dir: /run/apilb
 cleanup_on_exit: false
 # debug, info, warn or error.
 log_level: info
+# Log lines as key=value pairs (text) or JSON objects (json).
+log_format: text
+# GET /metrics (Prometheus) and GET /healthz (liveness) on this address; "off" disables them.
+# Loopback by default: expose it on a node address only if your Prometheus scrapes nodes.
+metrics_addr: 127.0.0.1:9810
 )";
 }
 

@@ -12,20 +12,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-namespace lb {
+#include "lb/timefmt.h"
 
-std::string rfc3339(WallTime t) {
-  if (t == WallTime{}) return "";
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  time_t secs = ms / 1000;
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           static_cast<int>(ms % 1000));
-  return buf;
-}
+namespace lb {
 
 std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                              const std::vector<std::string>& table,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/health.h"
+#include "lb/timefmt.h"
 
 namespace lb {
 
@@ -23,7 +24,6 @@ struct HealthEntry {
   bool inTable;
 };
 
-std::string rfc3339(WallTime t);  // "2026-11-26T18:14:33.490Z"
 
 // Renders the document (pure).
 std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,

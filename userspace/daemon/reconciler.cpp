@@ -93,14 +93,20 @@ void Reconciler::apply(const Decision& d) {
 void Reconciler::publish(const std::vector<uint32_t>& table) {
   auto t0 = std::chrono::steady_clock::now();
   if (auto ec = port_->publishTable(vipId_, table)) {
-    log::error("publishing table " + idList(table, names_) + " failed: " + ec.message());
+    log::error("publishing table " + idList(table, names_) + " failed: " + ec.message(),
+               {{"event", "publish"}, {"error", ec.message()}});
     return;
   }
   auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   log::info("published Maglev table " + idList(table, names_) + " (was " +
-            idList(lastTable_, names_) + ") in " + std::to_string(us.count()) + " us");
+                idList(lastTable_, names_) + ") in " + std::to_string(us.count()) + " us",
+            {{"event", "publish"},
+             {"table", idList(table, names_)},
+             {"previous", idList(lastTable_, names_)},
+             {"duration_us", std::to_string(us.count())}});
   lastTable_ = table;
+  publishes_++;
 }
 
 void Reconciler::setFailOpen(bool on, const std::vector<uint32_t>& table) {
@@ -113,9 +119,11 @@ void Reconciler::setFailOpen(bool on, const std::vector<uint32_t>& table) {
   failOpen_ = on;
   if (on)
     log::error("FAIL-OPEN: no backend is healthy; keeping the last good table " +
-               idList(table, names_) + " and leaving its flows alone");
+                   idList(table, names_) + " and leaving its flows alone",
+               {{"event", "fail_open"}, {"fail_open", "true"}, {"table", idList(table, names_)}});
   else
-    log::warn("fail-open ended: table " + idList(table, names_) + " has healthy backends");
+    log::warn("fail-open ended: table " + idList(table, names_) + " has healthy backends",
+              {{"event", "fail_open"}, {"fail_open", "false"}, {"table", idList(table, names_)}});
 }
 
 void Reconciler::setFlags(uint32_t id, uint32_t want) {
@@ -139,12 +147,20 @@ void Reconciler::killFlows(uint32_t id) {
   if (auto ec = port_->deleteFlowsTo(id, &deleted))
     log::error("backend " + nameOf(id) + ": deleting flows failed: " + ec.message());
   flowsTerminated_ += keys.size();
+  if (destroyed > 0) destroyed_[nameOf(id)] += destroyed;
   if (keys.empty() && deleted == 0) return;
   auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   log::warn("backend " + nameOf(id) + ": terminated " + std::to_string(keys.size()) + " flows (" +
-            std::to_string(destroyed) + " local sockets destroyed, " + std::to_string(deleted) +
-            " entries deleted) in " + std::to_string(us.count()) + " us");
+                std::to_string(destroyed) + " local sockets destroyed, " +
+                std::to_string(deleted) + " entries deleted) in " + std::to_string(us.count()) +
+                " us",
+            {{"event", "reset"},
+             {"backend", nameOf(id)},
+             {"flows", std::to_string(keys.size())},
+             {"sockets_destroyed", std::to_string(destroyed)},
+             {"entries_deleted", std::to_string(deleted)},
+             {"duration_us", std::to_string(us.count())}});
 }
 
 void Reconciler::sweepDown() {

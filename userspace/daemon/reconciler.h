@@ -49,6 +49,10 @@ class Reconciler {
   uint32_t vipId() const { return vipId_; }
   // Total flows terminated so far (for logs and tests).
   size_t flowsTerminated() const { return flowsTerminated_; }
+  // Tables published since construction (apilb_table_publishes_total).
+  uint64_t publishes() const { return publishes_; }
+  // Local sockets destroyed per backend name ("ip:port") because it died or was removed.
+  const std::map<std::string, uint64_t>& socketsDestroyed() const { return destroyed_; }
 
  private:
   std::string nameOf(uint32_t id) const;
@@ -68,6 +72,8 @@ class Reconciler {
   std::map<uint32_t, uint32_t> flags_;     // id -> DRAIN|DOWN bits as in the map
   bool failOpen_ = false;
   size_t flowsTerminated_ = 0;
+  uint64_t publishes_ = 0;
+  std::map<std::string, uint64_t> destroyed_;
 };
 
 }  // namespace lb

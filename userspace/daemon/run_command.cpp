@@ -16,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "daemon/datapath_port.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 
 namespace lb {
 namespace {
@@ -61,6 +62,8 @@ const std::map<std::string, std::string>& helpTexts() {
       {"state_dir", "directory of health.json (default /run/apilb)"},
       {"cleanup_on_exit", "detach the datapath on SIGTERM/SIGINT"},
       {"log_level", "debug|info|warn|error"},
+      {"log_format", "text (key=value) | json"},
+      {"metrics_addr", "serve /metrics and /healthz on ip:port (default 127.0.0.1:9810; off)"},
   };
   return kHelp;
 }
@@ -168,6 +171,9 @@ int runDaemon(const GlobalOptions& g, const RunOptions& o) {
   log::Level lvl = log::Level::kInfo;
   (void)log::parseLevel(cfg.logLevel, &lvl);
   log::setLevel(lvl);
+  log::Format fmt = log::Format::kText;
+  (void)log::parseFormat(cfg.logFormat, &fmt);
+  log::setFormat(fmt);
   std::string missing;
   if (!havePrivileges(&missing)) {
     std::cerr << "apilb run: missing privileges: " << missing << "\n";
@@ -195,11 +201,24 @@ int runDaemon(const GlobalOptions& g, const RunOptions& o) {
   };
   int rc = 0;
   {
+    DaemonMetrics metrics;
+    MetricsServer server(&metrics, g.pinDir, buildInfoLabels(cfg.ingress));
     Daemon d(cfg, port.get(), killer.get(), reloader);
     std::string err = d.start();
     if (!err.empty()) {
       std::cerr << "apilb run: " << err << "\n";
       return kExitBadInput;
+    }
+    if (cfg.metricsAddr != "off") {
+      std::string host, why;
+      int mport = 0;
+      (void)parseListenAddr(cfg.metricsAddr, &host, &mport, &why);  // validated with the config
+      if (auto ec = server.start(host, mport)) {
+        std::cerr << "apilb run: metrics_addr " << cfg.metricsAddr << ": " << ec.message() << "\n";
+        return kExitRuntime;
+      }
+      log::info("serving /metrics and /healthz on " + cfg.metricsAddr);
+      d.setMetrics(&metrics);
     }
     rc = d.run();
   }

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: Apache-2.0
+// `apilb doctor` checks (see doctor.h).
+#include "cli/doctor.h"
+
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <curl/curl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bpf/attach.h"
+#include "bpf/datapath.h"
+#include "bpf/netlink.h"
+#include "bpf/sysctl.h"
+#include "bpf/unique_fd.h"
+#include "daemon/datapath_port.h"
+#include "daemon/prober.h"
+
+namespace lb {
+namespace {
+
+Check ok(std::string name, std::string detail) {
+  return {CheckStatus::kOk, std::move(name), std::move(detail), ""};
+}
+Check warn(std::string name, std::string detail, std::string fix) {
+  return {CheckStatus::kWarn, std::move(name), std::move(detail), std::move(fix)};
+}
+Check fail(std::string name, std::string detail, std::string fix) {
+  return {CheckStatus::kFail, std::move(name), std::move(detail), std::move(fix)};
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && s[i] == ' ') i++;
+  return s.substr(i);
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s.empty() ? "none" : s;
+}
+
+struct CurlDeleter {
+  void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+};
+
+size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+// The SAN extension of the certificate `ep` presents (TLS verified against the CA, the name
+// deliberately not: finding out what the certificate covers is the point).
+bool fetchSans(const ProbeConfig& p, const Endpoint& ep, Sans* out, std::string* err) {
+  std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
+  if (!c) {
+    *err = "curl_easy_init failed";
+    return false;
+  }
+  std::string host = ep.family == LB_AF_INET6 ? "[" + ep.addrStr() + "]" : ep.addrStr();
+  std::string url = "https://" + host + ":" + std::to_string(ep.port) + "/";
+  char errbuf[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c.get(), CURLOPT_CERTINFO, 1L);
+  curl_easy_setopt(c.get(), CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c.get(), CURLOPT_PROXY, "");
+  curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(p.timeout.count()) * 2);
+  curl_easy_setopt(c.get(), CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYPEER, p.insecureSkipVerify ? 0L : 1L);
+  curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYHOST, 0L);
+  if (!p.ca.empty()) curl_easy_setopt(c.get(), CURLOPT_CAINFO, p.ca.c_str());
+  if (!p.cert.empty()) {
+    curl_easy_setopt(c.get(), CURLOPT_SSLCERT, p.cert.c_str());
+    curl_easy_setopt(c.get(), CURLOPT_SSLKEY, p.key.c_str());
+  }
+  CURLcode rc = curl_easy_perform(c.get());
+  curl_certinfo* ci = nullptr;
+  curl_easy_getinfo(c.get(), CURLINFO_CERTINFO, &ci);
+  if (ci == nullptr || ci->num_of_certs < 1) {
+    *err = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    return false;
+  }
+  const std::string key = "X509v3 Subject Alternative Name:";
+  for (curl_slist* s = ci->certinfo[0]; s != nullptr; s = s->next) {
+    std::string line = s->data;
+    if (line.rfind(key, 0) == 0) *out = parseSans(line.substr(key.size()));
+  }
+  return true;
+}
+
+// The MTU of a device in the current network namespace, 0 if unknown.
+int deviceMtu(const std::string& dev) {
+  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return 0;
+  ifreq ifr{};
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev.c_str());
+  if (ioctl(s.get(), SIOCGIFMTU, &ifr) != 0) return 0;
+  return ifr.ifr_mtu;
+}
+
+// A connected loopback TCP pair in the current netns; the client's tuple for SOCK_DESTROY.
+bool loopbackPair(UniqueFd* listener, UniqueFd* client, UniqueFd* server, lb_flow_key* key) {
+  listener->reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  client->reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener->valid() || !client->valid()) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (bind(listener->get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      listen(listener->get(), 1) != 0 ||
+      getsockname(listener->get(), reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+      connect(client->get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0)
+    return false;
+  server->reset(accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
+  sockaddr_in c{};
+  len = sizeof(c);
+  if (!server->valid() || getsockname(client->get(), reinterpret_cast<sockaddr*>(&c), &len) != 0)
+    return false;
+  *key = lb_flow_key{};
+  key->src.w[0] = c.sin_addr.s_addr;
+  key->dst.w[0] = a.sin_addr.s_addr;
+  key->sport = c.sin_port;
+  key->dport = a.sin_port;
+  key->proto = IPPROTO_TCP;
+  key->family = LB_AF_INET;
+  return true;
+}
+
+Check checkSockDestroy() {
+  const std::string name = "kernel SOCK_DESTROY";
+  UniqueFd l, c, s;
+  lb_flow_key key{};
+  if (!loopbackPair(&l, &c, &s, &key))
+    return warn(name, "could not make a loopback TCP connection to test it", "check lo is up");
+  size_t n = 0;
+  try {
+    n = makeSockDiagKiller()->destroy({key});
+  } catch (const std::exception& e) {
+    return fail(name, e.what(), "enable CONFIG_INET_DIAG and CONFIG_INET_DIAG_DESTROY");
+  }
+  char b;
+  bool gone = n == 1 && recv(c.get(), &b, 1, MSG_DONTWAIT) < 0 && errno == ECONNABORTED;
+  if (!gone)
+    return fail(name, "a loopback socket could not be destroyed through sock_diag",
+                "use a kernel with CONFIG_INET_DIAG_DESTROY=y, or flows to dead apiservers hang "
+                "until the client's own timeout");
+  return ok(name, "a loopback socket was destroyed through sock_diag (CONFIG_INET_DIAG_DESTROY)");
+}
+
+Check probeProg(const char* name, bpf_prog_type t) {
+  int rc = libbpf_probe_bpf_prog_type(t, nullptr);
+  if (rc == 1) return ok(std::string("kernel ") + name, "program type loads");
+  return fail(std::string("kernel ") + name,
+              rc == 0 ? "program type not supported" : "probe failed: " + std::to_string(rc),
+              "apilb needs a kernel with BPF and this program type (docs/kernels.md)");
+}
+
+}  // namespace
+
+const char* checkStatusName(CheckStatus s) {
+  switch (s) {
+    case CheckStatus::kOk:
+      return "ok";
+    case CheckStatus::kWarn:
+      return "warn";
+    case CheckStatus::kFail:
+      return "FAIL";
+  }
+  return "?";
+}
+
+Sans parseSans(const std::string& v) {
+  Sans s;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (item.rfind("DNS:", 0) == 0) s.dns.push_back(item.substr(4));
+    if (item.rfind("IP Address:", 0) == 0) s.ips.push_back(item.substr(11));
+  }
+  return s;
+}
+
+bool sansCoverIp(const Sans& s, const Endpoint& ip) {
+  for (const auto& text : s.ips) {
+    Endpoint e;
+    std::string err;
+    if (parseAddr(text, &e, &err) && e.family == ip.family &&
+        std::equal(std::begin(e.addr.w), std::end(e.addr.w), std::begin(ip.addr.w)))
+      return true;
+  }
+  return false;
+}
+
+bool sansCoverName(const Sans& s, const std::string& name) {
+  for (const auto& d : s.dns) {
+    if (d == name) return true;
+    if (d.rfind("*.", 0) == 0) {
+      size_t dot = name.find('.');
+      if (dot != std::string::npos && name.substr(dot) == d.substr(1)) return true;
+    }
+  }
+  return false;
+}
+
+std::string kubeconfigServer(const std::string& text, std::string* err) {
+  try {
+    YAML::Node doc = YAML::Load(text);
+    std::string cluster;
+    std::string ctx = doc["current-context"] ? doc["current-context"].as<std::string>() : "";
+    if (doc["contexts"] && doc["contexts"].IsSequence())
+      for (const auto& c : doc["contexts"])
+        if (c["name"] && c["name"].as<std::string>() == ctx && c["context"]["cluster"])
+          cluster = c["context"]["cluster"].as<std::string>();
+    if (!doc["clusters"] || !doc["clusters"].IsSequence() || doc["clusters"].size() == 0) {
+      *err = "no clusters";
+      return "";
+    }
+    for (const auto& c : doc["clusters"])
+      if ((cluster.empty() && doc["clusters"].size() == 1) ||
+          (c["name"] && c["name"].as<std::string>() == cluster))
+        if (c["cluster"]["server"]) return c["cluster"]["server"].as<std::string>();
+    *err = cluster.empty() ? "no current-context and more than one cluster"
+                           : "cluster '" + cluster + "' of the current context has no server";
+  } catch (const YAML::Exception& e) {
+    *err = std::string("not YAML: ") + e.what();
+  }
+  return "";
+}
+
+std::vector<Check> checkCertificates(const DoctorInput& in) {
+  std::vector<Check> out;
+  if (in.probe.type != ProbeType::kHttps) return out;
+  for (const auto& b : in.backends) {
+    std::string name = "cert " + b.str(), err;
+    Sans s;
+    if (!fetchSans(in.probe, b, &s, &err)) {
+      out.push_back(fail(name, "no certificate: " + err,
+                         "make sure an apiserver serves TLS at " + b.str() + " (see readyz)"));
+      continue;
+    }
+    std::string have = "SANs: IP " + join(s.ips) + "; DNS " + join(s.dns);
+    bool byIp = sansCoverIp(s, in.vip);
+    bool byName = !in.probe.serverName.empty() && sansCoverName(s, in.probe.serverName);
+    if (byIp || byName) {
+      out.push_back(ok(name, "covers " + (byIp ? in.vip.addrStr() : in.probe.serverName) +
+                                 " (" + have + ")"));
+      continue;
+    }
+    out.push_back(fail(name,
+                       "does not cover the VIP " + in.vip.addrStr() +
+                           (in.probe.serverName.empty() ? "" : " nor " + in.probe.serverName) +
+                           " (" + have + ")",
+                       "add " + in.vip.addrStr() +
+                           " to the apiserver certificate: kubeadm apiServer.certSANs, "
+                           "k3s/RKE2 --tls-san; clients of the VIP fail TLS until then"));
+  }
+  return out;
+}
+
+std::vector<Check> checkReadyz(const DoctorInput& in) {
+  std::vector<Check> out;
+  if (in.backends.empty()) {
+    out.push_back(warn("backends", "no backend configured or attached", "pass --backend or --config"));
+    return out;
+  }
+  std::vector<ProbeResult> results(in.backends.size());
+  std::vector<bool> done(in.backends.size(), false);
+  try {
+    Prober prober(in.probe, in.backends);
+    auto deadline = std::chrono::steady_clock::now() + in.probe.timeout * 2 + std::chrono::seconds(1);
+    size_t left = in.backends.size();
+    while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+      prober.drive([&](size_t i, const ProbeResult& r) {
+        if (i < done.size() && !done[i]) {
+          done[i] = true;
+          results[i] = r;
+          left--;
+        }
+        return false;
+      });
+      bool unused = false;
+      prober.wait(50, -1, &unused);
+    }
+  } catch (const std::exception& e) {
+    out.push_back(fail("readyz", e.what(), "check the probe settings"));
+    return out;
+  }
+  std::string what = in.probe.type == ProbeType::kTcp ? "tcp" : in.probe.path;
+  for (size_t i = 0; i < in.backends.size(); i++) {
+    std::string name = "readyz " + in.backends[i].str();
+    const ProbeResult& r = results[i];
+    if (!done[i]) {
+      out.push_back(fail(name, "no answer", "check that the address is reachable"));
+    } else if (r.outcome == ProbeOutcome::kOk) {
+      out.push_back(ok(name, what + " answered " + r.result));
+    } else if (r.result == "401" || r.result == "403") {
+      bool hasCred = !in.probe.cert.empty() || !in.probe.tokenFile.empty();
+      out.push_back(fail(name, what + " answered " + r.result + (hasCred ? " with the configured credentials" : " to an anonymous request"),
+                         hasCred ? "the credential is not accepted: any authenticated identity may read /readyz (system:public-info-viewer); check the certificate's CA / the token"
+                                 : "anonymous auth is off (k3s, RKE2, CIS): set probe_cert/probe_key to the kubelet's client certificate, or probe_token_file to a service-account token"));
+    } else if (r.result == "refused") {
+      out.push_back(fail(name, "connection refused: nobody listens at " + in.backends[i].str(),
+                         "check the apiserver's --advertise-address/--secure-port against this address"));
+    } else {
+      out.push_back(fail(name, what + ": " + r.result + (r.error.empty() ? "" : " (" + r.error + ")"),
+                         "check the apiserver and the network path to it"));
+    }
+  }
+  return out;
+}
+
+std::vector<Check> checkKernel() {
+  std::vector<Check> out;
+  out.push_back(probeProg("XDP", BPF_PROG_TYPE_XDP));
+  out.push_back(probeProg("TC (sched_cls)", BPF_PROG_TYPE_SCHED_CLS));
+  int rc = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_neigh, nullptr);
+  if (rc == 1)
+    out.push_back(ok("kernel bpf_redirect_neigh", "helper available to TC programs"));
+  else
+    out.push_back(fail("kernel bpf_redirect_neigh", "helper not available (" + std::to_string(rc) + ")",
+                       "apilb needs Linux >= 5.10 (docs/kernels.md)"));
+  out.push_back(checkSockDestroy());
+  return out;
+}
+
+std::vector<Check> checkDatapath(const DoctorInput& in) {
+  std::vector<Check> out;
+  if (!isAttached(in.pinDir)) {
+    out.push_back(fail("datapath", "nothing attached at " + in.pinDir,
+                       "run `apilb run` (it attaches) or `apilb attach`"));
+    return out;
+  }
+  std::optional<Datapath> dp;
+  lb_attach_rec rec{};
+  try {
+    dp.emplace(Datapath::open(in.pinDir));
+  } catch (const std::exception& e) {
+    out.push_back(fail("datapath", e.what(), "re-attach: apilb detach && apilb attach ..."));
+    return out;
+  }
+  if (auto ec = dp->attachRecord(&rec)) {
+    out.push_back(fail("datapath", "attach record: " + ec.message(), "re-attach"));
+    return out;
+  }
+  uint64_t pkts = 0;
+  for (const auto& c : dp->counters()) pkts += c.packets;
+  out.push_back(pkts > 0 ? ok("datapath", "attached at " + in.pinDir + ", " + std::to_string(pkts) +
+                                              " packets counted")
+                         : warn("datapath", "attached, but no packet counted yet",
+                                "send a request to the VIP; if it stays 0, check the route to the VIP"));
+  int all = 0;
+  (void)readSysctl(ipv4ConfName("all", "rp_filter"), &all);
+  std::string vipDev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
+  int vipMtu = deviceMtu(vipDev);
+  for (uint32_t i = 0; i < rec.n_ifaces && i < LB_MAX_IFACES; i++) {
+    std::string dev = ifName(rec.ifaces[i].ifindex);
+    uint8_t mode = rec.ifaces[i].mode;
+    if (mode == LB_MODE_XDP_GENERIC)
+      out.push_back(warn("attach " + dev, "generic XDP (the driver refused native XDP): every reply is copied",
+                         "use --ingress tc on this NIC, or a driver with native XDP"));
+    else
+      out.push_back(ok("attach " + dev, std::string("reverse NAT in ") + modeName(mode)));
+    int own = 0;
+    (void)readSysctl(ipv4ConfName(dev, "rp_filter"), &own);
+    if (std::max(all, own) == 1)
+      out.push_back(fail("rp_filter " + dev, "strict (max(all, " + dev + ") = 1): replies from the VIP are dropped",
+                         "sysctl -w net.ipv4.conf." + dev + ".rp_filter=2 (and conf.all.rp_filter <= 2)"));
+    else
+      out.push_back(ok("rp_filter " + dev, "effective value " + std::to_string(std::max(all, own))));
+    int mtu = deviceMtu(dev);
+    if (vipMtu > 0 && mtu > 0 && vipMtu > mtu)
+      out.push_back(fail("mtu " + dev, vipDev + " MTU " + std::to_string(vipMtu) + " > " + dev + " MTU " + std::to_string(mtu) + ": large segments through the VIP are dropped",
+                         "ip link set " + vipDev + " mtu " + std::to_string(mtu)));
+    else if (vipMtu > 0 && mtu > 0)
+      out.push_back(ok("mtu " + dev, vipDev + " " + std::to_string(vipMtu) + " <= " + std::to_string(mtu)));
+  }
+  int acceptLocal = 0;
+  (void)readSysctl(ipv4ConfName("lo", "accept_local"), &acceptLocal);
+  bool hairpin = false;
+  for (const auto& b : dp->backends()) hairpin |= (b.be.flags & LB_BE_F_LOCAL) != 0;
+  if (hairpin && acceptLocal != 1)
+    out.push_back(fail("accept_local lo", "0, but a backend is this node: hairpin replies are dropped",
+                       "sysctl -w net.ipv4.conf.lo.accept_local=1"));
+  else
+    out.push_back(ok("accept_local lo", std::to_string(acceptLocal) + (hairpin ? " (hairpin in use)" : "")));
+  return out;
+}
+
+std::vector<Check> checkDaemon(const DoctorInput& in) {
+  std::vector<Check> out;
+  std::string path = in.stateDir + "/health.json";
+  std::ifstream f(path);
+  auto missing = [&](std::string detail) {
+    if (in.expectDaemon)
+      out.push_back(fail("daemon", detail, "start `apilb run` (static pod or systemd unit: docs/kubernetes.md)"));
+    else
+      out.push_back(warn("daemon", detail, "without `apilb run` nothing health-checks the backends"));
+  };
+  if (!f) {
+    missing("no " + path + ": the daemon is not running");
+    return out;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) {
+    missing(path + " is not a health document");
+    return out;
+  }
+  int pid = j["pid"].get<int>();
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+    missing(path + " was written by pid " + std::to_string(pid) + ", which is gone: stale");
+    return out;
+  }
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  if (name != "apilb") {
+    missing("pid " + std::to_string(pid) + " of " + path + " is '" + name + "', not apilb: stale");
+    return out;
+  }
+  out.push_back(ok("daemon", "apilb run is alive (pid " + std::to_string(pid) + ", " + path + ")"));
+  return out;
+}
+
+std::vector<Check> checkKubeconfig(const DoctorInput& in) {
+  std::vector<Check> out;
+  if (in.kubeletKubeconfig.empty()) return out;
+  std::string name = "kubelet kubeconfig";
+  std::ifstream f(in.kubeletKubeconfig);
+  if (!f) {
+    out.push_back(warn(name, in.kubeletKubeconfig + " not found",
+                       "pass --kubelet-kubeconfig PATH (k3s/RKE2 keep it under their data dir)"));
+    return out;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string err, server = kubeconfigServer(ss.str(), &err);
+  if (server.empty()) {
+    out.push_back(fail(name, in.kubeletKubeconfig + ": " + err, "fix the kubeconfig"));
+    return out;
+  }
+  std::string want = "https://" + (in.vip.family == LB_AF_INET6 ? "[" + in.vip.addrStr() + "]" : in.vip.addrStr()) +
+                     ":" + std::to_string(in.vip.port);
+  if (server == want || server == want + "/")
+    out.push_back(ok(name, in.kubeletKubeconfig + " points at the VIP " + want));
+  else
+    out.push_back(fail(name, in.kubeletKubeconfig + " points at " + server + ", not the VIP " + want,
+                       "set the cluster's server to " + want + " and restart the kubelet"));
+  return out;
+}
+
+std::vector<Check> runDoctor(const DoctorInput& in) {
+  std::vector<Check> all = checkKernel();
+  for (auto* fn : {checkDatapath, checkDaemon, checkReadyz, checkCertificates, checkKubeconfig}) {
+    auto v = fn(in);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+}  // namespace lb

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// `apilb doctor`: checks of the classic apiserver-HA pitfalls, one line each with a fix.
+// Each check is a small function returning Check records; runDoctor() runs them all in order.
+// Checks talk to the backends (TLS, /readyz through the daemon's own Prober), the kernel
+// (BPF feature probes, SOCK_DESTROY on a loopback socket pair, sysctls, MTUs) and the files the
+// node uses (health.json, the kubelet's kubeconfig). They never change anything. Errors inside a
+// check become a FAIL/warn record; nothing throws out of runDoctor(). Not thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+#include "lb/endpoint.h"
+
+namespace lb {
+
+enum class CheckStatus { kOk, kWarn, kFail };
+const char* checkStatusName(CheckStatus s);  // "ok" | "warn" | "FAIL"
+
+struct Check {
+  CheckStatus status;
+  std::string name;    // e.g. "cert 10.0.0.11:6443"
+  std::string detail;  // what was found
+  std::string fix;     // one sentence ("" when ok)
+};
+
+struct DoctorInput {
+  Endpoint vip;
+  std::vector<Endpoint> backends;     // empty: checks that need backends are skipped with a warn
+  ProbeConfig probe;                  // credentials and TLS settings, as `apilb run` uses them
+  std::string pinDir;                 // attached datapath to inspect
+  std::string stateDir;               // where the daemon writes health.json
+  std::string kubeletKubeconfig;      // "" = do not check
+  bool expectDaemon = true;           // a daemon should be running (FAIL if not) vs warn
+};
+
+// Runs every check in order; the caller prints them.
+std::vector<Check> runDoctor(const DoctorInput& in);
+
+// Individual checks (exposed for tests).
+// The certificate of each backend covers the VIP's IP (or probe.serverName): lists its SANs.
+std::vector<Check> checkCertificates(const DoctorInput& in);
+// /readyz (or TCP) of every backend answers 200 with the configured credentials.
+std::vector<Check> checkReadyz(const DoctorInput& in);
+// Kernel features: XDP and TC program types, bpf_redirect_neigh, SOCK_DESTROY (a loopback
+// socket pair is destroyed for real).
+std::vector<Check> checkKernel();
+// Datapath attached at pinDir: attach mode per NIC, rp_filter, accept_local, VIP-device MTU vs
+// NICs, counters.
+std::vector<Check> checkDatapath(const DoctorInput& in);
+// health.json fresh and its writer alive.
+std::vector<Check> checkDaemon(const DoctorInput& in);
+// The kubelet kubeconfig's server is the VIP.
+std::vector<Check> checkKubeconfig(const DoctorInput& in);
+
+// Pure helpers (unit-tested): SANs of an OpenSSL certinfo "X509v3 Subject Alternative Name"
+// value ("DNS:a, IP Address:1.2.3.4"); whether they cover an IP (textual compare after
+// inet_pton) or a DNS name (exact or one-label wildcard).
+struct Sans {
+  std::vector<std::string> dns;
+  std::vector<std::string> ips;
+};
+Sans parseSans(const std::string& certinfoValue);
+bool sansCoverIp(const Sans& s, const Endpoint& ip);
+bool sansCoverName(const Sans& s, const std::string& name);
+// The server URL of a kubeconfig's current context (or its only cluster); "" + *err if none.
+std::string kubeconfigServer(const std::string& yamlText, std::string* err);
+
+}  // namespace lb

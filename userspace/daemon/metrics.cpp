@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+// Metrics families and the /metrics + /healthz server (see metrics.h).
+#include "daemon/metrics.h"
+
+#include <httplib.h>
+#include <sys/utsname.h>
+
+#include "bpf/attach.h"
+#include "bpf/datapath.h"
+#include "lb/reasons.h"
+
+namespace lb {
+namespace {
+
+// Probe latency buckets (seconds): a healthy apiserver answers /readyz in a few ms; the default
+// timeout is 1 s.
+const std::vector<double> kProbeBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                           0.1,   0.25,   0.5,   1,    2.5,   5};
+
+constexpr HealthState kStates[] = {HealthState::kUnknown, HealthState::kHealthy,
+                                   HealthState::kDraining, HealthState::kDead};
+
+// The loop is considered stuck when it has not updated for this long (it updates every 200 ms).
+constexpr double kStuckSeconds = 5;
+
+void renderDaemon(PromWriter* w, const DaemonView& v,
+                  const std::map<std::string, PromHistogram>& probes,
+                  const std::map<std::string, std::map<std::string, uint64_t>>& failures) {
+  w->family("apilb_backend_state", "gauge",
+            "1 for the backend's current health state, 0 for the others");
+  for (const auto& b : v.backends)
+    for (HealthState s : kStates)
+      w->sample("apilb_backend_state",
+                {{"vip", v.vip}, {"backend", b.name}, {"state", healthStateName(s)}},
+                b.state == s ? 1 : 0);
+  w->family("apilb_probe_duration_seconds", "histogram", "Duration of health probes");
+  for (const auto& [name, h] : probes) w->histogram("apilb_probe_duration_seconds", {{"backend", name}}, h);
+  w->family("apilb_probe_failures_total", "counter", "Failed health probes by reason");
+  for (const auto& [name, reasons] : failures)
+    for (const auto& [reason, n] : reasons)
+      w->sample("apilb_probe_failures_total", {{"backend", name}, {"reason", reason}},
+                static_cast<double>(n));
+  w->family("apilb_flows_reset_total", "counter",
+            "Local sockets destroyed because their backend died");
+  for (const auto& [name, n] : v.flowsReset)
+    w->sample("apilb_flows_reset_total", {{"backend", name}}, static_cast<double>(n));
+  w->family("apilb_table_publishes_total", "counter", "Maglev tables published by this daemon");
+  w->sample("apilb_table_publishes_total", {}, static_cast<double>(v.publishes));
+  w->family("apilb_fail_open", "gauge", "1 while no backend is healthy and the last table is kept");
+  w->sample("apilb_fail_open", {}, v.failOpen ? 1 : 0);
+}
+
+void renderDatapath(PromWriter* w, const DaemonView& v, const Datapath& dp) {
+  auto counters = dp.counters();
+  w->family("apilb_datapath_packets_total", "counter", "Packets by the reason they left a program");
+  for (uint32_t r = 0; r < LB_R__MAX; r++)
+    w->sample("apilb_datapath_packets_total", {{"reason", reasonName(r)}},
+              static_cast<double>(counters[r].packets));
+  w->family("apilb_datapath_bytes_total", "counter", "Bytes by the reason they left a program");
+  for (uint32_t r = 0; r < LB_R__MAX; r++)
+    w->sample("apilb_datapath_bytes_total", {{"reason", reasonName(r)}},
+              static_cast<double>(counters[r].bytes));
+  w->family("apilb_flows_tracked", "gauge", "Flows in the datapath's flow table");
+  w->sample("apilb_flows_tracked", {}, static_cast<double>(dp.flows().size()));
+  auto newFlows = dp.backendNewFlows();
+  w->family("apilb_backend_new_flows_total", "counter",
+            "New flows the datapath sent to each backend");
+  for (const auto& b : v.backends) {
+    uint64_t n = b.id < newFlows.size() ? newFlows[b.id] : 0;
+    w->sample("apilb_backend_new_flows_total", {{"vip", v.vip}, {"backend", b.name}},
+              static_cast<double>(n));
+  }
+}
+
+}  // namespace
+
+std::string probeFailureReason(const ProbeResult& r) {
+  switch (r.outcome) {
+    case ProbeOutcome::kOk:
+      return "";
+    case ProbeOutcome::kNotReady:
+      return "http_" + r.result;
+    case ProbeOutcome::kFailed:
+      break;
+  }
+  for (const char* known : {"refused", "timeout", "reset"})
+    if (r.result == known) return known;
+  if (r.result.rfind("tls", 0) == 0) return "tls";
+  return "error";
+}
+
+DaemonMetrics::DaemonMetrics() : lastUpdate_(std::chrono::steady_clock::now()) {}
+
+void DaemonMetrics::observeProbe(const std::string& backend, const ProbeResult& r) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = probeSeconds_.find(backend);
+  if (it == probeSeconds_.end()) it = probeSeconds_.emplace(backend, PromHistogram(kProbeBuckets)).first;
+  it->second.observe(r.latencyMs / 1000.0);
+  std::string reason = probeFailureReason(r);
+  if (!reason.empty()) probeFailures_[backend][reason]++;
+}
+
+void DaemonMetrics::update(DaemonView v) {
+  std::lock_guard<std::mutex> g(mu_);
+  view_ = std::move(v);
+  lastUpdate_ = std::chrono::steady_clock::now();
+}
+
+double DaemonMetrics::sinceUpdate() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - lastUpdate_).count();
+}
+
+std::string DaemonMetrics::render(const Datapath* dp, const PromLabels& build) const {
+  DaemonView v;
+  std::map<std::string, PromHistogram> probes;
+  std::map<std::string, std::map<std::string, uint64_t>> failures;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    v = view_;
+    probes = probeSeconds_;
+    failures = probeFailures_;
+  }
+  PromWriter w;
+  w.family("apilb_build_info", "gauge", "Version, map ABI, ingress mode and kernel of this apilb");
+  w.sample("apilb_build_info", build, 1);
+  renderDaemon(&w, v, probes, failures);
+  if (dp) renderDatapath(&w, v, *dp);
+  return w.text();
+}
+
+bool parseListenAddr(const std::string& text, std::string* host, int* port, std::string* err) {
+  Endpoint ep;
+  if (!parseEndpoint(text, &ep, err)) return false;
+  *host = ep.addrStr();
+  *port = ep.port;
+  return true;
+}
+
+PromLabels buildInfoLabels(const std::string& ingressMode) {
+  utsname u{};
+  uname(&u);
+  return {{"version", APILB_VERSION},
+          {"abi", std::to_string(LB_ABI_VERSION)},
+          {"ingress_mode", ingressMode},
+          {"kernel", u.release}};
+}
+
+struct MetricsServer::Impl {
+  DaemonMetrics* metrics;
+  std::string pinDir;
+  PromLabels build;
+  httplib::Server server;
+  std::thread thread;
+  std::unique_ptr<Datapath> dp;  // server thread only
+  std::mutex dpMu;
+
+  const Datapath* datapath() {
+    if (!dp) {
+      try {
+        dp = std::make_unique<Datapath>(Datapath::open(pinDir));
+      } catch (const std::exception&) {
+        return nullptr;  // detached: datapath families are omitted
+      }
+    }
+    return dp.get();
+  }
+};
+
+MetricsServer::MetricsServer(DaemonMetrics* m, std::string pinDir, PromLabels build)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->metrics = m;
+  impl_->pinDir = std::move(pinDir);
+  impl_->build = std::move(build);
+}
+
+MetricsServer::~MetricsServer() { stop(); }
+
+std::error_code MetricsServer::start(const std::string& host, int port) {
+  Impl* im = impl_.get();
+  // One worker: scrapes are rare and short, and they serialise on the datapath fds anyway.
+  im->server.new_task_queue = [] { return new httplib::ThreadPool(1); };
+  im->server.Get("/metrics", [im](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> g(im->dpMu);
+    res.set_content(im->metrics->render(im->datapath(), im->build),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  });
+  im->server.Get("/healthz", [im](const httplib::Request&, httplib::Response& res) {
+    double age = im->metrics->sinceUpdate();
+    bool attached;
+    {
+      std::lock_guard<std::mutex> g(im->dpMu);
+      attached = im->datapath() != nullptr && isAttached(im->pinDir);
+    }
+    if (age > kStuckSeconds) {
+      res.status = 503;
+      res.set_content("event loop stuck for " + std::to_string(static_cast<int>(age)) + " s\n",
+                      "text/plain");
+    } else if (!attached) {
+      res.status = 503;
+      res.set_content("datapath not attached at " + im->pinDir + "\n", "text/plain");
+    } else {
+      res.set_content("ok\n", "text/plain");
+    }
+  });
+  if (!im->server.bind_to_port(host.c_str(), port))
+    return std::error_code(errno ? errno : EADDRINUSE, std::generic_category());
+  im->thread = std::thread([im] { im->server.listen_after_bind(); });
+  return {};
+}
+
+void MetricsServer::stop() {
+  if (!impl_) return;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace lb
