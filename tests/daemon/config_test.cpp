@@ -69,7 +69,88 @@ TEST(Config, DefaultConfigParsesToTheDefaults) {
   applySettings(raw, &cfg, &errs);
   EXPECT_TRUE(errs.empty()) << errs[0];
   EXPECT_TRUE(cfg == DaemonConfig());
-  for (const auto& k : configKeys()) EXPECT_TRUE(raw.count(k)) << "default config lacks " << k;
+  // Every key is shown; derived defaults (probe_timeout, probe_ca) are shown commented out so
+  // that a copy of the default config does not turn them into explicit choices.
+  const std::string text = "\n" + defaultConfigYaml();
+  for (const auto& k : configKeys())
+    EXPECT_TRUE(text.find("\n" + k + ":") != std::string::npos ||
+                text.find("\n# " + k + ":") != std::string::npos)
+        << k;
+  EXPECT_FALSE(raw.count("probe_timeout"));
+}
+
+// A default never rejects a valid choice: an unset timeout follows the interval.
+TEST(Config, UnsetTimeoutFollowsTheInterval) {
+  for (const char* extra : {"probe_interval: 500ms\n", "probe_interval: 100ms\n"}) {
+    DaemonConfig cfg;
+    auto errs = loadAndValidate(goodYaml() + extra, &cfg);
+    EXPECT_TRUE(errs.empty()) << extra << errs[0];
+    EXPECT_EQ(cfg.probe.timeout, cfg.probe.interval) << extra;
+  }
+  DaemonConfig longer;
+  ASSERT_TRUE(loadAndValidate(goodYaml() + "probe_interval: 5s\n", &longer).empty());
+  EXPECT_EQ(longer.probe.timeout, milliseconds(1000));  // min(1s, interval)
+  // Flags after the file: an interval flag still moves an unset timeout along.
+  DaemonConfig cfg;
+  RawSettings file, flags;
+  std::vector<std::string> errs;
+  ASSERT_TRUE(parseConfigYaml(goodYaml(), &file, &errs));
+  flags["probe_interval"] = {"300ms"};
+  applySettings(file, &cfg, &errs);
+  applySettings(flags, &cfg, &errs);
+  validateConfig(cfg, true, &errs);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+  EXPECT_EQ(cfg.probe.timeout, milliseconds(300));
+}
+
+// Only a timeout the user set is checked against the interval (also when set before it).
+TEST(Config, ExplicitTimeoutIsStillChecked) {
+  DaemonConfig cfg;
+  auto errs =
+      loadAndValidate(goodYaml() + "probe_timeout: 800ms\nprobe_interval: 500ms\n", &cfg);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "probe_timeout: '800ms': must not exceed probe_interval (500ms)");
+}
+
+// Every other default stays valid next to any valid user choice of the keys it depends on.
+TEST(Config, DefaultsAcceptEveryValidNeighbour) {
+  // rise/fall 1..100 with the default of the other.
+  for (const char* extra : {"probe_rise: 1\n", "probe_fall: 100\n", "probe_rise: 100\n"}) {
+    DaemonConfig cfg;
+    EXPECT_TRUE(loadAndValidate(goodYaml() + extra, &cfg).empty()) << extra;
+  }
+  // The most backends with the default table size.
+  std::string many = "vip: 169.254.64.43:6443\niface: eth0\nprobe_ca: " + tempFile() + "\nbackend:\n";
+  for (int i = 0; i < LB_MAX_BACKENDS; i++)
+    many += "  - 10.0." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250) + ":6443\n";
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(many, &cfg);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+  EXPECT_EQ(cfg.backends.size(), size_t{LB_MAX_BACKENDS});
+  // insecure_skip_verify on a node without the default CA file: the default CA is not read.
+  DaemonConfig insecure;
+  errs = loadAndValidate(
+      "backend: 10.0.0.1:6443\niface: eth0\ninsecure_skip_verify: true\n", &insecure);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+}
+
+// No input throws: numbers too large for a double are a one-line error, not an exception.
+TEST(Duration, HugeValuesAreErrorsNotExceptions) {
+  milliseconds d{0};
+  std::string err;
+  std::string huge = "1" + std::string(400, '0');
+  for (const char* unit : {"ms", "s", "m", "h"}) {
+    EXPECT_FALSE(parseDuration(huge + unit, &d, &err)) << unit;
+    EXPECT_EQ(err, "too long (at most 24h)");
+  }
+  EXPECT_FALSE(parseDuration(huge + ".5s", &d, &err));
+  EXPECT_FALSE(parseDuration("99999999999999999999999h", &d, &err));
+  ASSERT_TRUE(parseDuration("0." + std::string(400, '0') + "1s", &d, &err)) << err;
+  EXPECT_EQ(d, milliseconds(0));  // then rejected by validation (at least 100ms)
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(goodYaml() + "probe_interval: " + huge + "s\n", &cfg);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "probe_interval: '" + huge + "s': too long (at most 24h)");
 }
 
 TEST(Config, GoodConfig) {

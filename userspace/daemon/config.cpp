@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -25,6 +26,7 @@ using Errs = std::vector<std::string>;
 
 // Smallest table `apilb attach` accepts (a prime above LB_MAX_BACKENDS, see bpf/attach.h).
 constexpr uint32_t kMinTable = 257;
+constexpr std::chrono::milliseconds kDefaultProbeTimeout{1000};
 
 std::string bad(std::string_view key, std::string_view value, std::string_view why) {
   return std::string(key) + ": '" + std::string(value) + "': " + std::string(why);
@@ -176,11 +178,23 @@ const std::vector<KeyDef>& keyDefs() {
            c->probe.path = v;
        }},
       {"probe_interval", false,
-       std::bind(setProbeDuration, &ProbeConfig::interval, _1, _2, _3, _4)},
-      {"probe_timeout", false, std::bind(setProbeDuration, &ProbeConfig::timeout, _1, _2, _3, _4)},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         setProbeDuration(&ProbeConfig::interval, k, v, c, e);
+         if (!c->probe.timeoutSet)
+           c->probe.timeout = std::min(c->probe.interval, kDefaultProbeTimeout);
+       }},
+      {"probe_timeout", false,
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         setProbeDuration(&ProbeConfig::timeout, k, v, c, e);
+         c->probe.timeoutSet = true;
+       }},
       {"probe_rise", false, std::bind(setProbeCount, &ProbeConfig::rise, _1, _2, _3, _4)},
       {"probe_fall", false, std::bind(setProbeCount, &ProbeConfig::fall, _1, _2, _3, _4)},
-      {"probe_ca", false, std::bind(setProbeString, &ProbeConfig::ca, _1, _2, _3, _4)},
+      {"probe_ca", false,
+       [](const std::string&, const std::string& v, DaemonConfig* c, Errs*) {
+         c->probe.ca = v;
+         c->probe.caSet = true;
+       }},
       {"probe_cert", false, std::bind(setProbeString, &ProbeConfig::cert, _1, _2, _3, _4)},
       {"probe_key", false, std::bind(setProbeString, &ProbeConfig::key, _1, _2, _3, _4)},
       {"probe_token_file", false,
@@ -283,7 +297,7 @@ void validateProbe(const ProbeConfig& p, Errs* errs) {
     errs->push_back(bad("probe_interval", formatDuration(p.interval), "must be at least 100ms"));
   if (p.timeout < milliseconds(10))
     errs->push_back(bad("probe_timeout", formatDuration(p.timeout), "must be at least 10ms"));
-  if (p.timeout > p.interval)
+  if (p.timeoutSet && p.timeout > p.interval)
     errs->push_back(bad("probe_timeout", formatDuration(p.timeout),
                         "must not exceed probe_interval (" + formatDuration(p.interval) + ")"));
   if (p.type != ProbeType::kHttps) return;
@@ -294,7 +308,7 @@ void validateProbe(const ProbeConfig& p, Errs* errs) {
     else if (!fileReadable(p.ca, &why))
       errs->push_back(
           bad("probe_ca", p.ca, why + " (set probe_ca, or insecure_skip_verify: true)"));
-  } else {
+  } else if (p.caSet) {
     checkFile("probe_ca", p.ca, errs);
   }
   if (p.cert.empty() != p.key.empty())
@@ -399,7 +413,7 @@ bool parseDuration(std::string_view text, std::chrono::milliseconds* out, std::s
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
     i++;
-  std::string num(text.substr(0, i));
+  std::string_view num = text.substr(0, i);
   std::string_view unit = text.substr(i);
   double mult = 0;
   if (unit == "ms")
@@ -414,12 +428,25 @@ bool parseDuration(std::string_view text, std::chrono::milliseconds* out, std::s
     *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
     return false;
   }
-  double v = std::stod(num) * mult;
-  if (v > 24.0 * 3'600'000) {
+  // std::from_chars never throws: a number too large for a double is result_out_of_range.
+  double n = 0;
+  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+  bool tooLong = ec == std::errc::result_out_of_range && num.find_first_of("123456789") <
+                                                             std::min(num.find('.'), num.size());
+  if (tooLong || (ec == std::errc() && n * mult > 24.0 * 3'600'000)) {
     *err = "too long (at most 24h)";
     return false;
   }
-  *out = std::chrono::milliseconds(static_cast<int64_t>(std::llround(v)));
+  if (ec != std::errc() && ec != std::errc::result_out_of_range) {
+    *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
+    return false;
+  }
+  if (ec == std::errc::result_out_of_range) n = 0;  // underflow: 0.000...01 rounds to 0
+  if (end != num.data() + num.size()) {
+    *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
+    return false;
+  }
+  *out = std::chrono::milliseconds(static_cast<int64_t>(std::llround(n * mult)));
   return true;
 }
 

@@ -30,10 +30,14 @@ struct ProbeConfig {
   ProbeType type = ProbeType::kHttps;
   std::string path = "/readyz";
   std::chrono::milliseconds interval{1000};
+  // Unset (timeoutSet false): follows the interval, min(1s, interval). Only a timeout the user
+  // set is checked against the interval, so a default never rejects a valid interval.
   std::chrono::milliseconds timeout{1000};
+  bool timeoutSet = false;
   uint32_t rise = 2;  // consecutive successes to become healthy
   uint32_t fall = 2;  // consecutive failures to become draining / dead
   std::string ca = "/etc/kubernetes/pki/ca.crt";
+  bool caSet = false;  // with insecure_skip_verify only a CA the user named must be readable
   std::string cert;
   std::string key;
   std::string tokenFile;

@@ -142,7 +142,15 @@ void Daemon::writeHealth() {
 void Daemon::reload() {
   DaemonConfig next;
   std::vector<std::string> errs;
-  if (!reloader_ || !reloader_(&next, &errs)) {
+  bool ok = false;
+  try {  // no input may end the daemon: whatever the reader throws keeps the old config
+    ok = reloader_ && reloader_(&next, &errs);
+  } catch (const std::exception& e) {
+    errs = {std::string("reading the config failed: ") + e.what()};
+  } catch (...) {
+    errs = {"reading the config failed"};
+  }
+  if (!ok) {
     for (const auto& e : errs) log::error("SIGHUP: invalid config, keeping the old one: " + e);
     return;
   }

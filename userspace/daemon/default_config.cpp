@@ -33,13 +33,15 @@ table_size: 16381
 probe_type: https
 probe_path: /readyz
 probe_interval: 1s
-probe_timeout: 1s
+# Unset, the timeout follows the interval: min(1s, probe_interval). Set, it must not exceed it.
+# probe_timeout: 1s
 # Consecutive successes to become healthy / failures to become draining or dead.
 probe_rise: 2
 probe_fall: 2
 
 # TLS: the CA that signed the apiserver certificates (verification is on by default).
-probe_ca: /etc/kubernetes/pki/ca.crt
+# Default /etc/kubernetes/pki/ca.crt; with insecure_skip_verify only a CA set here is read.
+# probe_ca: /etc/kubernetes/pki/ca.crt
 # Client certificate + key, for clusters with anonymous auth off (k3s, RKE2, CIS).
 probe_cert: ""
 probe_key: ""
