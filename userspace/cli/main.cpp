@@ -9,7 +9,7 @@
 #include "bpf/system.h"
 #include "cli/commands.h"
 #include "cli/global_options.h"
-#include "daemon/run_command.h"
+#include "cli/key_flags.h"
 
 namespace {
 
@@ -29,6 +29,7 @@ int runCli(int argc, char** argv) {
   lb::addStatusCommand(app, g);
   lb::addFlowsCommand(app, g);
   lb::addRunCommand(app, g);
+  lb::addKeysCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
