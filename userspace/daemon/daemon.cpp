@@ -217,7 +217,7 @@ int Daemon::run() {
     }
     if (dirty_ || now >= nextWrite) {
       writeHealth();
-      nextWrite = now + std::chrono::seconds(2);
+      nextWrite = now + std::chrono::milliseconds(kHealthWritePeriodMs);
       dirty_ = false;
     }
     bool sig = false;

@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// health.json: the daemon's view of every backend, read by `apilb status`. Written atomically
-// (temp file + rename) on every change and every few seconds. Contract:
-// {"vip":"169.254.64.43:6443","pid":123,"updated":"<RFC3339>","fail_open":false,
-//  "table":["1.2.3.4:6443",...],
-//  "backends":[{"address":"1.2.3.4:6443","id":0,"state":"healthy|draining|dead|unknown",
-//    "since":"<RFC3339>","last_probe":"<RFC3339>"|"","result":"200|503|refused|timeout|tls: ...",
-//    "latency_ms":1.2,"error":"","successes":3,"failures":0,"in_table":true}]}
+// Writing health.json (the document and its JSON mapping are lb::HealthDoc in lb/health_doc.h,
+// shared with the reader `apilb status`). Written atomically (temp file + rename) on every
+// change and every kHealthWritePeriodMs.
 #pragma once
 
 #include <string>
@@ -13,9 +9,11 @@
 #include <vector>
 
 #include "daemon/health.h"
+#include "lb/health_doc.h"
 
 namespace lb {
 
+// The daemon's view of one backend, rendered into a HealthDocBackend.
 struct HealthEntry {
   std::string address;
   uint32_t id;
@@ -25,7 +23,7 @@ struct HealthEntry {
 
 std::string rfc3339(WallTime t);  // "2026-11-26T18:14:33.490Z"
 
-// Renders the document (pure).
+// Renders the document (pure but for reading the writer's start time from /proc).
 std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                              const std::vector<std::string>& table,
                              const std::vector<HealthEntry>& backends, WallTime now);
