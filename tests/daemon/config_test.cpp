@@ -390,6 +390,10 @@ TEST(Config, NestedOrMissingFileIsAnError) {
   EXPECT_FALSE(loadConfigFile("/nonexistent/config.yaml", &raw, &errs));
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_NE(errs[0].find("/nonexistent/config.yaml"), std::string::npos);
+  errs.clear();
+  EXPECT_FALSE(loadConfigFile("/tmp", &raw, &errs));
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "config: '/tmp': is a directory");
 }
 
 }  // namespace

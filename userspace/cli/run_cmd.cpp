@@ -31,7 +31,9 @@ bool buildIntent(const RunFlags& f, DaemonConfig* cfg, std::vector<std::string>*
     applySettings(file, &c, errs);
   }
   applySettings(f.keys.given(), &c, errs);
-  validateConfig(c, false, errs);  // also after bad values: report every problem at once
+  // Every malformed value is reported; the cross-field checks only run on well-formed values,
+  // so one bad value gives one line (a bad backend is not also "no backend").
+  if (errs->empty()) validateConfig(c, false, errs);
   if (!errs->empty()) return false;
   *cfg = c;
   return true;

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -389,6 +390,11 @@ bool parseConfigYaml(const std::string& text, RawSettings* out, std::vector<std:
 }
 
 bool loadConfigFile(const std::string& path, RawSettings* out, std::vector<std::string>* errs) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    errs->push_back(bad("config", path, "is a directory"));
+    return false;
+  }
   std::ifstream in(path);
   if (!in) {
     errs->push_back(bad("config", path, std::strerror(errno)));
