@@ -34,6 +34,7 @@ lb() { "$APILB" --netns $P-node --pin-dir "$PIN" "$@"; }
 in_node() { ip netns exec $P-node "$@"; }
 get() { in_node curl -s --max-time 3 "http://$VIP/name"; }
 contains() { grep -q -- "$2" <<<"$1"; }
+not() { ! "$@"; }
 
 # nothing_left TAG: no device, no programs, no filters, no pins.
 nothing_left() {
@@ -95,11 +96,33 @@ check status.json "interfaces[0].mode" test "$(jq -r '.interfaces[0].mode' <<<"$
 check status.json "slots add up" test "$(jq '[.backends[].slots] | add' <<<"$js")" = 16381
 hs=$(jq -r .backends[0].address <<<"$js")
 mkdir -p "$WORK/state"
-printf '{"backends":[{"address":"%s","state":"draining","since":"s","last_probe":"p","latency_ms":2.5,"error":"HTTP 503","successes":0,"failures":2}],"fail_open":true}\n' \
-	"$hs" >"$WORK/state/health.json"
+# health.json (lb/health_doc.h) as `apilb run` writes it: a live writer (a sleep standing in for
+# the daemon, identified by pid and start time) and a recent time -> its health is shown.
+sleep 60 &
+writer=$!
+echo "$writer" >"$WORK/writer.pid"
+health_doc() {  # health_doc PID PID_START UPDATED_MS
+	printf '{"version":1,"pid":%s,"pid_start":%s,"updated":"u","updated_ms":%s,"write_period_ms":2000,"backends":[{"address":"%s","state":"draining","since":"s","last_probe":"p","latency_ms":2.5,"error":"HTTP 503","successes":0,"failures":2}],"fail_open":true}\n' \
+		"$1" "$2" "$3" "$hs" >"$WORK/state/health.json"
+}
+health_doc "$writer" "$(awk '{print $22}' "/proc/$writer/stat")" "$(date +%s%3N)"
 st=$(lb status --state-dir "$WORK/state")
 check health "health columns" contains "$st" "draining  s      p           2.5ms    0/2      HTTP 503"
 check health "fail-open shown" contains "$st" "FAIL-OPEN"
+check health "writer named as running" contains "$st" "by pid $writer (apilb run, running)"
+# The same document from a writer that is gone (same pid, another start time = a recycled pid):
+# said plainly, and its old health is not printed as current.
+health_doc "$writer" 1 "$(date +%s%3N)"
+st=$(lb status --state-dir "$WORK/state")
+check health.gone "not running said plainly" contains "$st" "NOT CURRENT: written u"
+check health.gone "no old health shown" not contains "$st" "HTTP 503"
+# A live writer that stopped writing 10 s ago (more than 3 periods of 2 s): stale.
+health_doc "$writer" "$(awk '{print $22}' "/proc/$writer/stat")" "$(($(date +%s%3N) - 10000))"
+st=$(lb status --state-dir "$WORK/state")
+check health.stale "stale said plainly" contains "$st" "STALE: written u"
+check health.stale "no stale health shown" not contains "$st" "HTTP 503"
+kill "$writer"
+wait "$writer" 2>/dev/null
 # A client that holds one connection open for a while.
 in_node python3 -c "
 import socket,time

@@ -4,10 +4,13 @@
 #include "cli/format.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 extern "C" {
 #include "apilb_maps.h"
 }
+
+#include "lb/health_doc.h"
 
 namespace lb {
 namespace {
@@ -43,35 +46,68 @@ TEST(SlotCounts, CountsPerIdAndSkipsEmptySlots) {
   EXPECT_EQ(c[2], 1u);
 }
 
-TEST(Health, ParsesTheDaemonContract) {
-  std::string err;
-  auto hf = parseHealth(R"({"backends":[{"address":"1.2.3.4:6443","state":"draining",
-      "since":"2026-01-01T00:00:00Z","last_probe":"2026-01-01T00:00:01Z","latency_ms":1.5,
-      "error":"HTTP 503","successes":0,"failures":3}],"fail_open":true})",
-                        &err);
-  ASSERT_TRUE(hf) << err;
-  EXPECT_TRUE(hf->failOpen);
-  ASSERT_EQ(hf->backends.size(), 1u);
-  EXPECT_EQ(hf->backends[0].address, "1.2.3.4:6443");
-  EXPECT_EQ(hf->backends[0].state, "draining");
-  EXPECT_DOUBLE_EQ(hf->backends[0].latencyMs, 1.5);
-  EXPECT_EQ(hf->backends[0].error, "HTTP 503");
-  EXPECT_EQ(hf->backends[0].failures, 3u);
+HealthDoc sampleDoc() {
+  HealthDoc d;
+  d.vip = "169.254.64.43:6443";
+  d.pid = 4242;
+  d.pidStart = 987654;
+  d.updated = "2026-11-26T18:33:31.000Z";
+  d.updatedMs = 1795718011000;
+  d.failOpen = true;
+  d.table = {"1.2.3.4:6443"};
+  d.backends = {{"1.2.3.4:6443", 3, "draining", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z",
+                 "503", 1.5, "HTTP 503", 0, 3, true},
+                {"[fd00::1]:6443", 4, "unknown", "", "", "", 0, "", 0, 0, false}};
+  return d;
 }
 
-TEST(Health, RejectsMalformedDocuments) {
+// The writer (daemon) and the reader (status) share one definition: what is rendered parses back.
+TEST(HealthDoc, RoundTrips) {
+  HealthDoc d = sampleDoc();
+  std::string text = renderHealthDoc(d);
+  EXPECT_NE(text.find("\"version\": 1"), std::string::npos) << text;
   std::string err;
-  EXPECT_FALSE(parseHealth("{", &err));
+  auto back = parseHealthDoc(text, &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_TRUE(*back == d);
+}
+
+TEST(HealthDoc, RejectsMalformedAndNewerDocuments) {
+  std::string err;
+  EXPECT_FALSE(parseHealthDoc("{", &err));
   EXPECT_FALSE(err.empty());
-  err.clear();
-  EXPECT_FALSE(parseHealth(R"({"fail_open":false})", &err)) << "backends is required";
-  EXPECT_FALSE(parseHealth(R"({"backends":[{"state":"healthy"}]})", &err)) << "address required";
+  EXPECT_FALSE(parseHealthDoc(R"({"fail_open":false})", &err)) << "backends is required";
+  EXPECT_FALSE(parseHealthDoc(R"({"backends":[{"state":"healthy"}]})", &err)) << "address";
+  EXPECT_FALSE(parseHealthDoc(R"({"version":2,"backends":[]})", &err));
+  EXPECT_EQ(err, "version 2 is newer than this apilb's (1)");
 }
 
-TEST(Health, MissingFileIsNotAnError) {
+TEST(HealthDoc, MissingFileIsNotAnError) {
   std::string err = "x";
-  EXPECT_FALSE(readHealthFile("/nonexistent/apilb/health.json", &err));
+  EXPECT_FALSE(readHealthDoc("/nonexistent/apilb/health.json", &err));
   EXPECT_TRUE(err.empty());
+}
+
+// Current within 3 write periods of a live writer; stale after; a dead writer wins over age.
+TEST(HealthDoc, StalenessAndWriter) {
+  HealthDoc d = sampleDoc();
+  const int64_t t = d.updatedMs;
+  EXPECT_EQ(healthDocState(d, t + 100, true), HealthDocState::kCurrent);
+  EXPECT_EQ(healthDocState(d, t + 3 * kHealthWritePeriodMs, true), HealthDocState::kCurrent);
+  EXPECT_EQ(healthDocState(d, t + 3 * kHealthWritePeriodMs + 1, true), HealthDocState::kStale);
+  EXPECT_EQ(healthDocState(d, t + 100, false), HealthDocState::kWriterGone);
+  d.updatedMs = 0;  // a document without a time is never current
+  EXPECT_EQ(healthDocState(d, t, true), HealthDocState::kStale);
+}
+
+// The pid check: this process has a start time, a recycled pid would have another one.
+TEST(HealthDoc, ProcessStartTimeIdentifiesAProcess) {
+  uint64_t self = processStartTime(getpid());
+  EXPECT_NE(self, 0u);
+  EXPECT_EQ(processStartTime(getpid()), self);
+  EXPECT_EQ(processStartTime(0), 0u);
+  EXPECT_EQ(processStartTime(-1), 0u);
+  EXPECT_EQ(processStartTime(1 << 30), 0u);  // above pid_max
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Config tests: the default config round-trips, flags win over the file, durations parse, and a
-// table of bad configs each fail with an error naming the field and the bad value.
-#include "daemon/config.h"
+// Tests of the node's intent (config/config.h), shared by `apilb attach` and `apilb run`: the
+// default config round-trips, flags win over the file, durations parse, defaults never reject a
+// valid choice, and ONE table of bad inputs each fail with an error naming the field and value.
+#include "config/config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 namespace lb {
 namespace {
@@ -69,7 +71,88 @@ TEST(Config, DefaultConfigParsesToTheDefaults) {
   applySettings(raw, &cfg, &errs);
   EXPECT_TRUE(errs.empty()) << errs[0];
   EXPECT_TRUE(cfg == DaemonConfig());
-  for (const auto& k : configKeys()) EXPECT_TRUE(raw.count(k)) << "default config lacks " << k;
+  // Every key is shown; derived defaults (probe_timeout, probe_ca) are shown commented out so
+  // that a copy of the default config does not turn them into explicit choices.
+  const std::string text = "\n" + defaultConfigYaml();
+  for (const auto& k : configKeys())
+    EXPECT_TRUE(text.find("\n" + k + ":") != std::string::npos ||
+                text.find("\n# " + k + ":") != std::string::npos)
+        << k;
+  EXPECT_FALSE(raw.count("probe_timeout"));
+}
+
+// A default never rejects a valid choice: an unset timeout follows the interval.
+TEST(Config, UnsetTimeoutFollowsTheInterval) {
+  for (const char* extra : {"probe_interval: 500ms\n", "probe_interval: 100ms\n"}) {
+    DaemonConfig cfg;
+    auto errs = loadAndValidate(goodYaml() + extra, &cfg);
+    EXPECT_TRUE(errs.empty()) << extra << errs[0];
+    EXPECT_EQ(cfg.probe.timeout, cfg.probe.interval) << extra;
+  }
+  DaemonConfig longer;
+  ASSERT_TRUE(loadAndValidate(goodYaml() + "probe_interval: 5s\n", &longer).empty());
+  EXPECT_EQ(longer.probe.timeout, milliseconds(1000));  // min(1s, interval)
+  // Flags after the file: an interval flag still moves an unset timeout along.
+  DaemonConfig cfg;
+  RawSettings file, flags;
+  std::vector<std::string> errs;
+  ASSERT_TRUE(parseConfigYaml(goodYaml(), &file, &errs));
+  flags["probe_interval"] = {"300ms"};
+  applySettings(file, &cfg, &errs);
+  applySettings(flags, &cfg, &errs);
+  validateConfig(cfg, true, &errs);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+  EXPECT_EQ(cfg.probe.timeout, milliseconds(300));
+}
+
+// Only a timeout the user set is checked against the interval (also when set before it).
+TEST(Config, ExplicitTimeoutIsStillChecked) {
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(goodYaml() + "probe_timeout: 800ms\nprobe_interval: 500ms\n", &cfg);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "probe_timeout: '800ms': must not exceed probe_interval (500ms)");
+}
+
+// Every other default stays valid next to any valid user choice of the keys it depends on.
+TEST(Config, DefaultsAcceptEveryValidNeighbour) {
+  // rise/fall 1..100 with the default of the other.
+  for (const char* extra : {"probe_rise: 1\n", "probe_fall: 100\n", "probe_rise: 100\n"}) {
+    DaemonConfig cfg;
+    EXPECT_TRUE(loadAndValidate(goodYaml() + extra, &cfg).empty()) << extra;
+  }
+  // The most backends with the default table size.
+  std::string many =
+      "vip: 169.254.64.43:6443\niface: eth0\nprobe_ca: " + tempFile() + "\nbackend:\n";
+  for (int i = 0; i < LB_MAX_BACKENDS; i++)
+    many += "  - 10.0." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250) + ":6443\n";
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(many, &cfg);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+  EXPECT_EQ(cfg.backends.size(), size_t{LB_MAX_BACKENDS});
+  // insecure_skip_verify on a node without the default CA file: the default CA is not read.
+  DaemonConfig insecure;
+  errs = loadAndValidate("backend: 10.0.0.1:6443\niface: eth0\ninsecure_skip_verify: true\n",
+                         &insecure);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+}
+
+// No input throws: numbers too large for a double are a one-line error, not an exception.
+TEST(Duration, HugeValuesAreErrorsNotExceptions) {
+  milliseconds d{0};
+  std::string err;
+  std::string huge = "1" + std::string(400, '0');
+  for (const char* unit : {"ms", "s", "m", "h"}) {
+    EXPECT_FALSE(parseDuration(huge + unit, &d, &err)) << unit;
+    EXPECT_EQ(err, "too long (at most 24h)");
+  }
+  EXPECT_FALSE(parseDuration(huge + ".5s", &d, &err));
+  EXPECT_FALSE(parseDuration("99999999999999999999999h", &d, &err));
+  ASSERT_TRUE(parseDuration("0." + std::string(400, '0') + "1s", &d, &err)) << err;
+  EXPECT_EQ(d, milliseconds(0));  // then rejected by validation (at least 100ms)
+  DaemonConfig cfg;
+  auto errs = loadAndValidate(goodYaml() + "probe_interval: " + huge + "s\n", &cfg);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "probe_interval: '" + huge + "s': too long (at most 24h)");
 }
 
 TEST(Config, GoodConfig) {
@@ -97,6 +180,13 @@ TEST(Config, FlagsWinOverFile) {
   EXPECT_EQ(cfg.probe.interval, milliseconds(500));
   ASSERT_EQ(cfg.backends.size(), 1u);  // the flag list replaces the file's list
   EXPECT_EQ(cfg.backends[0].ep.str(), "10.0.0.99:6443");
+}
+
+std::string many257(const std::string& ca) {
+  std::string y = "iface: eth0\nprobe_ca: " + ca + "\nbackend:\n";
+  for (int i = 0; i < LB_MAX_BACKENDS + 1; i++)
+    y += "  - 10.0." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250) + ":6443\n";
+  return y;
 }
 
 struct BadCase {
@@ -173,6 +263,28 @@ TEST(Config, BadConfigsNameFieldAndValue) {
        "state_dir", "run"},
       {"bad log level", "backend: 10.0.0.1:6443\niface: eth0\nlog_level: loud\nprobe_ca: " + ca,
        "log_level", "loud"},
+      {"iface lo", "backend: 10.0.0.1:6443\niface: lo\nprobe_ca: " + ca, "iface", "'lo'"},
+      {"iface vip device", "backend: 10.0.0.1:6443\niface: apilb0\nprobe_ca: " + ca, "iface",
+       "'apilb0'"},
+      {"iface twice", "backend: 10.0.0.1:6443\niface: [eth0, eth0]\nprobe_ca: " + ca, "iface",
+       "'eth0': listed twice"},
+      {"too many ifaces",
+       "backend: 10.0.0.1:6443\niface: [a, b, c, d, e, f, g, h, i]\nprobe_ca: " + ca, "iface",
+       "at most 8"},
+      {"table too small", "backend: 10.0.0.1:6443\niface: eth0\ntable_size: 251\nprobe_ca: " + ca,
+       "table_size", "'251'"},
+      {"table huge",
+       "backend: 10.0.0.1:6443\niface: eth0\ntable_size: 99999999999\nprobe_ca: " + ca,
+       "table_size", "'99999999999'"},
+      {"vip is a backend",
+       "vip: 10.0.0.1:6443\nbackend: 10.0.0.1:6443\niface: eth0\nprobe_ca: " + ca, "backend",
+       "is the VIP itself"},
+      {"huge weight", "backend: 10.0.0.1:6443@70000\niface: eth0\nprobe_ca: " + ca, "backend",
+       "@70000"},
+      {"huge interval",
+       "backend: 10.0.0.1:6443\niface: eth0\nprobe_interval: 1e400s\nprobe_ca: " + ca,
+       "probe_interval", "1e400s"},
+      {"too many backends", many257(ca), "backend", "at most 256"},
       {"list for scalar", "backend: 10.0.0.1:6443\niface: eth0\nvip: [a, b]\nprobe_ca: " + ca,
        "vip", "single value"},
       {"not a mapping", "- a\n- b\n", "config", "mapping"},
@@ -186,6 +298,71 @@ TEST(Config, BadConfigsNameFieldAndValue) {
     for (const auto& e : errs)
       found |= e.rfind(c.wantField, 0) == 0 && e.find(c.wantValue) != std::string::npos;
     EXPECT_TRUE(found) << c.name << ": got '" << errs[0] << "'";
+  }
+}
+
+// `apilb attach` and `apilb backend add` parse backends with the same parser as the file.
+TEST(Backend, ParsesWeight) {
+  BackendConfig b;
+  std::string err;
+  ASSERT_TRUE(parseBackend("10.0.0.1:6443@7", &b, &err)) << err;
+  EXPECT_EQ(b.ep.str(), "10.0.0.1:6443");
+  EXPECT_EQ(b.weight, 7);
+  ASSERT_TRUE(parseBackend("[fd00::1]:6443", &b, &err)) << err;
+  EXPECT_EQ(b.ep.str(), "[fd00::1]:6443");
+  EXPECT_EQ(b.weight, 1);
+}
+
+TEST(Backend, RejectsBadWeightsAndEndpoints) {
+  BackendConfig b;
+  for (const char* s :
+       {"10.0.0.1:6443@0", "10.0.0.1:6443@65536", "10.0.0.1:6443@", "10.0.0.1:6443@x",
+        "10.0.0.1:6443@-1", "10.0.0.1", "10.0.0.1:0", "host:6443", "10.0.0.1:6443@99999999999"}) {
+    std::string err;
+    EXPECT_FALSE(parseBackend(s, &b, &err)) << s;
+    EXPECT_FALSE(err.empty()) << s;
+  }
+}
+
+// The datapath part alone (what `apilb attach` checks): no probe files are read.
+TEST(Config, DatapathValidationIgnoresProbeSettings) {
+  RawSettings raw{{"backend", {"10.0.0.1:6443"}}, {"probe_ca", {"/nonexistent"}}};
+  DaemonConfig cfg;
+  std::vector<std::string> errs;
+  applySettings(raw, &cfg, &errs);
+  validateDatapath(cfg, &errs);
+  EXPECT_TRUE(errs.empty()) << errs[0];
+}
+
+// attach requires --vip; run takes the default VIP.
+TEST(Config, RequiredKeysPerCommand) {
+  std::vector<std::string> errs;
+  checkRequired({{"backend", {"10.0.0.1:6443"}}}, kUseAttach, &errs);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "vip: required (--vip)");
+  errs.clear();
+  checkRequired({{"backend", {"10.0.0.1:6443"}}}, kUseRun, &errs);
+  EXPECT_TRUE(errs.empty());
+}
+
+// docs/cli.md and docs/daemon.md carry the key tables generated from keyTable(), between
+// <!-- keys:attach --> / <!-- keys:run --> and <!-- /keys -->. On failure, paste the expected text.
+TEST(Config, DocsKeyTablesMatchTheKeyTable) {
+  struct Doc {
+    const char* file;
+    const char* marker;
+    KeyUse use;
+  };
+  for (const Doc& d : {Doc{"/docs/cli.md", "<!-- keys:attach -->\n", kUseAttach},
+                       Doc{"/docs/daemon.md", "<!-- keys:run -->\n", kUseRun}}) {
+    std::ifstream in(std::string(APILB_SOURCE_DIR) + d.file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t b = text.find(d.marker);
+    size_t e = text.find("<!-- /keys -->", b);
+    ASSERT_NE(b, std::string::npos) << d.file << " lacks " << d.marker;
+    ASSERT_NE(e, std::string::npos) << d.file;
+    b += std::string(d.marker).size();
+    EXPECT_EQ(text.substr(b, e - b), keysMarkdown(d.use)) << d.file << ": regenerate the table";
   }
 }
 
@@ -213,6 +390,10 @@ TEST(Config, NestedOrMissingFileIsAnError) {
   EXPECT_FALSE(loadConfigFile("/nonexistent/config.yaml", &raw, &errs));
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_NE(errs[0].find("/nonexistent/config.yaml"), std::string::npos);
+  errs.clear();
+  EXPECT_FALSE(loadConfigFile("/tmp", &raw, &errs));
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "config: '/tmp': is a directory");
 }
 
 }  // namespace

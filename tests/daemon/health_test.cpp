@@ -202,18 +202,5 @@ TEST(ProbeFailureReason, BoundedVocabulary) {
   EXPECT_EQ(r(ProbeOutcome::kFailed, "error: Couldn't resolve"), "error");
 }
 
-TEST(ListenAddr, ParsesHostPort) {
-  std::string host, err;
-  int port = 0;
-  ASSERT_TRUE(parseListenAddr("127.0.0.1:9810", &host, &port, &err)) << err;
-  EXPECT_EQ(host, "127.0.0.1");
-  EXPECT_EQ(port, 9810);
-  ASSERT_TRUE(parseListenAddr("[::1]:9811", &host, &port, &err)) << err;
-  EXPECT_EQ(host, "::1");
-  EXPECT_FALSE(parseListenAddr("127.0.0.1", &host, &port, &err));
-  EXPECT_FALSE(parseListenAddr("localhost:9810", &host, &port, &err));
-  EXPECT_FALSE(parseListenAddr("127.0.0.1:0", &host, &port, &err));
-}
-
 }  // namespace
 }  // namespace lb

@@ -27,6 +27,8 @@ bad_run bad.interval probe_interval --backend "$(be4 api1)" --probe-interval 5 "
 bad_run bad.ca probe_ca --backend "$(be4 api1)" --probe-ca /nonexistent/ca.crt
 bad_run bad.table table_size --backend "$(be4 api1)" --table-size 1000 "${ca[@]}"
 bad_run bad.type probe_type --backend "$(be4 api1)" --probe-type icmp "${ca[@]}"
+huge="1$(printf '0%.0s' {1..400})s"
+bad_run bad.huge probe_interval --backend "$(be4 api1)" --probe-interval "$huge" "${ca[@]}"
 printf 'vip: %s\nbackend: [%s]\nprobe_intervall: 1s\n' "$VIP4" "$(be4 api1)" >"$LAB_DIR/bad.yaml"
 bad_run bad.key probe_intervall --config "$LAB_DIR/bad.yaml" "${ca[@]}"
 bad_run bad.file "$LAB_DIR/none.yaml" --config "$LAB_DIR/none.yaml"
@@ -35,7 +37,7 @@ missing=""
 for k in vip backend iface ingress table_size probe_type probe_path probe_interval probe_timeout \
 	probe_rise probe_fall probe_ca probe_cert probe_key probe_token_file probe_server_name \
 	insecure_skip_verify state_dir cleanup_on_exit log_level; do
-	grep -q "^$k:" "$LAB_DIR/default.yaml" || missing+=" $k"
+	grep -Eq "^(# )?$k:" "$LAB_DIR/default.yaml" || missing+=" $k"
 done
 expect_eq default.complete "keys missing from --print-default-config" "${missing:-none}" none
 
@@ -76,6 +78,16 @@ sleep 1
 check hup.bad "invalid config on SIGHUP logged" grep -q 'SIGHUP: invalid config, keeping the old one: probe_rise' "$LAB_DIR/daemon.log"
 check hup.alive "daemon still running" kill -0 "$E2E_DAEMON_PID"
 expect_eq hup.kept "backends still probed" "$(healthy_count)" 3
+# SIGHUP with a duration too large for a double (std::stod threw out_of_range and ended the
+# daemon): one log line, the old config stays, the VIP still serves.
+sed -i '/^probe_rise: zero$/d; s/^probe_interval: .*/probe_interval: '"$huge"'/' "$LAB_DIR/run.yaml"
+kill -HUP "$E2E_DAEMON_PID"
+sleep 1
+check hup.huge "huge probe_interval on SIGHUP logged" \
+	grep -q "SIGHUP: invalid config, keeping the old one: probe_interval: '$huge': too long" "$LAB_DIR/daemon.log"
+check hup.huge.alive "daemon still running after the huge value" kill -0 "$E2E_DAEMON_PID"
+check hup.huge.vip "the VIP still serves after the huge value" vip_answers
+expect_eq hup.huge.kept "backends still probed after the huge value" "$(healthy_count)" 3
 daemon_stop TERM
 
 # Wrong CA (the system bundle cannot verify the lab's certificates): backends dead, "tls:".

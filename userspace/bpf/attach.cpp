@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #include <functional>
 #include <set>
@@ -262,51 +261,40 @@ lb_attach_rec baseRecord(const AttachConfig& cfg, const VipDevice& dev, const Re
 
 }  // namespace
 
-bool parseBackendSpec(std::string_view text, BackendSpec* out, std::string* err) {
-  *out = BackendSpec{};
-  size_t at = text.rfind('@');
-  std::string_view ep = at == std::string_view::npos ? text : text.substr(0, at);
-  if (at != std::string_view::npos) {
-    std::string_view w = text.substr(at + 1);
-    unsigned v = 0;
-    auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
-    if (w.empty() || ec != std::errc() || p != w.data() + w.size() || v < 1 || v > 65535) {
-      *err = "weight '" + std::string(w) + "' must be an integer 1..65535";
-      return false;
-    }
-    out->weight = static_cast<uint16_t>(v);
-  }
-  return parseEndpoint(ep, &out->ep, err);
+AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDir) {
+  AttachConfig a;
+  a.pinDir = pinDir;
+  a.vip = intent.vip;
+  a.backends = intent.backends;
+  a.ifaces = intent.ifaces;
+  a.ingress = intent.ingress == "tc" ? IngressMode::kTc : IngressMode::kXdp;
+  a.tableSize = intent.tableSize;
+  return a;
 }
 
 std::string validateStatic(const AttachConfig& cfg) {
-  if (cfg.pinDir.empty() || cfg.pinDir[0] != '/') return "--pin-dir must be an absolute path";
+  if (cfg.pinDir.empty() || cfg.pinDir[0] != '/')
+    return "pin_dir: '" + cfg.pinDir + "': must be an absolute path";
   std::string pd = cfg.pinDir;
   while (pd.size() > 1 && pd.back() == '/') pd.pop_back();
   if (pd == "/" || pd == "/sys/fs/bpf")
-    return "--pin-dir " + cfg.pinDir + " must be a dedicated directory, not a bpffs root";
-  if (cfg.vip.family == 0) return "--vip is required";
-  if (cfg.backends.empty()) return "at least one --backend is required";
-  if (cfg.backends.size() > LB_MAX_BACKENDS) return "too many backends (max 256)";
-  std::set<std::string> seen;
-  for (const auto& b : cfg.backends) {
-    if (b.ep.family != cfg.vip.family)
-      return "backend " + b.ep.str() + " and VIP " + cfg.vip.str() +
-             " are of different address families";
-    if (!seen.insert(b.ep.str()).second) return "duplicate backend " + b.ep.str();
-  }
-  if (cfg.tableSize < kMinTableSize || cfg.tableSize > LB_MAX_TABLE || !isPrime(cfg.tableSize))
-    return "--table-size " + std::to_string(cfg.tableSize) + " must be a prime in 257..65537";
-  if (cfg.ifaces.size() > LB_MAX_IFACES) return "too many interfaces (max 8)";
+    return "pin_dir: '" + cfg.pinDir + "': must be a dedicated directory, not a bpffs root";
   if (cfg.vipDev.empty() || cfg.vipDev.size() > IFNAMSIZ - 2) return "VIP device name too long";
-  std::set<std::string> names;
-  for (const auto& i : cfg.ifaces) {
-    if (i.empty() || i.size() >= IFNAMSIZ) return "bad interface name '" + i + "'";
-    if (i == "lo") return "--iface lo: lo is attached automatically (hairpin)";
-    if (i == cfg.vipDev || i == cfg.vipDev + "p") return "--iface " + i + " is the VIP device";
-    if (!names.insert(i).second) return "duplicate interface " + i;
+  for (const auto& i : cfg.ifaces)
+    if (i == cfg.vipDev || i == cfg.vipDev + "p") return "iface: '" + i + "': is the VIP device";
+  DaemonConfig intent;
+  intent.vip = cfg.vip;
+  intent.backends = cfg.backends;
+  intent.ifaces = cfg.ifaces;
+  intent.tableSize = cfg.tableSize;
+  std::vector<std::string> errs;
+  validateDatapath(intent, &errs);
+  for (const auto& i : cfg.ifaces) {  // names the flags/YAML reader already checked
+    RawSettings raw{{"iface", {i}}};
+    DaemonConfig scratch;
+    applySettings(raw, &scratch, &errs);
   }
-  return {};
+  return errs.empty() ? std::string() : errs.front();
 }
 
 bool isAttached(const std::string& pinDir) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "lb/endpoint.h"
 
 namespace lb {
@@ -28,27 +29,23 @@ class BadInput : public std::runtime_error {
 
 enum class IngressMode { kXdp, kTc };
 
-struct BackendSpec {
-  Endpoint ep;
-  uint16_t weight = 1;  // 1..65535
-};
-
-inline constexpr uint32_t kMinTableSize = 257;  // prime > LB_MAX_BACKENDS: every backend fits
-
+// What attach puts on the node: the datapath part of the node's intent (config/config.h, where
+// backends are parsed and validated) plus where to pin and the VIP device's name.
 struct AttachConfig {
   std::string pinDir = "/sys/fs/bpf/apilb";
   Endpoint vip;
-  std::vector<BackendSpec> backends;
+  std::vector<BackendConfig> backends;
   std::vector<std::string> ifaces;  // empty: the egress interfaces of the backend routes
   IngressMode ingress = IngressMode::kXdp;
   uint32_t tableSize = LB_DEFAULT_TABLE;
   std::string vipDev = "apilb0";  // peer is vipDev + "p"
 };
 
-// Parses "ip:port" or "ip:port@weight" ("[v6]:port@weight"). False + *err on bad input.
-[[nodiscard]] bool parseBackendSpec(std::string_view text, BackendSpec* out, std::string* err);
-// Checks that need no kernel: families, duplicates, counts, table size, interface names.
-// Returns "" when fine, else the one-line reason.
+// The datapath part of a validated intent, pinned at pinDir.
+AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDir);
+// Checks that need no kernel: the pin dir and VIP device name, then validateDatapath() of the
+// intent (families, duplicates, counts, table size, interface names). Returns "" when fine,
+// else the first one-line reason.
 std::string validateStatic(const AttachConfig& cfg);
 // True if pinDir holds an apilb_attach map whose record carries LB_ATTACH_MAGIC.
 bool isAttached(const std::string& pinDir);

@@ -53,15 +53,15 @@ void checkReachedViaAttachedIface(const Datapath& dp, const Endpoint& ep) {
 }
 
 void addBackendCmd(const GlobalOptions& g, const std::string& text) {
-  BackendSpec spec;
+  BackendConfig spec;
   std::string err;
-  if (!parseBackendSpec(text, &spec, &err)) throw BadInput("backend " + text + ": " + err);
+  if (!parseBackend(text, &spec, &err)) throw BadInput("backend: '" + text + "': " + err);
   Datapath dp = openAttached(g);
   VipInfo vip = primaryVip(dp);
   if (spec.ep.family != vip.key.family)
-    throw BadInput("backend " + spec.ep.str() + " and VIP " + vip.endpoint().str() +
-                   " are of different address families");
-  if (dp.findBackend(spec.ep)) throw BadInput("backend " + spec.ep.str() + " already exists");
+    throw BadInput("backend: '" + spec.ep.str() + "': address family differs from the VIP " +
+                   vip.endpoint().str());
+  if (dp.findBackend(spec.ep)) throw BadInput("backend: '" + spec.ep.str() + "': already exists");
   checkReachedViaAttachedIface(dp, spec.ep);
   uint32_t id = 0;
   if (auto ec = dp.addBackend(vip.vip.vip_id, spec.ep, spec.weight, &id)) {

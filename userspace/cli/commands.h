@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The `apilb` subcommands other than `run`: each add*Command() registers one CLI11 subcommand
-// whose callback does the work. Callbacks throw lb::BadInput (exit 2) or std::system_error
+// The `apilb` subcommands: each add*Command() registers one CLI11 subcommand whose callback
+// does the work (`run`'s callback ends the process with the daemon's exit code). Callbacks throw lb::BadInput (exit 2) or std::system_error
 // (exit 1); main() maps them to exit codes. Not thread-safe; build the CLI once.
 #pragma once
 
@@ -16,6 +16,7 @@ void addBackendCommand(CLI::App& app, GlobalOptions& g);
 void addStatusCommand(CLI::App& app, GlobalOptions& g);
 void addFlowsCommand(CLI::App& app, GlobalOptions& g);
 void addDoctorCommand(CLI::App& app, GlobalOptions& g);
+void addRunCommand(CLI::App& app, GlobalOptions& g);
 
 // Runs before every subcommand: enters --netns (BadInput if unknown).
 void enterGlobalNetns(const GlobalOptions& g);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "lb/endpoint.h"
 
 namespace lb {

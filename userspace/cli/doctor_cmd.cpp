@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// `apilb doctor`: reads the same config file and flags as `apilb run` (the config parser of
-// daemon/config.h), falls back to what is attached when no backend is given, runs the checks of
+// `apilb doctor`: reads the same config file and flags as `apilb run` (the key table and parser
+// of config/config.h), falls back to what is attached when no backend is given, runs the checks of
 // cli/doctor.h and prints one line per check (or --json). Exit 1 if any check failed, 2 on bad
 // input, 0 otherwise.
 #include <unistd.h>
@@ -14,31 +14,18 @@
 #include "bpf/system.h"
 #include "cli/commands.h"
 #include "cli/doctor.h"
-#include "daemon/config.h"
+#include "cli/key_flags.h"
+#include "config/config.h"
 
 namespace lb {
 namespace {
 
 struct DoctorFlags {
   std::string configPath;
-  std::map<std::string, std::string> scalars;
-  std::vector<std::string> backends;
-  bool insecure = false;
+  KeyFlags keys;  // the flags of `apilb run`, from the one key table
   std::string kubelet = "/etc/kubernetes/kubelet.conf";
   bool json = false;
-  std::map<std::string, CLI::Option*> opts;
 };
-
-// The `apilb run` settings doctor needs; the same keys, parser and validation as `apilb run`.
-const char* const kScalarKeys[] = {"vip",        "probe_type", "probe_path",      "probe_timeout",
-                                   "probe_ca",   "probe_cert", "probe_key",       "probe_token_file",
-                                   "probe_server_name", "state_dir"};
-
-std::string flagName(std::string key) {
-  for (auto& c : key)
-    if (c == '_') c = '-';
-  return "--" + key;
-}
 
 DoctorInput buildInput(const DoctorFlags& f, const GlobalOptions& g) {
   std::vector<std::string> errs;
@@ -48,11 +35,7 @@ DoctorInput buildInput(const DoctorFlags& f, const GlobalOptions& g) {
     if (!loadConfigFile(f.configPath, &file, &errs)) throw BadInput(errs.front());
     applySettings(file, &cfg, &errs);
   }
-  RawSettings flags;
-  for (const auto& [k, opt] : f.opts)
-    if (opt->count() > 0) flags[k] = {f.scalars.at(k)};
-  if (!f.backends.empty()) flags["backend"] = f.backends;
-  if (f.insecure) flags["insecure_skip_verify"] = {"true"};
+  RawSettings flags = f.keys.given();
   applySettings(flags, &cfg, &errs);
   if (!errs.empty()) throw BadInput(errs.front());
   DoctorInput in;
@@ -64,9 +47,9 @@ DoctorInput buildInput(const DoctorFlags& f, const GlobalOptions& g) {
   for (const auto& b : cfg.backends) in.backends.push_back(b.ep);
   if (in.backends.empty() && isAttached(g.pinDir)) {  // nothing given: what is attached
     Datapath dp = Datapath::open(g.pinDir);
+    bool vipGiven = flags.count("vip") > 0 || !f.configPath.empty();
     for (const auto& v : dp.vips())
-      if (v.vip.vip_id == 0 && f.opts.at("vip")->count() == 0 && f.configPath.empty())
-        in.vip = v.endpoint();
+      if (v.vip.vip_id == 0 && !vipGiven) in.vip = v.endpoint();
     for (const auto& b : dp.backends()) in.backends.push_back(b.endpoint());
   }
   return in;
@@ -103,10 +86,8 @@ void addDoctorCommand(CLI::App& app, GlobalOptions& g) {
   auto* sub = app.add_subcommand(
       "doctor", "Check this node's apiserver HA setup (certificates, /readyz, kernel, sysctls, "
                 "datapath, daemon, kubelet) and say how to fix what is wrong");
-  sub->add_option("--config", f->configPath, "the `apilb run` config file");
-  for (const char* k : kScalarKeys) f->opts[k] = sub->add_option(flagName(k), f->scalars[k], "as for `apilb run`");
-  sub->add_option("--backend", f->backends, "apiserver ip:port (repeatable; default: attached)");
-  sub->add_flag("--insecure-skip-verify", f->insecure, "as for `apilb run`");
+  sub->add_option("--config", f->configPath, "the `apilb run` config file (flags win over it)");
+  f->keys.add(sub, kUseRun);
   sub->add_option("--kubelet-kubeconfig", f->kubelet, "kubelet's kubeconfig (\"\" to skip)")
       ->capture_default_str();
   sub->add_flag("--json", f->json, "machine-readable output");

@@ -75,43 +75,4 @@ std::map<uint32_t, uint32_t> slotCounts(const std::vector<uint32_t>& table) {
   return out;
 }
 
-namespace {
-
-HealthEntry entryFrom(const nlohmann::json& j) {
-  HealthEntry e;
-  e.address = j.at("address").get<std::string>();
-  e.state = j.value("state", "");
-  e.since = j.value("since", "");
-  e.lastProbe = j.value("last_probe", "");
-  e.latencyMs = j.value("latency_ms", 0.0);
-  e.error = j.value("error", "");
-  e.successes = j.value("successes", 0u);
-  e.failures = j.value("failures", 0u);
-  return e;
-}
-
-}  // namespace
-
-std::optional<HealthFile> parseHealth(const std::string& text, std::string* err) {
-  try {
-    auto j = nlohmann::json::parse(text);
-    HealthFile hf;
-    hf.failOpen = j.value("fail_open", false);
-    for (const auto& b : j.at("backends")) hf.backends.push_back(entryFrom(b));
-    return hf;
-  } catch (const std::exception& e) {
-    *err = e.what();
-    return std::nullopt;
-  }
-}
-
-std::optional<HealthFile> readHealthFile(const std::string& path, std::string* err) {
-  err->clear();
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parseHealth(ss.str(), err);
-}
-
 }  // namespace lb

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Global options of the `apilb` CLI (--pin-dir, --netns), shared by every subcommand including
-// `apilb run`, which the daemon registers through lb::addRunCommand(CLI::App&, GlobalOptions&).
+// Global options of the `apilb` CLI (--pin-dir, --netns), shared by every subcommand.
 // The values are filled by CLI11 parsing before any subcommand callback runs.
 #pragma once
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// `apilb attach` and `apilb detach`: flag parsing into lb::AttachConfig; the work is in
+// `apilb attach` and `apilb detach`: the flags (from the key table, cli/key_flags.h) parsed and
+// validated as the node's intent (config/config.h) into lb::AttachConfig; the work is in
 // userspace/bpf/attach.cpp.
 #include <iostream>
 #include <memory>
@@ -7,35 +8,21 @@
 #include "bpf/attach.h"
 #include "bpf/system.h"
 #include "cli/commands.h"
+#include "cli/key_flags.h"
 
 namespace lb {
 namespace {
 
-struct AttachFlags {
-  std::string vip;
-  std::vector<std::string> backends;
-  std::vector<std::string> ifaces;
-  std::string ingress = "xdp";
-  uint32_t tableSize = LB_DEFAULT_TABLE;
-};
-
-AttachConfig toConfig(const AttachFlags& f, const GlobalOptions& g) {
-  AttachConfig cfg;
-  cfg.pinDir = g.pinDir;
-  std::string err;
-  if (f.vip.empty()) throw BadInput("--vip is required");
-  if (!parseEndpoint(f.vip, &cfg.vip, &err)) throw BadInput("--vip " + f.vip + ": " + err);
-  for (const auto& b : f.backends) {
-    BackendSpec spec;
-    if (!parseBackendSpec(b, &spec, &err)) throw BadInput("--backend " + b + ": " + err);
-    cfg.backends.push_back(spec);
-  }
-  cfg.ifaces = f.ifaces;
-  if (f.ingress != "xdp" && f.ingress != "tc")
-    throw BadInput("--ingress must be xdp or tc, not '" + f.ingress + "'");
-  cfg.ingress = f.ingress == "tc" ? IngressMode::kTc : IngressMode::kXdp;
-  cfg.tableSize = f.tableSize;
-  return cfg;
+// The flags as the node's intent: one parser and validator with `apilb run` and the YAML file.
+AttachConfig toConfig(const KeyFlags& f, const GlobalOptions& g) {
+  RawSettings raw = f.given();
+  std::vector<std::string> errs;
+  checkRequired(raw, kUseAttach, &errs);
+  DaemonConfig intent;
+  applySettings(raw, &intent, &errs);
+  if (errs.empty()) validateDatapath(intent, &errs);
+  if (!errs.empty()) throw BadInput(errs.front());
+  return attachConfigOf(intent, g.pinDir);
 }
 
 }  // namespace
@@ -52,17 +39,10 @@ void enterGlobalNetns(const GlobalOptions& g) {
 }
 
 void addAttachCommand(CLI::App& app, GlobalOptions& g) {
-  auto f = std::make_shared<AttachFlags>();
+  auto f = std::make_shared<KeyFlags>();
   auto* sub =
       app.add_subcommand("attach", "Put the datapath on this node (VIP device, programs, maps)");
-  sub->add_option("--vip", f->vip, "VIP as ip:port, e.g. 169.254.64.43:6443");
-  sub->add_option("--backend", f->backends, "apiserver ip:port[@weight] (repeatable)");
-  sub->add_option(
-      "--iface", f->ifaces,
-      "NIC for reverse NAT (repeatable; default: the interfaces of the backend routes)");
-  sub->add_option("--ingress", f->ingress, "reverse NAT hook on the NICs: xdp (default) or tc");
-  sub->add_option("--table-size", f->tableSize, "Maglev table size, a prime in 257..65537")
-      ->capture_default_str();
+  f->add(sub, kUseAttach);
   sub->callback([f, &g] {
     AttachConfig cfg = toConfig(*f, g);  // bad flags fail before the netns is entered
     enterGlobalNetns(g);

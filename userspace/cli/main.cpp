@@ -9,7 +9,7 @@
 #include "bpf/system.h"
 #include "cli/commands.h"
 #include "cli/global_options.h"
-#include "daemon/run_command.h"
+#include "cli/key_flags.h"
 #include "lb/endpoint.h"
 
 namespace {
@@ -34,6 +34,7 @@ int runCli(int argc, char** argv) {
     std::cout << "apilb " << APILB_VERSION << " (map ABI " << LB_ABI_VERSION << ")\n";
   });
   lb::addRunCommand(app, g);
+  lb::addKeysCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

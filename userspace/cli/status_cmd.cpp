@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/format.h"
+#include "lb/health_doc.h"
 #include "lb/reasons.h"
 #include "lb/timefmt.h"
 
@@ -30,6 +32,30 @@ uint64_t monotonicNs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One line on where the health columns come from, or why there are none.
+std::string healthLine(const json& j) {
+  if (!j.contains("health_doc"))
+    return j.contains("health_error")
+               ? "unreadable health.json: " + j["health_error"].get<std::string>()
+               : "no health.json: apilb run is not running here";
+  const auto& d = j["health_doc"];
+  std::string age =
+      formatDuration(static_cast<uint64_t>(std::max<int64_t>(0, d["age_ms"])) * 1000000);
+  std::string what = "written " + d["written"].get<std::string>() + " (" + age + " ago) by pid " +
+                     std::to_string(d["writer_pid"].get<int>());
+  std::string state = d["state"];
+  if (state == "current") return what + " (apilb run, running)";
+  if (state == "stale")
+    return "STALE: " + what + ", which runs but stopped writing; health not shown";
+  return "NOT CURRENT: " + what + ", which is not running (apilb run stopped); health not shown";
 }
 
 std::string isoTime(uint64_t realtimeNs) {
@@ -64,14 +90,14 @@ json ifacesJson(const lb_attach_rec& rec, json* sysctls) {
   return arr;
 }
 
-json healthJson(const HealthEntry& h) {
+json healthJson(const HealthDocBackend& h) {
   return {{"state", h.state},          {"since", h.since}, {"last_probe", h.lastProbe},
           {"latency_ms", h.latencyMs}, {"error", h.error}, {"successes", h.successes},
           {"failures", h.failures}};
 }
 
 json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<FlowInfo>& all,
-                  const std::optional<HealthFile>& hf) {
+                  const std::optional<HealthDoc>& hf) {
   auto slots = slotCounts(dp.table(vip.vip.vip_id));
   std::map<uint32_t, uint32_t> flows;
   for (const auto& f : all) ++flows[f.fwd.backend_id];
@@ -86,7 +112,7 @@ json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<Flow
               {"slots", s},
               {"share", vip.vip.table_size ? double(s) / vip.vip.table_size : 0.0},
               {"flows", flows.count(b.id) ? flows[b.id] : 0}};
-    for (const auto& h : hf ? hf->backends : std::vector<HealthEntry>{})
+    for (const auto& h : hf ? hf->backends : std::vector<HealthDocBackend>{})
       if (h.address == b.endpoint().str()) j["health"] = healthJson(h);
     arr.push_back(j);
   }
@@ -107,7 +133,14 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
   lb_attach_rec rec{};
   if (auto ec = dp.attachRecord(&rec)) throw std::system_error(ec, "read attach record");
   std::string herr;
-  auto hf = readHealthFile(stateDir + "/health.json", &herr);
+  auto hf = readHealthDoc(stateDir + "/health.json", &herr);
+  std::optional<HealthDocState> hstate;
+  if (hf) {
+    bool alive = hf->pidStart != 0 && processStartTime(hf->pid) == hf->pidStart;
+    hstate = healthDocState(*hf, wallMs(), alive);
+  }
+  std::optional<HealthDoc> current;  // only a current document's health is shown as health
+  if (hstate == HealthDocState::kCurrent) current = hf;
   RouteInfo vr;
   std::string nodeIp =
       !routeLookup(vip.endpoint(), &vr) && vr.prefsrc.family ? vr.prefsrc.addrStr() : "";
@@ -118,7 +151,7 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
       {"pin_dir", g.pinDir},
       {"vip", vip.endpoint().str()},
       {"vip_id", vip.vip.vip_id},
-      {"fail_open", (vip.vip.flags & LB_VIP_F_FAIL_OPEN) != 0 || (hf && hf->failOpen)},
+      {"fail_open", (vip.vip.flags & LB_VIP_F_FAIL_OPEN) != 0 || (current && current->failOpen)},
       {"vip_device",
        {{"name", dev},
         {"ifindex", rec.vip_dev_ifindex},
@@ -131,10 +164,16 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
       {"attached_at", isoTime(rec.attached_ns)},
       {"sysctls", sysctls},
       {"flows", flows.size()},
-      {"backends", backendsJson(dp, vip, flows, hf)},
+      {"backends", backendsJson(dp, vip, flows, current)},
       {"counters", countersJson(dp)}};
   if (!herr.empty()) j["health_error"] = herr;
-  j["health_file"] = hf ? stateDir + "/health.json" : "";
+  j["health_file"] = current ? stateDir + "/health.json" : "";
+  if (hf)
+    j["health_doc"] = {{"path", stateDir + "/health.json"},
+                       {"written", hf->updated},
+                       {"age_ms", wallMs() - hf->updatedMs},
+                       {"writer_pid", hf->pid},
+                       {"state", healthDocStateName(*hstate)}};
   return j;
 }
 
@@ -199,6 +238,7 @@ void printStatusText(const json& j) {
     std::cout << "sysctl:       " << s["name"].get<std::string>() << " was " << s["old"].get<int>()
               << ", now " << s["now"].get<int>() << " (restored on detach)\n";
   std::cout << "flows:        " << j["flows"].get<size_t>() << "\n";
+  std::cout << "health:       " << healthLine(j) << "\n";
   std::cout << "backends:\n"
             << backendTable(j["backends"], !j["health_file"].get<std::string>().empty());
   std::vector<std::vector<std::string>> rows{{"REASON", "PACKETS", "BYTES"}};

@@ -160,7 +160,15 @@ DaemonView Daemon::view() const {
 void Daemon::reload() {
   DaemonConfig next;
   std::vector<std::string> errs;
-  if (!reloader_ || !reloader_(&next, &errs)) {
+  bool ok = false;
+  try {  // no input may end the daemon: whatever the reader throws keeps the old config
+    ok = reloader_ && reloader_(&next, &errs);
+  } catch (const std::exception& e) {
+    errs = {std::string("reading the config failed: ") + e.what()};
+  } catch (...) {
+    errs = {"reading the config failed"};
+  }
+  if (!ok) {
     for (const auto& e : errs)
       log::error("SIGHUP: invalid config, keeping the old one: " + e,
                  {{"event", "reload"}, {"result", "rejected"}, {"error", e}});
@@ -232,7 +240,7 @@ int Daemon::run() {
     }
     if (dirty_ || now >= nextWrite) {
       writeHealth();
-      nextWrite = now + std::chrono::seconds(2);
+      nextWrite = now + std::chrono::milliseconds(kHealthWritePeriodMs);
       dirty_ = false;
     }
     if (metrics_) metrics_->update(view());  // also the loop's heartbeat for /healthz

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "daemon/datapath_port.h"
 #include "daemon/health.h"
 #include "daemon/metrics.h"

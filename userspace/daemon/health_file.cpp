@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// health.json rendering (nlohmann::json) and atomic write.
+// health.json rendering (the document is lb::HealthDoc, lb/health_doc.h) and atomic write.
 #include "daemon/health_file.h"
 
 #include <fcntl.h>
@@ -10,7 +10,6 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "lb/timefmt.h"
 
@@ -19,30 +18,23 @@ namespace lb {
 std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                              const std::vector<std::string>& table,
                              const std::vector<HealthEntry>& backends, WallTime now) {
-  nlohmann::json doc;
-  doc["vip"] = vip;
-  doc["pid"] = pid;
-  doc["updated"] = rfc3339(now);
-  doc["fail_open"] = failOpen;
-  doc["table"] = table;
-  doc["backends"] = nlohmann::json::array();
+  HealthDoc doc;
+  doc.vip = vip;
+  doc.pid = pid;
+  doc.pidStart = processStartTime(pid);
+  doc.updated = rfc3339(now);
+  doc.updatedMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  doc.failOpen = failOpen;
+  doc.table = table;
   for (const auto& b : backends) {
     const BackendHealth& h = b.health;
-    doc["backends"].push_back({
-        {"address", b.address},
-        {"id", b.id},
-        {"state", healthStateName(h.state)},
-        {"since", rfc3339(h.since)},
-        {"last_probe", h.lastProbe ? rfc3339(*h.lastProbe) : ""},
-        {"result", h.result},
-        {"latency_ms", std::round(h.latencyMs * 1000.0) / 1000.0},
-        {"error", h.error},
-        {"successes", h.successes},
-        {"failures", h.failures},
-        {"in_table", b.inTable},
-    });
+    doc.backends.push_back({b.address, b.id, healthStateName(h.state), rfc3339(h.since),
+                            h.lastProbe ? rfc3339(*h.lastProbe) : "", h.result,
+                            std::round(h.latencyMs * 1000.0) / 1000.0, h.error, h.successes,
+                            h.failures, b.inTable});
   }
-  return doc.dump(1) + "\n";
+  return renderHealthDoc(doc);
 }
 
 std::error_code writeFileAtomic(const std::string& dir, const std::string& name,

@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// health.json: the daemon's view of every backend, read by `apilb status`. Written atomically
-// (temp file + rename) on every change and every few seconds. Contract:
-// {"vip":"169.254.64.43:6443","pid":123,"updated":"<RFC3339>","fail_open":false,
-//  "table":["1.2.3.4:6443",...],
-//  "backends":[{"address":"1.2.3.4:6443","id":0,"state":"healthy|draining|dead|unknown",
-//    "since":"<RFC3339>","last_probe":"<RFC3339>"|"","result":"200|503|refused|timeout|tls: ...",
-//    "latency_ms":1.2,"error":"","successes":3,"failures":0,"in_table":true}]}
+// Writing health.json (the document and its JSON mapping are lb::HealthDoc in lb/health_doc.h,
+// shared with the reader `apilb status`). Written atomically (temp file + rename) on every
+// change and every kHealthWritePeriodMs.
 #pragma once
 
 #include <string>
@@ -14,9 +10,11 @@
 
 #include "daemon/health.h"
 #include "lb/timefmt.h"
+#include "lb/health_doc.h"
 
 namespace lb {
 
+// The daemon's view of one backend, rendered into a HealthDocBackend.
 struct HealthEntry {
   std::string address;
   uint32_t id;
@@ -25,7 +23,7 @@ struct HealthEntry {
 };
 
 
-// Renders the document (pure).
+// Renders the document (pure but for reading the writer's start time from /proc).
 std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                              const std::vector<std::string>& table,
                              const std::vector<HealthEntry>& backends, WallTime now);

@@ -129,14 +129,6 @@ std::string DaemonMetrics::render(const Datapath* dp, const PromLabels& build) c
   return w.text();
 }
 
-bool parseListenAddr(const std::string& text, std::string* host, int* port, std::string* err) {
-  Endpoint ep;
-  if (!parseEndpoint(text, &ep, err)) return false;
-  *host = ep.addrStr();
-  *port = ep.port;
-  return true;
-}
-
 PromLabels buildInfoLabels(const std::string& ingressMode) {
   utsname u{};
   uname(&u);

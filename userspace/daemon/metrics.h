@@ -67,10 +67,6 @@ class DaemonMetrics {
   std::chrono::steady_clock::time_point lastUpdate_;
 };
 
-// Parses "127.0.0.1:9810", "[::1]:9810" or "0.0.0.0:9810" (the caller handles "off").
-// Returns false with *err naming the problem.
-bool parseListenAddr(const std::string& text, std::string* host, int* port, std::string* err);
-
 class MetricsServer {
  public:
   // Serves `m` on host:port. pinDir: where the datapath is pinned (opened per scrape if needed).

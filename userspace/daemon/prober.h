@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "daemon/health.h"
 
 namespace lb {

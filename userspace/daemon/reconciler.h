@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "daemon/datapath_port.h"
 #include "daemon/health.h"
 

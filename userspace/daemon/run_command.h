@@ -2,20 +2,26 @@
 // `apilb run`: the health-checking daemon. Probes every configured apiserver over HTTPS /readyz
 // (or TCP), keeps the pinned datapath maps true (Maglev table of usable backends, DRAIN/DOWN
 // flags, fail-open), destroys local sockets of flows to dead backends and writes
-// <state-dir>/health.json for `apilb status`. This header is the only thing the CLI needs.
+// <state-dir>/health.json for `apilb status`. The flags and the config file are read by the CLI
+// (userspace/cli/run_cmd.cpp); this is the plain entry point that takes the validated intent.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include <string>
 
-#include "cli/global_options.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
 
 namespace lb {
 
-// Registers the `run` subcommand (all flags of issue 3 plus --print-default-config) on `app`.
-// `g` (global --pin-dir / --netns) is read when the subcommand runs, after parsing. The
-// subcommand's callback runs the daemon to completion and ends the process with its exit code:
-// 0 on SIGTERM/SIGINT, 2 on an invalid configuration (nothing touched), 1 on a runtime failure.
-// Not thread-safe; call once while building the CLI.
-void addRunCommand(CLI::App& app, GlobalOptions& g);
+// Where the daemon works: the pin dir and the network namespace ("" = current).
+struct RunTarget {
+  std::string pinDir;
+  std::string netns;
+};
+
+// Runs the daemon to completion with a validated `cfg`; `reload` re-reads the config on
+// SIGHUP. Returns the exit code: 0 on SIGTERM/SIGINT, 2 on bad input found on the host (missing
+// privileges, unknown netns, attach refused; nothing touched), 1 on a runtime failure.
+int runDaemon(const DaemonConfig& cfg, const RunTarget& target, Daemon::Reloader reload);
 
 }  // namespace lb

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Config parsing and validation for `apilb run`. One table of keys drives the YAML reader, the
 // flag overrides and the default config, so a setting cannot exist in one and not the others.
-#include "daemon/config.h"
+#include "config/config.h"
 
 #include <net/if.h>
 #include <unistd.h>
@@ -9,23 +9,24 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
-
-#include "daemon/log.h"
-#include "daemon/metrics.h"
 
 namespace lb {
 namespace {
 
 using Errs = std::vector<std::string>;
 
-// Smallest table `apilb attach` accepts (a prime above LB_MAX_BACKENDS, see bpf/attach.h).
-constexpr uint32_t kMinTable = 257;
+constexpr uint32_t kMinTable = kMinTableSize;
+constexpr unsigned kBoth = kUseAttach | kUseRun;
+constexpr const char* kVipDevice = "apilb0";  // AttachConfig::vipDev's default
+constexpr std::chrono::milliseconds kDefaultProbeTimeout{1000};
 
 std::string bad(std::string_view key, std::string_view value, std::string_view why) {
   return std::string(key) + ": '" + std::string(value) + "': " + std::string(why);
@@ -53,24 +54,6 @@ bool parseU32(std::string_view v, uint32_t lo, uint32_t hi, uint32_t* out) {
   return true;
 }
 
-bool parseBackend(std::string_view v, BackendConfig* out, std::string* err) {
-  BackendConfig b;
-  std::string_view ep = v;
-  auto at = v.rfind('@');
-  if (at != std::string_view::npos) {
-    uint32_t w = 0;
-    if (!parseU32(v.substr(at + 1), 1, 65535, &w)) {
-      *err = "weight must be an integer 1..65535";
-      return false;
-    }
-    b.weight = static_cast<uint16_t>(w);
-    ep = v.substr(0, at);
-  }
-  if (!parseEndpoint(ep, &b.ep, err)) return false;
-  *out = b;
-  return true;
-}
-
 // Local primality check (trial division; n <= LB_MAX_TABLE) so config validation does not need
 // the Maglev code.
 bool isPrimeSize(uint32_t n) {
@@ -78,6 +61,11 @@ bool isPrimeSize(uint32_t n) {
   for (uint32_t d = 2; d * d <= n; d++)
     if (n % d == 0) return false;
   return true;
+}
+
+std::string tableSizeRule() {
+  return "must be a prime between " + std::to_string(kMinTable) + " and " +
+         std::to_string(LB_MAX_TABLE);
 }
 
 bool isSafeHostName(std::string_view v) {
@@ -91,8 +79,7 @@ using Setter =
     std::function<void(const std::string& key, const std::string& v, DaemonConfig*, Errs*)>;
 
 struct KeyDef {
-  const char* key;
-  bool list;
+  KeyInfo info;
   Setter set;
 };
 
@@ -120,12 +107,17 @@ void setBool(bool* field, const std::string& k, const std::string& v, Errs* e) {
 const std::vector<KeyDef>& keyDefs() {
   using namespace std::placeholders;
   static const std::vector<KeyDef> kDefs = {
-      {"vip", false,
+      {{"vip", false, false, "169.254.64.43:6443", false,
+        "node-local VIP `ip:port` (IPv6: `[fd00::1]:6443`); not an address of this node", kBoth,
+        kUseAttach},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          std::string err;
          if (!parseEndpoint(v, &c->vip, &err)) e->push_back(bad(k, v, err));
        }},
-      {"backend", true,
+      {{"backend", true, false, "[]", false,
+        "an apiserver `ip:port[@weight]` (weight 1..65535, default 1), same family as the VIP, no "
+        "duplicates; repeat for each (at most 256)",
+        kBoth, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          BackendConfig b;
          std::string err;
@@ -134,31 +126,41 @@ const std::vector<KeyDef>& keyDefs() {
          else
            c->backends.push_back(b);
        }},
-      {"iface", true,
+      {{"iface", true, false, "[]", false,
+        "a NIC whose ingress reverse-translates replies (at most 8; not `lo`, which is always "
+        "attached); default: the egress interfaces of the routes to the backends",
+        kBoth, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          if (v.empty() || v.size() >= IFNAMSIZ || v.find('/') != std::string::npos)
            e->push_back(bad(k, v, "not a valid interface name"));
+         else if (v == "lo")
+           e->push_back(bad(k, v, "lo is attached automatically (hairpin)"));
+         else if (v == kVipDevice || v == std::string(kVipDevice) + "p")
+           e->push_back(bad(k, v, "is the VIP device"));
          else
            c->ifaces.push_back(v);
        }},
-      {"ingress", false,
+      {{"ingress", false, false, "xdp", false,
+        "reverse NAT hook on the NICs: `xdp` (native, generic XDP as fallback) or `tc` (clsact "
+        "ingress)",
+        kBoth, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          if (v != "xdp" && v != "tc")
            e->push_back(bad(k, v, "must be xdp or tc"));
          else
            c->ingress = v;
        }},
-      {"table_size", false,
+      {{"table_size", false, false, "16381", false, "Maglev table size, a prime in 257..65537",
+        kBoth, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          uint32_t n = 0;
          if (!parseU32(v, kMinTable, LB_MAX_TABLE, &n) || !isPrimeSize(n))
-           e->push_back(bad(k, v,
-                            "must be a prime between " + std::to_string(kMinTable) + " and " +
-                                std::to_string(LB_MAX_TABLE)));
+           e->push_back(bad(k, v, tableSizeRule()));
          else
            c->tableSize = n;
        }},
-      {"probe_type", false,
+      {{"probe_type", false, false, "https", false,
+        "`https`: GET `probe_path`, 200 is up; `tcp`: connect only", kUseRun, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          if (v == "https")
            c->probe.type = ProbeType::kHttps;
@@ -167,7 +169,8 @@ const std::vector<KeyDef>& keyDefs() {
          else
            e->push_back(bad(k, v, "must be https or tcp"));
        }},
-      {"probe_path", false,
+      {{"probe_path", false, false, "/readyz", false, "HTTP path probed (starts with `/`)", kUseRun,
+        0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          bool ok = !v.empty() && v[0] == '/' &&
                    std::none_of(v.begin(), v.end(), [](char ch) { return ch <= ' ' || ch == 127; });
@@ -176,60 +179,99 @@ const std::vector<KeyDef>& keyDefs() {
          else
            c->probe.path = v;
        }},
-      {"probe_interval", false,
-       std::bind(setProbeDuration, &ProbeConfig::interval, _1, _2, _3, _4)},
-      {"probe_timeout", false, std::bind(setProbeDuration, &ProbeConfig::timeout, _1, _2, _3, _4)},
-      {"probe_rise", false, std::bind(setProbeCount, &ProbeConfig::rise, _1, _2, _3, _4)},
-      {"probe_fall", false, std::bind(setProbeCount, &ProbeConfig::fall, _1, _2, _3, _4)},
-      {"probe_ca", false, std::bind(setProbeString, &ProbeConfig::ca, _1, _2, _3, _4)},
-      {"probe_cert", false, std::bind(setProbeString, &ProbeConfig::cert, _1, _2, _3, _4)},
-      {"probe_key", false, std::bind(setProbeString, &ProbeConfig::key, _1, _2, _3, _4)},
-      {"probe_token_file", false,
+      {{"probe_interval", false, false, "1s", false,
+        "time between probes of one backend (±10 % jitter), at least 100ms; durations: 500ms, 1s, "
+        "1.5s, 2m, at most 24h",
+        kUseRun, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         setProbeDuration(&ProbeConfig::interval, k, v, c, e);
+         if (!c->probe.timeoutSet)
+           c->probe.timeout = std::min(c->probe.interval, kDefaultProbeTimeout);
+       }},
+      {{"probe_timeout", false, false, "1s", true,
+        "whole probe (connect + TLS + answer), at least 10ms; unset: min(1s, probe_interval); set: "
+        "at most probe_interval",
+        kUseRun, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         setProbeDuration(&ProbeConfig::timeout, k, v, c, e);
+         c->probe.timeoutSet = true;
+       }},
+      {{"probe_rise", false, false, "2", false, "consecutive successes to become healthy (1..100)",
+        kUseRun, 0},
+       std::bind(setProbeCount, &ProbeConfig::rise, _1, _2, _3, _4)},
+      {{"probe_fall", false, false, "2", false,
+        "consecutive failures to become draining/dead (1..100)", kUseRun, 0},
+       std::bind(setProbeCount, &ProbeConfig::fall, _1, _2, _3, _4)},
+      {{"probe_ca", false, false, "/etc/kubernetes/pki/ca.crt", true,
+        "CA file verifying apiserver certificates, default `/etc/kubernetes/pki/ca.crt` (required "
+        "unless insecure; with insecure_skip_verify read only if set)",
+        kUseRun, 0},
+       [](const std::string&, const std::string& v, DaemonConfig* c, Errs*) {
+         c->probe.ca = v;
+         c->probe.caSet = true;
+       }},
+      {{"probe_cert", false, false, R"("")", false,
+        "client certificate file, with `probe_key` (anonymous auth off: k3s, RKE2, CIS)", kUseRun,
+        0},
+       std::bind(setProbeString, &ProbeConfig::cert, _1, _2, _3, _4)},
+      {{"probe_key", false, false, R"("")", false, "client key file, with `probe_cert`", kUseRun,
+        0},
+       std::bind(setProbeString, &ProbeConfig::key, _1, _2, _3, _4)},
+      {{"probe_token_file", false, false, R"("")", false,
+        "bearer token file, re-read whenever its mtime changes", kUseRun, 0},
        std::bind(setProbeString, &ProbeConfig::tokenFile, _1, _2, _3, _4)},
-      {"probe_server_name", false,
+      {{"probe_server_name", false, false, R"("")", false,
+        "name the certificate must carry, also sent as SNI; empty: the backend IP", kUseRun, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          if (!v.empty() && !isSafeHostName(v))
            e->push_back(bad(k, v, "not a valid DNS name"));
          else
            c->probe.serverName = v;
        }},
-      {"insecure_skip_verify", false,
+      {{"insecure_skip_verify", false, true, "false", false,
+        "no certificate verification; logged as a warning at start (never in production)", kUseRun,
+        0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          setBool(&c->probe.insecureSkipVerify, k, v, e);
        }},
-      {"state_dir", false,
+      {{"state_dir", false, false, "/run/apilb", false,
+        "where `health.json` (read by `apilb status`) is written; an absolute path", kUseRun, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          if (v.empty() || v[0] != '/')
            e->push_back(bad(k, v, "must be an absolute path"));
          else
            c->stateDir = v;
        }},
-      {"cleanup_on_exit", false,
+      {{"cleanup_on_exit", false, true, "false", false,
+        "detach the datapath on SIGTERM/SIGINT (false: leave it forwarding)", kUseRun, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
          setBool(&c->cleanupOnExit, k, v, e);
        }},
-      {"log_level", false,
+      {{"log_level", false, false, "info", false,
+        "`debug` (every probe), `info`, `warn` or `error`", kUseRun, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         log::Level l;
-         if (!log::parseLevel(v, &l))
+         if (v != "debug" && v != "info" && v != "warn" && v != "error")
            e->push_back(bad(k, v, "must be debug, info, warn or error"));
          else
            c->logLevel = v;
        }},
-      {"log_format", false,
+      {{"log_format", false, false, "text", false,
+        "log lines as `key=value` pairs (`text`) or JSON objects (`json`)", kUseRun, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         log::Format f;
-         if (!log::parseFormat(v, &f))
+         if (v != "text" && v != "json")
            e->push_back(bad(k, v, "must be text or json"));
          else
            c->logFormat = v;
        }},
-      {"metrics_addr", false,
+      {{"metrics_addr", false, false, "127.0.0.1:9810", false,
+        "serve GET /metrics (Prometheus) and GET /healthz on `ip:port`; `off` disables them; "
+        "loopback unless you expose it",
+        kUseRun, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         std::string host, why;
-         int port = 0;
-         if (v != "off" && !parseListenAddr(v, &host, &port, &why))
-           e->push_back(bad(k, v, why + " (or off)"));
+         Endpoint ep;
+         std::string why;
+         if (v != "off" && !parseEndpoint(v, &ep, &why))
+           e->push_back(bad(k, v, why + " (want ip:port or off)"));
          else
            c->metricsAddr = v;
        }},
@@ -239,7 +281,7 @@ const std::vector<KeyDef>& keyDefs() {
 
 const KeyDef* findKey(std::string_view key) {
   for (const auto& d : keyDefs())
-    if (key == d.key) return &d;
+    if (key == d.info.name) return &d;
   return nullptr;
 }
 
@@ -248,14 +290,14 @@ void readScalarOrList(const std::string& key, const YAML::Node& val, const KeyDe
   auto& dst = (*out)[key];
   dst.clear();
   if (val.IsNull()) {
-    if (!def.list) dst.push_back("");
+    if (!def.info.list) dst.push_back("");
     return;
   }
   if (val.IsScalar()) {
     dst.push_back(val.Scalar());
     return;
   }
-  if (val.IsSequence() && def.list) {
+  if (val.IsSequence() && def.info.list) {
     for (const auto& item : val) {
       if (!item.IsScalar()) {
         errs->push_back(key + ": list items must be plain values");
@@ -266,7 +308,7 @@ void readScalarOrList(const std::string& key, const YAML::Node& val, const KeyDe
     return;
   }
   errs->push_back(
-      key + (def.list ? ": must be a value or a list of values" : ": must be a single value"));
+      key + (def.info.list ? ": must be a value or a list of values" : ": must be a single value"));
 }
 
 bool fileReadable(const std::string& path, std::string* why) {
@@ -301,7 +343,7 @@ void validateProbe(const ProbeConfig& p, Errs* errs) {
     errs->push_back(bad("probe_interval", formatDuration(p.interval), "must be at least 100ms"));
   if (p.timeout < milliseconds(10))
     errs->push_back(bad("probe_timeout", formatDuration(p.timeout), "must be at least 10ms"));
-  if (p.timeout > p.interval)
+  if (p.timeoutSet && p.timeout > p.interval)
     errs->push_back(bad("probe_timeout", formatDuration(p.timeout),
                         "must not exceed probe_interval (" + formatDuration(p.interval) + ")"));
   if (p.type != ProbeType::kHttps) return;
@@ -312,7 +354,7 @@ void validateProbe(const ProbeConfig& p, Errs* errs) {
     else if (!fileReadable(p.ca, &why))
       errs->push_back(
           bad("probe_ca", p.ca, why + " (set probe_ca, or insecure_skip_verify: true)"));
-  } else {
+  } else if (p.caSet) {
     checkFile("probe_ca", p.ca, errs);
   }
   if (p.cert.empty() != p.key.empty())
@@ -328,14 +370,14 @@ void validateProbe(const ProbeConfig& p, Errs* errs) {
 
 DaemonConfig::DaemonConfig() {
   std::string err;
-  bool ok = parseEndpoint("169.254.64.43:6443", &vip, &err);
+  bool ok = parseEndpoint(kDefaultVip, &vip, &err);
   (void)ok;
 }
 
 const std::vector<std::string>& configKeys() {
   static const std::vector<std::string> kKeys = [] {
     std::vector<std::string> v;
-    for (const auto& d : keyDefs()) v.push_back(d.key);
+    for (const auto& d : keyDefs()) v.push_back(d.info.name);
     return v;
   }();
   return kKeys;
@@ -368,6 +410,11 @@ bool parseConfigYaml(const std::string& text, RawSettings* out, std::vector<std:
 }
 
 bool loadConfigFile(const std::string& path, RawSettings* out, std::vector<std::string>* errs) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    errs->push_back(bad("config", path, "is a directory"));
+    return false;
+  }
   std::ifstream in(path);
   if (!in) {
     errs->push_back(bad("config", path, std::strerror(errno)));
@@ -383,41 +430,116 @@ bool loadConfigFile(const std::string& path, RawSettings* out, std::vector<std::
 
 void applySettings(const RawSettings& raw, DaemonConfig* cfg, std::vector<std::string>* errs) {
   for (const auto& d : keyDefs()) {  // table order: deterministic error order
-    auto it = raw.find(d.key);
+    auto it = raw.find(d.info.name);
     if (it == raw.end()) continue;
-    if (d.list) {
-      if (std::string_view(d.key) == "backend")
+    if (d.info.list) {
+      if (std::string_view(d.info.name) == "backend")
         cfg->backends.clear();
       else
         cfg->ifaces.clear();
     } else if (it->second.size() != 1) {
-      errs->push_back(std::string(d.key) + ": expects exactly one value");
+      errs->push_back(std::string(d.info.name) + ": expects exactly one value");
       continue;
     }
-    for (const auto& v : it->second) d.set(d.key, v, cfg, errs);
+    for (const auto& v : it->second) d.set(d.info.name, v, cfg, errs);
   }
   for (const auto& [k, v] : raw)
     if (findKey(k) == nullptr) errs->push_back(bad("config", k, "unknown key"));
 }
 
-void validateConfig(const DaemonConfig& cfg, bool needIfaces, std::vector<std::string>* errs) {
+void validateDatapath(const DaemonConfig& cfg, std::vector<std::string>* errs) {
   if (cfg.vip.family == 0) errs->push_back("vip: a VIP is required");
   validateBackends(cfg, errs);
-  if (needIfaces && cfg.ifaces.empty())
-    errs->push_back("iface: at least one interface is required to attach the datapath");
   if (cfg.ifaces.size() > LB_MAX_IFACES)
-    errs->push_back("iface: at most " + std::to_string(LB_MAX_IFACES) + " interfaces");
+    errs->push_back("iface: " + std::to_string(cfg.ifaces.size()) + " interfaces, at most " +
+                    std::to_string(LB_MAX_IFACES));
   std::set<std::string> seen;
   for (const auto& i : cfg.ifaces)
     if (!seen.insert(i).second) errs->push_back(bad("iface", i, "listed twice"));
+  if (cfg.tableSize < kMinTable || cfg.tableSize > LB_MAX_TABLE || !isPrimeSize(cfg.tableSize))
+    errs->push_back(bad("table_size", std::to_string(cfg.tableSize), tableSizeRule()));
+}
+
+void validateConfig(const DaemonConfig& cfg, bool needIfaces, std::vector<std::string>* errs) {
+  validateDatapath(cfg, errs);
+  if (needIfaces && cfg.ifaces.empty())
+    errs->push_back("iface: at least one interface is required to attach the datapath");
   validateProbe(cfg.probe, errs);
+}
+
+bool parseBackend(std::string_view v, BackendConfig* out, std::string* err) {
+  BackendConfig b;
+  std::string_view ep = v;
+  auto at = v.rfind('@');
+  if (at != std::string_view::npos) {
+    uint32_t w = 0;
+    if (!parseU32(v.substr(at + 1), 1, 65535, &w)) {
+      *err = "weight must be an integer 1..65535";
+      return false;
+    }
+    b.weight = static_cast<uint16_t>(w);
+    ep = v.substr(0, at);
+  }
+  if (!parseEndpoint(ep, &b.ep, err)) return false;
+  *out = b;
+  return true;
+}
+
+const std::vector<KeyInfo>& keyTable() {
+  static const std::vector<KeyInfo> kInfos = [] {
+    std::vector<KeyInfo> v;
+    for (const auto& d : keyDefs()) v.push_back(d.info);
+    return v;
+  }();
+  return kInfos;
+}
+
+std::string flagName(std::string_view key) {
+  std::string f = "--" + std::string(key);
+  std::replace(f.begin(), f.end(), '_', '-');
+  return f;
+}
+
+std::string keysMarkdown(KeyUse use) {
+  std::string out = "| key | flag | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : keyTable()) {
+    if ((k.use & use) == 0) continue;
+    std::string def = "`" + std::string(k.def) + "`";
+    if (k.derivedDefault) def = "see meaning";
+    if (k.list) def = "none";
+    if (k.requiredBy & use) def = "required";
+    std::string help = k.help;
+    size_t bar = 0;
+    while ((bar = help.find('|', bar)) != std::string::npos) help.replace(bar, 1, "\\|"), bar += 2;
+    out += "| `" + std::string(k.name) + "` | `" + flagName(k.name) + "` | " + def + " | " + help +
+           " |\n";
+  }
+  return out;
+}
+
+void checkRequired(const RawSettings& raw, KeyUse use, std::vector<std::string>* errs) {
+  for (const auto& k : keyTable())
+    if ((k.requiredBy & use) && raw.count(k.name) == 0)
+      errs->push_back(std::string(k.name) + ": required (" + flagName(k.name) + ")");
+}
+
+std::string defaultConfigYaml() {
+  std::string out =
+      "# apilb run configuration. Every key is also a flag: key_name -> --key-name (flags win).\n"
+      "# Durations: 500ms, 1s, 1.5s, 2m. Unknown keys are errors. Generated from the key table\n"
+      "# (userspace/config/config.cpp).\n";
+  for (const auto& k : keyTable()) {
+    out += "\n# " + std::string(k.help) + "\n";
+    out += std::string(k.derivedDefault ? "# " : "") + k.name + ": " + k.def + "\n";
+  }
+  return out;
 }
 
 bool parseDuration(std::string_view text, std::chrono::milliseconds* out, std::string* err) {
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
     i++;
-  std::string num(text.substr(0, i));
+  std::string_view num = text.substr(0, i);
   std::string_view unit = text.substr(i);
   double mult = 0;
   if (unit == "ms")
@@ -432,12 +554,25 @@ bool parseDuration(std::string_view text, std::chrono::milliseconds* out, std::s
     *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
     return false;
   }
-  double v = std::stod(num) * mult;
-  if (v > 24.0 * 3'600'000) {
+  // std::from_chars never throws: a number too large for a double is result_out_of_range.
+  double n = 0;
+  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+  bool tooLong = ec == std::errc::result_out_of_range &&
+                 num.find_first_of("123456789") < std::min(num.find('.'), num.size());
+  if (tooLong || (ec == std::errc() && n * mult > 24.0 * 3'600'000)) {
     *err = "too long (at most 24h)";
     return false;
   }
-  *out = std::chrono::milliseconds(static_cast<int64_t>(std::llround(v)));
+  if (ec != std::errc() && ec != std::errc::result_out_of_range) {
+    *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
+    return false;
+  }
+  if (ec == std::errc::result_out_of_range) n = 0;  // underflow: 0.000...01 rounds to 0
+  if (end != num.data() + num.size()) {
+    *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
+    return false;
+  }
+  *out = std::chrono::milliseconds(static_cast<int64_t>(std::llround(n * mult)));
   return true;
 }
 
