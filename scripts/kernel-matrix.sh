@@ -129,7 +129,7 @@ echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 
 # mods_for PKG: writes $KM/mods-PKG.cpio.gz with the modules the tests need, uncompressed, and
 # modules/order listing them dependency first.
-MODS="veth dummy bridge sch_ingress cls_bpf"
+MODS=${KM_MODS:-veth dummy bridge sch_ingress cls_bpf}
 mods_for() {
 	local p=$1 mdir m d tmp
 	mdir=

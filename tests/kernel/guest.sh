@@ -5,7 +5,7 @@
 #   @@KM result <test> PASS|FAIL|UNSUPPORTED <reason>
 # Tests: bpf (test_bpf: every program loads, every fixture passes) and an e2e set in network
 # namespaces: a bridge, a node and three busybox httpd servers; apilb attach, 30 requests
-# through the VIP (busybox wget), IPv6, hairpin (backend = the node), detach leaves nothing.
+# through the VIP (busybox nc), IPv6, hairpin (backend = the node), detach leaves nothing.
 # A refusal is UNSUPPORTED only when `apilb attach` exits 2 naming the kernel.
 
 VIP4=169.254.64.43
@@ -63,6 +63,12 @@ lab_up() {
 	done
 	# The hairpin server: on the node itself, only on the node's address.
 	in_ns node httpd -p "10.77.0.11:$PORT" -h /srv/node || return 1
+	# The lab works without apilb: a direct request to each server, v4 and v6.
+	sleep 1
+	for n in api1 api2 api3; do
+		[ "$(get "$(addr4 $n)")" = "$n" ] && [ "$(get "$(addr6 $n)")" = "$n" ] ||
+			{ echo "    lab: direct request to $n failed"; return 1; }
+	done
 }
 
 addr4() { case $1 in node) echo 10.77.0.11 ;; api1) echo 10.77.0.12 ;; api2) echo 10.77.0.13 ;; api3) echo 10.77.0.14 ;; esac; }
@@ -70,12 +76,18 @@ addr6() { echo "fd77::$(addr4 "$1" | sed 's/.*\.//')"; }
 
 lb() { apilb --netns "$NODE" --pin-dir "$PIN" "$@"; }
 
-# requests URL COUNT: prints one line per request: the server id or "error".
+# get HOST: one HTTP/1.0 request for /id on HOST:PORT from the node (busybox nc: the static
+# busybox's wget crashes in its resolver); prints the body (the server's name) or "error".
+get() {
+	local out
+	out=$(printf 'GET /id HTTP/1.0\r\n\r\n' | in_ns node nc -w 5 "$1" "$PORT" 2>&1)
+	case $out in "HTTP/1.1 200 OK"*) echo "$out" | tail -1 ;; *) echo error ;; esac
+}
+
+# requests HOST COUNT: prints one line per request: the server's name or "error".
 requests() {
 	local i
-	for i in $(seq "$2"); do
-		in_ns node wget -q -T 5 -O - "$1" 2>/dev/null || echo error
-	done
+	for i in $(seq "$2"); do get "$1"; done
 }
 
 # leftovers: prints what a detach left behind (empty when clean).
@@ -91,7 +103,7 @@ leftovers() {
 	[ -d "$PIN" ] && [ -n "$(ls -A "$PIN")" ] && echo "pins"
 }
 
-# e2e NAME URL COUNT MINSERVERS ATTACH-ARGS...: attach, COUNT requests, every one answered and
+# e2e NAME VIP COUNT MINSERVERS ATTACH-ARGS...: attach, COUNT requests, every one answered and
 # at least MINSERVERS distinct servers, detach, nothing left.
 e2e() {
 	local name=$1 url=$2 count=$3 min=$4 out rc got errs servers left
@@ -112,6 +124,13 @@ e2e() {
 	errs=$(echo "$got" | grep -c '^error$')
 	servers=$(echo "$got" | grep -v '^error$' | sort -u | tr '\n' ' ')
 	echo "    $name: answered by: $(echo "$got" | sort | uniq -c | tr '\n' ' ')"
+	if [ "$errs" -ne 0 ]; then
+		printf 'GET /id HTTP/1.0\r\n\r\n' | in_ns node nc -w 5 "$url" "$PORT" 2>&1 |
+			sed "s/^/    $name.nc| /"
+		lb status 2>&1 | sed "s/^/    $name.status| /"
+		in_ns node ip -d link show apilb0 | sed "s/^/    $name.link| /"
+		in_ns node ip route get "$VIP4" | sed "s/^/    $name.route| /"
+	fi
 	out=$(lb detach 2>&1)
 	rc=$?
 	left=$(leftovers | tr '\n' ' ')
@@ -132,12 +151,12 @@ run_e2e() {
 	local b4="--backend $(addr4 api1):$PORT --backend $(addr4 api2):$PORT --backend $(addr4 api3):$PORT"
 	local b6="--backend [$(addr6 api1)]:$PORT --backend [$(addr6 api2)]:$PORT --backend [$(addr6 api3)]:$PORT"
 	# shellcheck disable=SC2086
-	e2e e2e.v4.xdp "http://$VIP4:$PORT/id" $N 3 --vip "$VIP4:$PORT" $b4 --iface eth0 --ingress xdp
+	e2e e2e.v4.xdp "$VIP4" $N 3 --vip "$VIP4:$PORT" $b4 --iface eth0 --ingress xdp
 	# shellcheck disable=SC2086
-	e2e e2e.v4.tc "http://$VIP4:$PORT/id" $N 3 --vip "$VIP4:$PORT" $b4 --iface eth0 --ingress tc
+	e2e e2e.v4.tc "$VIP4" $N 3 --vip "$VIP4:$PORT" $b4 --iface eth0 --ingress tc
 	# shellcheck disable=SC2086
-	e2e e2e.v6.xdp "http://[$VIP6]:$PORT/id" $N 3 --vip "[$VIP6]:$PORT" $b6 --iface eth0
-	e2e e2e.hairpin "http://$VIP4:$PORT/id" 10 1 --vip "$VIP4:$PORT" \
+	e2e e2e.v6.xdp "$VIP6" $N 3 --vip "[$VIP6]:$PORT" $b6 --iface eth0
+	e2e e2e.hairpin "$VIP4" 10 1 --vip "$VIP4:$PORT" \
 		--backend "$(addr4 node):$PORT" --iface eth0
 }
 
