@@ -12,7 +12,8 @@
 # The mirror is the one of the machine's own apt sources; apt runs with a private configuration
 # under $BUILD_DIR/kernels/apt and never touches the machine's sources or state.
 # Environment: KM_TIMEOUT (seconds per guest, default 1500), KM_SMP (default 1), KM_MEM (1G),
-# KM_NO_BUILD=1 (use the binaries already in $BUILD_DIR).
+# KM_NO_BUILD=1 (use the binaries already in $BUILD_DIR), KM_MIRROR (a Debian mirror URL instead of
+# the machine's), KM_MODS (the modules to load in the guest).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
@@ -57,7 +58,8 @@ TEST_BPF=$BUILD_DIR/tests/bpf/test_bpf
 mkdir -p "$KM/debs" "$KM/x"
 
 # ---- fetch: a private apt configuration, the machine's own mirror ----------------------------
-mirror=$(grep -rhoE '(URIs:|^deb) +\[?[^ ]*\]? *https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
+mirror=${KM_MIRROR:-}
+[ -n "$mirror" ] || mirror=$(grep -rhoE '(URIs:|^deb) +\[?[^ ]*\]? *https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
 	grep -oE 'https?://[^ ]+/debian' | head -1 || true)
 [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list*"
 APT=$KM/apt
