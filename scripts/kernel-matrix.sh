@@ -170,7 +170,7 @@ log "fetch ${t_fetch}s, initramfs ${t_initramfs}s ($(du -h "$KM/common.cpio.gz" 
 # ---- boot and parse ----------------------------------------------------------------------------
 results=$KM/results.txt
 {
-	printf '%-34s %-10s %-12s %6s  %s\n' KERNEL RELEASE RESULT SECONDS DETAILS
+	printf '%-34s %-16s %-13s %6s  %s\n' KERNEL RELEASE RESULT SECONDS DETAILS
 } >"$results.new"
 overall=0
 for p in "${pkgs[@]}"; do
@@ -206,7 +206,7 @@ for p in "${pkgs[@]}"; do
 		details+=("guest did not finish (qemu exit $qrc$([ $qrc -eq 124 ] && echo ', timeout'))")
 	fi
 	[ $status = failed ] && overall=1
-	printf '%-34s %-10s %-12s %6s  %s\n' "$p" "${release%%-*}" "$status" "$secs" "${details[*]}" >>"$results.new"
+	printf '%-34s %-16s %-13s %6s  %s\n' "$p" "${release%%-*}" "$status" "$secs" "${details[*]}" >>"$results.new"
 	log "$p: $status in ${secs}s"
 done
 mv "$results.new" "$results"
