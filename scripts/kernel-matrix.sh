@@ -68,7 +68,7 @@ mkdir -p "$APT/etc/sources.list.d" "$APT/etc/preferences.d" "$APT/state/lists/pa
 apt_opts=(-o "Dir::Etc::sourcelist=$APT/etc/sources.list" -o "Dir::Etc::sourceparts=$APT/etc/sources.list.d"
 	-o "Dir::Etc::preferencesparts=$APT/etc/preferences.d" -o "Dir::State=$APT/state"
 	-o "Dir::Cache=$APT/cache" -o Debug::NoLocking=1 -o APT::Architecture=amd64
-	-o APT::Architectures=amd64)
+	-o APT::Architectures=amd64 -o APT::Sandbox::User=root)
 # Only the suites asked for (a package name needs them all: its suite is unknown).
 want=()
 for k in "$@"; do

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=dash
 # Runs inside a kernel-matrix guest (scripts/kernel-matrix.sh), as busybox sh under /init.
 # Prints one marker line per result, parsed by the host from the serial console:
 #   @@KM kernel <release>
