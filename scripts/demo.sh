@@ -5,12 +5,13 @@
 # 169.254.64.43:6443, sends 30 new connections through the VIP and shows which apiserver answered
 # each, prints `apilb status`, and leaves everything up with instructions to explore.
 #
-# Usage: sudo scripts/demo.sh          set up and show
-#        sudo scripts/demo.sh down     tear the demo down (detach, namespaces, pins, files)
+# Usage: scripts/demo.sh          set up and show
+#        scripts/demo.sh down     tear the demo down (detach, namespaces, pins, files)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
 . scripts/lab-lib.sh
+. scripts/lib/root.sh
 PREFIX=apilbdemo
 BUILD_DIR=${BUILD_DIR:-build}
 APILB=${APILB:-$repo/$BUILD_DIR/userspace/cli/apilb}
@@ -18,7 +19,7 @@ NODE_NS=$PREFIX-node
 PIN=$(lab_pin_dir "$PREFIX")
 N=${N:-30}
 
-[ "$(id -u)" -eq 0 ] || { echo "demo: must run as root: sudo $0 $*" >&2; exit 2; }
+KEEP_ENV="BUILD_DIR APILB N" as_root "$@"
 
 lb() { "$APILB" --netns "$NODE_NS" --pin-dir "$PIN" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -86,5 +87,5 @@ cat <<EOF2
   Backend logs:     tail $LAB_DIR/api1/access.log
   Make api2 unready / dead / hung:  scripts/lab-ctl.sh $PREFIX readyz api2 503 | stop api2 | freeze api2
   Shell on the node: ip netns exec $NODE_NS bash
-  Tear down:        sudo scripts/demo.sh down
+  Tear down:        scripts/demo.sh down
 EOF2
