@@ -12,14 +12,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
 . scripts/lab-lib.sh
 . scripts/lib/root.sh
+KEEP_ENV="BUILD_DIR APILB N" as_root "$@"
 PREFIX=apilbdemo
 BUILD_DIR=${BUILD_DIR:-build}
 APILB=${APILB:-$repo/$BUILD_DIR/userspace/cli/apilb}
 NODE_NS=$PREFIX-node
 PIN=$(lab_pin_dir "$PREFIX")
 N=${N:-30}
-
-KEEP_ENV="BUILD_DIR APILB N" as_root "$@"
 
 lb() { "$APILB" --netns "$NODE_NS" --pin-dir "$PIN" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
