@@ -74,8 +74,7 @@ RunResult run(Prog p, const uint8_t* data, size_t size) {
                                      : g_skel->progs.lb_rev_tc;
   RunResult r{0, -1, Bytes(size + 256)};
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_out = r.out.data(),
-              .data_size_in = uint32_t(size), .data_size_out = uint32_t(r.out.size()),
-              .repeat = 1);
+              .data_size_in = uint32_t(size), .data_size_out = uint32_t(r.out.size()), .repeat = 1);
   r.err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
   r.retval = int(opts.retval);
   r.out.resize(r.err ? 0 : opts.data_size_out);
@@ -178,10 +177,10 @@ void check(Prog p, const uint8_t* d, size_t n) {
     fail("BPF_PROG_TEST_RUN failed", p, r.err);
   }
   const int pass = p == kRevXdp ? XDP_PASS : TC_ACT_OK;
-  bool allowed = p == kFwd      ? (r.retval == TC_ACT_OK || r.retval == TC_ACT_SHOT ||
-                                   r.retval == TC_ACT_REDIRECT)
-                 : p == kRevXdp ? (r.retval == XDP_PASS || r.retval == XDP_DROP)
-                                : (r.retval == TC_ACT_OK || r.retval == TC_ACT_SHOT);
+  bool allowed =
+      p == kFwd ? (r.retval == TC_ACT_OK || r.retval == TC_ACT_SHOT || r.retval == TC_ACT_REDIRECT)
+      : p == kRevXdp ? (r.retval == XDP_PASS || r.retval == XDP_DROP)
+                     : (r.retval == TC_ACT_OK || r.retval == TC_ACT_SHOT);
   if (!allowed) fail("return code outside the allowed set", p, r.retval);
   if (may) return;
   if (r.retval != pass) fail("frame it may not touch was not passed", p, r.retval);
@@ -218,24 +217,35 @@ void flow(const char* client, uint16_t sport, const char* vip, const char* be, u
     return;
   }
   drive(kRevXdp, synAck, XDP_PASS);
-  drive(kFwd, tcpFrame(client, sport, vip, kVipPort, kTcpAck, 1001, 5001, false),
-        TC_ACT_REDIRECT);
+  drive(kFwd, tcpFrame(client, sport, vip, kVipPort, kTcpAck, 1001, 5001, false), TC_ACT_REDIRECT);
 }
 
 void addIcmpSeeds() {
   Bytes q4 = PacketBuilder().ipv4(kNode4, kBe0).tcp(40000, kBe0Port, kTcpAck, 1001, 5001).build();
-  g_seeds.push_back(
-      PacketBuilder().eth(kGwMac, kNodeMac).ipv4(kBe0, kNode4).icmp4(3, 4, 1400).payload(q4).build());
+  g_seeds.push_back(PacketBuilder()
+                        .eth(kGwMac, kNodeMac)
+                        .ipv4(kBe0, kNode4)
+                        .icmp4(3, 4, 1400)
+                        .payload(q4)
+                        .build());
   Bytes q6 = PacketBuilder().ipv6(kNode6, kBe6).tcp(40001, kBe6Port, kTcpAck, 1001, 5001).build();
-  g_seeds.push_back(
-      PacketBuilder().eth(kGwMac, kNodeMac).ipv6(kBe6, kNode6).icmp6(2, 0, 1280).payload(q6).build());
+  g_seeds.push_back(PacketBuilder()
+                        .eth(kGwMac, kNodeMac)
+                        .ipv6(kBe6, kNode6)
+                        .icmp6(2, 0, 1280)
+                        .payload(q6)
+                        .build());
   g_seeds.push_back(PacketBuilder()
                         .eth(kNodeMac, kGwMac)
                         .ipv4(kNode4, kVip4, 64, 7, 0x2000)
                         .tcp(40000, kVipPort, kTcpAck)
                         .build());
-  g_seeds.push_back(
-      PacketBuilder().eth(kNodeMac, kGwMac).vlan(100).ipv4(kNode4, kVip4).tcp(1, kVipPort, 2).build());
+  g_seeds.push_back(PacketBuilder()
+                        .eth(kNodeMac, kGwMac)
+                        .vlan(100)
+                        .ipv4(kNode4, kVip4)
+                        .tcp(1, kVipPort, 2)
+                        .build());
   g_seeds.push_back(PacketBuilder().eth(kNodeMac, kGwMac).ipv6(kNode6, kVip6).udp(1, 2).build());
 }
 

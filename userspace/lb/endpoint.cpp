@@ -93,7 +93,7 @@ bool parseUnbracketed(std::string_view text, Endpoint* out, std::string* err) {
     size_t last = text.rfind(':');
     if (tryAddr(text.substr(0, last), AF_INET6, &ep)) {
       return setErr(err, cat({"IPv6 address needs brackets: [", text.substr(0, last), "]",
-                                 text.substr(last)}));
+                              text.substr(last)}));
     }
     if (tryAddr(text, AF_INET6, &ep)) {
       return setErr(err, cat({"missing port (expected [", text, "]:port)"}));
