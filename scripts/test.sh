@@ -25,6 +25,11 @@ EXTRA_CONFIGS=${EXTRA_CONFIGS:-1}
 SAN_LABELS='^(unit|bpf|fuzz)$'
 JOBS=${JOBS:-$(nproc)}
 
+scripts/install-deps.sh
+# ccache (from install-deps.sh) makes a re-run rebuild only what changed, in all three trees.
+if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null; then
+	export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
 scripts/build.sh
 
 mounted_bpffs=0
