@@ -6,10 +6,14 @@
 # nothing pinned) and checks through the per-reason counters that every run took the path it
 # is reported under. Method and caveats: tests/bpfbench/bpf_bench.cpp and docs/bench.md.
 #
-# Usage: sudo scripts/bench-bpf.sh [--quick] [--no-build] [--build-dir DIR] [--cpu N]
+# Usage: scripts/bench-bpf.sh [--quick] [--no-build] [--build-dir DIR] [--cpu N]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+
+# shellcheck source=scripts/lib/root.sh
+. "$here/lib/root.sh"
+KEEP_ENV="BENCH_BUILD_DIR" as_root "$@"
 
 build_dir=${BENCH_BUILD_DIR:-$root/build-bench}
 argv="$*"
@@ -26,7 +30,6 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ "$(id -u)" -eq 0 ] || { echo "bench-bpf: must run as root (BPF_PROG_TEST_RUN)" >&2; exit 2; }
 
 if [ $do_build -eq 1 ]; then
 	mkdir -p "$build_dir"
@@ -40,7 +43,7 @@ bin="$build_dir/tests/bpfbench/apilb_bpfbench"
 
 jit=$(cat /proc/sys/net/core/bpf_jit_enable 2>/dev/null || echo "?")
 echo "kernel $(uname -r), bpf_jit_enable=$jit, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "command: sudo scripts/bench-bpf.sh${argv:+ $argv}"
+echo "command: scripts/bench-bpf.sh${argv:+ $argv}"
 # Pinning to one CPU keeps the per-CPU caches and counters in one place (optional).
 if [ -n "$cpu" ]; then
 	taskset -c "$cpu" "$bin" "${args[@]}"

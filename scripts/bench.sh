@@ -9,7 +9,7 @@
 # cost (scripts/bench-bpf.sh) and the daemon's RSS. Prints a table and writes docs/bench.md and
 # docs/bench.png (a --quick run writes them to its state dir instead).
 #
-# Usage: sudo scripts/bench.sh [--rounds N] [--quick] [--duration S] [--targets a,b,..]
+# Usage: scripts/bench.sh [--rounds N] [--quick] [--duration S] [--targets a,b,..]
 #                              [--out DIR] [--no-deps] [--no-build] [--no-bpf] [--profile]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +18,8 @@ root=$(cd "$here/.." && pwd)
 . "$here/lab-lib.sh"
 # shellcheck source=scripts/bench-lib.sh
 . "$here/bench-lib.sh"
+# shellcheck source=scripts/lib/root.sh
+. "$here/lib/root.sh"
 
 usage() {
 	sed -n 's/^# Usage: //p; s/^#  \{28\}/                              /p' "$0" | head -2 >&2
@@ -63,7 +65,7 @@ for t in "${TARGET_LIST[@]}"; do
 		exit 2 ;;
 	esac
 done
-[ "$(id -u)" -eq 0 ] || { echo "bench: must run as root" >&2; exit 2; }
+KEEP_ENV="BENCH_BUILD_DIR" as_root "${ARGV[@]}"
 
 PREFIX="apilbb-$$"
 NS="$PREFIX-node"
@@ -270,7 +272,7 @@ if [ -z "$OUT" ]; then
 	if [ $QUICK -eq 1 ]; then OUT="$BUILD_DIR/bench-out"; else OUT="$root/docs"; fi
 fi
 mkdir -p "$OUT"
-cmdline="sudo scripts/bench.sh${ARGV[*]:+ ${ARGV[*]}}"
+cmdline="scripts/bench.sh${ARGV[*]:+ ${ARGV[*]}}"
 BENCH_CMD="$cmdline" BENCH_ROUNDS="$ROUNDS" BENCH_LOAD="$load_before -> $load_after" \
 	BENCH_SECONDS="$t_rounds" BENCH_QUICK="$QUICK" \
 	bench_report "$BENCH_DIR" "$OUT/bench.md" "$OUT/bench.png"

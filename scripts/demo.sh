@@ -8,20 +8,20 @@
 # refuse new connections while a long-lived connection is open on it and shows that connection
 # reset by apilb; brings both back. Leaves everything up with instructions to explore.
 #
-# Usage: sudo scripts/demo.sh          set up and show
-#        sudo scripts/demo.sh down     tear the demo down (detach, namespaces, pins, files)
+# Usage: scripts/demo.sh          set up and show
+#        scripts/demo.sh down     tear the demo down (detach, namespaces, pins, files)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
 . scripts/lab-lib.sh
+. scripts/lib/root.sh
+KEEP_ENV="BUILD_DIR APILB N" as_root "$@"
 PREFIX=apilbdemo
 BUILD_DIR=${BUILD_DIR:-build}
 APILB=${APILB:-$repo/$BUILD_DIR/userspace/cli/apilb}
 NODE_NS=$PREFIX-node
 PIN=$(lab_pin_dir "$PREFIX")
 N=${N:-30}
-
-[ "$(id -u)" -eq 0 ] || { echo "demo: must run as root: sudo $0 $*" >&2; exit 2; }
 
 lb() { "$APILB" --netns "$NODE_NS" --pin-dir "$PIN" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -191,5 +191,5 @@ cat <<EOF2
   Backend logs:     tail $LAB_DIR/api1/access.log
   Make api2 unready / dead / hung:  scripts/lab-ctl.sh $PREFIX readyz api2 503 | stop api2 | freeze api2
   Shell on the node: ip netns exec $NODE_NS bash
-  Tear down:        sudo scripts/demo.sh down
+  Tear down:        scripts/demo.sh down
 EOF2

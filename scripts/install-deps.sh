@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
 	# build
-	build-essential cmake pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
+	build-essential cmake pkg-config clang llvm ccache libbpf-dev libelf-dev zlib1g-dev bpftool
 	linux-libc-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
 	libcurl4-openssl-dev libyaml-cpp-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
 	libcpp-httplib-dev

@@ -62,7 +62,8 @@ join() {
 	ip -n "$ns" addr add "$(lab_addr4 "$name")/24" dev eth0
 	ip -n "$ns" addr add "$(lab_addr6 "$name")/64" dev eth0 nodad
 	ip -n "$ns" link set eth0 up
-	# Checksum bugs hide behind tx offload on veth (DATAPATH.md): every sender computes them.
+	# Checksum bugs hide behind tx offload on veth (docs/datapath.md, checksums): every sender
+	# computes them.
 	ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null
 	ip netns exec "$br" ethtool -K "br-$name" tx off >/dev/null
 }

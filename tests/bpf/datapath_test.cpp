@@ -478,7 +478,7 @@ TEST_F(DatapathTest, ReplyFromAPortNoBackendUsesSkipsTheFlowTable) {
   EXPECT_EQ(flows(), 1u);
 }
 
-// ---- the NAT-without-SNAT collision (DATAPATH.md) ----------------------------------------------
+// ---- the NAT-without-SNAT collision (docs/architecture.md) ------------------------------------
 
 TEST_F(DatapathTest, SynAckNotAckingOurSynPassesUntouchedAndDropsStaleEntries) {
   // A VIP flow node:40004 -> VIP went to be0 and its entries are still there...

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# e2e: the NAT-without-SNAT collision of DATAPATH.md. A VIP flow node:P -> VIP:6443 goes to backend
-# B; after it ends, a *direct* connection node:P -> B:6443 from the same source port P has replies
-# that look exactly like the VIP flow's (B:6443 -> node:P). The datapath must not rewrite them to
-# the VIP: the direct connection must succeed and see B as its peer. Covered for a VIP flow that
-# ended with FIN (the server closes first: /close), one that ended with RST (client killed), and a
-# stale reverse entry (as if the VIP flow's close was never seen) planted with bpftool.
+# e2e: the NAT-without-SNAT collision (docs/architecture.md). A VIP flow node:P -> VIP:6443 goes to
+# backend B; after it ends, a *direct* connection node:P -> B:6443 from the same source port P has
+# replies that look exactly like the VIP flow's (B:6443 -> node:P). The datapath must not rewrite
+# them to the VIP: the direct connection must succeed and see B as its peer. Covered for a VIP flow
+# that ended with FIN (the server closes first: /close), one that ended with RST (client killed),
+# and a stale reverse entry (as if the VIP flow's close was never seen) planted with bpftool.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init collision

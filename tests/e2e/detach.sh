@@ -8,8 +8,8 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init detach
 
-# Strict rp_filter drops reverse-NATed replies (DATAPATH.md): attach must loosen it and detach
-# must put it back.
+# Strict rp_filter drops reverse-NATed replies (docs/architecture.md, reverse path): attach must
+# loosen it and detach must put it back.
 in_node sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.eth0.rp_filter=1 \
 	net.ipv4.conf.lo.rp_filter=1
 before=$(sysctl_snapshot)

@@ -191,7 +191,10 @@ std::string backendTable(const json& backends, bool withHealth) {
       rows[0].push_back(h);
   for (const auto& b : backends) {
     std::string flags;
-    for (const auto& f : b["flags"]) flags += (flags.empty() ? "" : ",") + f.get<std::string>();
+    for (const auto& f : b["flags"]) {
+      if (!flags.empty()) flags += ',';
+      flags += f.get<std::string>();
+    }
     std::vector<std::string> r{
         std::to_string(b["id"].get<uint32_t>()),     b["address"],
         std::to_string(b["weight"].get<uint32_t>()), flags.empty() ? "-" : flags,

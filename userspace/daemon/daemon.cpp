@@ -43,8 +43,6 @@ bool inFlux(const BackendHealth& h) {
 
 Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload)
     : cfg_(std::move(cfg)),
-      port_(port),
-      killer_(killer),
       reloader_(std::move(reload)),
       rec_(port, killer) {}
 

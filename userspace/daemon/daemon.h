@@ -46,8 +46,6 @@ class Daemon {
                    const std::vector<std::string>& keepAddr);
 
   DaemonConfig cfg_;
-  DatapathPort* port_;
-  SocketKiller* killer_;
   Reloader reloader_;
   Reconciler rec_;
   std::unique_ptr<Prober> prober_;

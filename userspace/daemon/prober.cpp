@@ -21,7 +21,11 @@ using Clock = std::chrono::steady_clock;
 size_t discardBody(char*, size_t size, size_t n, void*) { return size * n; }
 
 std::string hostForUrl(const Endpoint& ep) {
-  return ep.family == LB_AF_INET6 ? "[" + ep.addrStr() + "]" : ep.addrStr();
+  if (ep.family != LB_AF_INET6) return ep.addrStr();
+  std::string s = "[";  // appended, not "[" + ...: GCC 12 -O3 false -Wrestrict
+  s += ep.addrStr();
+  s += ']';
+  return s;
 }
 
 bool isTlsError(CURLcode c) {

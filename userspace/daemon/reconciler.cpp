@@ -19,7 +19,13 @@ std::string idList(const std::vector<uint32_t>& ids, const std::map<uint32_t, st
   std::string s = "[";
   for (size_t i = 0; i < ids.size(); i++) {
     auto it = names.find(ids[i]);
-    s += (i ? ", " : "") + (it != names.end() ? it->second : "#" + std::to_string(ids[i]));
+    if (i) s += ", ";
+    if (it != names.end()) {
+      s += it->second;
+    } else {
+      s += '#';  // appended, not "#" + ...: GCC 12 -O3 false -Wrestrict
+      s += std::to_string(ids[i]);
+    }
   }
   return s + "]";
 }
@@ -189,7 +195,10 @@ void Reconciler::removeStale() {
 
 std::string Reconciler::nameOf(uint32_t id) const {
   auto it = names_.find(id);
-  return it != names_.end() ? it->second : "#" + std::to_string(id);
+  if (it != names_.end()) return it->second;
+  std::string s = "#";  // appended, not "#" + ...: GCC 12 -O3 false -Wrestrict
+  s += std::to_string(id);
+  return s;
 }
 
 }  // namespace lb
