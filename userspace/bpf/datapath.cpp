@@ -120,6 +120,21 @@ std::optional<BackendInfo> Datapath::findBackend(const Endpoint& ep) const {
   return std::nullopt;
 }
 
+std::string Datapath::ifaceProblem(const Endpoint& ep) const {
+  RouteInfo r;
+  if (auto ec = routeLookup(ep, &r)) return "no route to backend " + ep.str() + ": " + ec.message();
+  if (r.local()) return {};
+  lb_attach_rec rec{};
+  if (attachRecord(&rec) || rec.magic != LB_ATTACH_MAGIC) return {};
+  std::string names;
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
+    if (rec.ifaces[i].ifindex == r.oif) return {};
+    names += (names.empty() ? "" : ", ") + ifName(rec.ifaces[i].ifindex);
+  }
+  return "backend " + ep.str() + " is reached via " + ifName(r.oif) +
+         ", which apilb is not attached to (attached: " + names + ")";
+}
+
 std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
                                      uint32_t* idOut) {
   auto all = vips();
@@ -130,6 +145,7 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
   if (findBackend(ep)) return std::make_error_code(std::errc::file_exists);
   RouteInfo route;
   if (auto ec = routeLookup(ep, &route)) return ec;
+  if (!ifaceProblem(ep).empty()) return std::make_error_code(std::errc::cross_device_link);
   for (uint32_t id = 0; id < LB_MAX_BACKENDS; ++id) {
     lb_backend be{};
     if (bpf_map_lookup_elem(fds_->backends.get(), &id, &be) != 0) return errnoCode();

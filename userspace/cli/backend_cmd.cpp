@@ -34,24 +34,6 @@ VipInfo primaryVip(const Datapath& dp) {
 
 namespace {
 
-// Replies from a backend are reverse-translated only on the interfaces attach covered: a backend
-// routed through any other interface would never answer through the VIP.
-void checkReachedViaAttachedIface(const Datapath& dp, const Endpoint& ep) {
-  RouteInfo r;
-  if (auto ec = routeLookup(ep, &r))
-    throw BadInput("no route to backend " + ep.str() + ": " + ec.message());
-  if (r.local()) return;
-  lb_attach_rec rec{};
-  if (auto ec = dp.attachRecord(&rec)) throw std::system_error(ec, "read attach record");
-  std::string names;
-  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
-    if (rec.ifaces[i].ifindex == r.oif) return;
-    names += (names.empty() ? "" : ", ") + ifName(rec.ifaces[i].ifindex);
-  }
-  throw BadInput("backend " + ep.str() + " is reached via " + ifName(r.oif) +
-                 ", which apilb is not attached to (attached: " + names + ")");
-}
-
 void addBackendCmd(const GlobalOptions& g, const std::string& text) {
   BackendSpec spec;
   std::string err;
@@ -62,7 +44,7 @@ void addBackendCmd(const GlobalOptions& g, const std::string& text) {
     throw BadInput("backend " + spec.ep.str() + " and VIP " + vip.endpoint().str() +
                    " are of different address families");
   if (dp.findBackend(spec.ep)) throw BadInput("backend " + spec.ep.str() + " already exists");
-  checkReachedViaAttachedIface(dp, spec.ep);
+  if (std::string why = dp.ifaceProblem(spec.ep); !why.empty()) throw BadInput(why);
   uint32_t id = 0;
   if (auto ec = dp.addBackend(vip.vip.vip_id, spec.ep, spec.weight, &id)) {
     if (ec == std::errc::network_unreachable || ec == std::errc::host_unreachable)

@@ -93,6 +93,18 @@ json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<Flow
   return arr;
 }
 
+// Backends health.json lists that are in no datapath slot (the daemon refused them).
+json refusedJson(const Datapath& dp, const std::optional<HealthFile>& hf) {
+  json arr = json::array();
+  for (const auto& h : hf ? hf->backends : std::vector<HealthEntry>{}) {
+    Endpoint ep;
+    std::string err;
+    if (parseEndpoint(h.address, &ep, &err) && !dp.findBackend(ep))
+      arr.push_back({{"address", h.address}, {"error", h.error}});
+  }
+  return arr;
+}
+
 json countersJson(const Datapath& dp) {
   json obj = json::object();
   auto c = dp.counters();
@@ -132,6 +144,7 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
       {"sysctls", sysctls},
       {"flows", flows.size()},
       {"backends", backendsJson(dp, vip, flows, hf)},
+      {"not_usable", refusedJson(dp, hf)},
       {"counters", countersJson(dp)}};
   if (!herr.empty()) j["health_error"] = herr;
   j["health_file"] = hf ? stateDir + "/health.json" : "";
@@ -201,6 +214,9 @@ void printStatusText(const json& j) {
   std::cout << "flows:        " << j["flows"].get<size_t>() << "\n";
   std::cout << "backends:\n"
             << backendTable(j["backends"], !j["health_file"].get<std::string>().empty());
+  for (const auto& r : j["not_usable"])
+    std::cout << "not usable:   " << r["address"].get<std::string>() << " ("
+              << r["error"].get<std::string>() << ")\n";
   std::vector<std::vector<std::string>> rows{{"REASON", "PACKETS", "BYTES"}};
   for (const auto& [name, c] : j["counters"].items())
     rows.push_back({name, std::to_string(c["packets"].get<uint64_t>()),
