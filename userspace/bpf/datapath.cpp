@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "bpf/netlink.h"
+#include "bpf/pin_lock.h"
 #include "bpf/unique_fd.h"
 #include "lb/maglev.h"
 
@@ -142,6 +143,8 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
   if (vip == all.end()) return std::make_error_code(std::errc::no_such_file_or_directory);
   if (vip->key.family != ep.family)
     return std::make_error_code(std::errc::address_family_not_supported);
+  SlotLock lock(pinDir_);  // find-free-slot + claim is one step for every process
+  if (!lock.held()) return errnoCode();
   if (findBackend(ep)) return std::make_error_code(std::errc::file_exists);
   RouteInfo route;
   if (auto ec = routeLookup(ep, &route)) return ec;
@@ -169,6 +172,8 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
 }
 
 std::error_code Datapath::removeBackend(uint32_t id) {
+  SlotLock lock(pinDir_);
+  if (!lock.held()) return errnoCode();
   lb_backend be{};
   if (bpf_map_lookup_elem(fds_->backends.get(), &id, &be) != 0) return errnoCode();
   if (!(be.flags & LB_BE_F_IN_USE))

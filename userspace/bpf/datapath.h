@@ -68,6 +68,7 @@ class Datapath {
   // route lookup and sets LB_BE_F_LOCAL if the address is the node's own. Does not publish.
   // EEXIST: already there; ENOSPC: no free slot; EAFNOSUPPORT: family differs from the VIP's;
   // EXDEV: ifaceProblem(ep) is not empty; ENETUNREACH/EHOSTUNREACH: no route.
+  // Safe against concurrent addBackend/removeBackend of any process (SlotLock, pin_lock.h).
   [[nodiscard]] std::error_code addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
                                            uint32_t* idOut);
   // Clears the slot. Flows to it are re-picked on their next packet. Does not publish.

@@ -26,6 +26,21 @@ Datapath openAttached(const GlobalOptions& g) {
   return Datapath::open(g.pinDir);
 }
 
+PinLock lockForWrite(const GlobalOptions& g, const std::string& instead) {
+  std::string missing;
+  if (!havePrivileges(&missing))
+    throw BadInput("insufficient privileges: need root (" + missing + ")");
+  PinLock lock;
+  LockHolder holder;
+  std::error_code ec = PinLock::tryAcquire(g.pinDir, "cli", &lock, &holder);
+  if (ec == std::errc::operation_would_block && holder.role == "run")
+    throw BadInput("apilb run (pid " + std::to_string(holder.pid) + ") manages " + g.pinDir +
+                   ": " + instead);
+  if (ec == std::errc::operation_would_block) ec = PinLock::acquire(g.pinDir, "cli", &lock);
+  if (ec) throw std::system_error(ec, "lock " + pinStateBase(g.pinDir) + ".lock");
+  return lock;
+}
+
 VipInfo primaryVip(const Datapath& dp) {
   for (const auto& v : dp.vips())
     if (v.vip.vip_id == 0) return v;
@@ -34,10 +49,14 @@ VipInfo primaryVip(const Datapath& dp) {
 
 namespace {
 
+constexpr const char* kViaDaemon =
+    "change the backend list in its config (--backend / backends:) and send it SIGHUP";
+
 void addBackendCmd(const GlobalOptions& g, const std::string& text) {
   BackendSpec spec;
   std::string err;
   if (!parseBackendSpec(text, &spec, &err)) throw BadInput("backend " + text + ": " + err);
+  PinLock lock = lockForWrite(g, kViaDaemon);
   Datapath dp = openAttached(g);
   VipInfo vip = primaryVip(dp);
   if (spec.ep.family != vip.key.family)
@@ -64,6 +83,7 @@ void delBackendCmd(const GlobalOptions& g, const std::string& text) {
   Endpoint ep;
   std::string err;
   if (!parseEndpoint(text, &ep, &err)) throw BadInput("backend " + text + ": " + err);
+  PinLock lock = lockForWrite(g, kViaDaemon);
   Datapath dp = openAttached(g);
   auto victim = dp.findBackend(ep);
   if (!victim) throw BadInput("no backend " + ep.str());
