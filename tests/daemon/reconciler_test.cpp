@@ -59,8 +59,9 @@ TEST(Reconciler, UnknownVipIsAnError) {
 TEST(Reconciler, BackendOnAnUnattachedInterfaceIsRefusedNotAdded) {
   Rig r;
   r.dp.attach("10.0.0.11:6443");
-  r.dp.problems["10.0.9.9:6443"] = "backend 10.0.9.9:6443 is reached via eth9, which apilb is not "
-                                   "attached to (attached: eth0)";
+  r.dp.problems["10.0.9.9:6443"] =
+      "backend 10.0.9.9:6443 is reached via eth9, which apilb is not "
+      "attached to (attached: eth0)";
   ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.9.9:6443"})), "");
   ASSERT_EQ(r.rec.members().size(), 1u);
   EXPECT_EQ(r.rec.members()[0].cfg.ep.str(), "10.0.0.11:6443");

@@ -36,8 +36,8 @@ class PinLock {
   bool held() const { return fd_.valid(); }
 
  private:
-  static std::error_code take(const std::string& pinDir, const char* role, bool wait,
-                              PinLock* out, LockHolder* holder);
+  static std::error_code take(const std::string& pinDir, const char* role, bool wait, PinLock* out,
+                              LockHolder* holder);
   UniqueFd fd_;
 };
 

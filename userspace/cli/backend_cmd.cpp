@@ -34,8 +34,8 @@ PinLock lockForWrite(const GlobalOptions& g, const std::string& instead) {
   LockHolder holder;
   std::error_code ec = PinLock::tryAcquire(g.pinDir, "cli", &lock, &holder);
   if (ec == std::errc::operation_would_block && holder.role == "run")
-    throw BadInput("apilb run (pid " + std::to_string(holder.pid) + ") manages " + g.pinDir +
-                   ": " + instead);
+    throw BadInput("apilb run (pid " + std::to_string(holder.pid) + ") manages " + g.pinDir + ": " +
+                   instead);
   if (ec == std::errc::operation_would_block) ec = PinLock::acquire(g.pinDir, "cli", &lock);
   if (ec) throw std::system_error(ec, "lock " + pinStateBase(g.pinDir) + ".lock");
   return lock;
