@@ -9,9 +9,11 @@
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bpf/loader.h"
+#include "bpf/pin_lock.h"
 #include "bpf/system.h"
 #include "cli/format.h"
 
@@ -76,6 +78,46 @@ TEST_F(DatapathTest, AddBackendResolvesLocalRouteAndRefusesDuplicatesAndFamilies
   EXPECT_EQ(dp_->addBackend(0, ep("[::1]:7001"), 1, &id), std::errc::address_family_not_supported);
   EXPECT_EQ(dp_->addBackend(5, ep("127.0.0.2:7001"), 1, &id), std::errc::no_such_file_or_directory)
       << "unknown vip id";
+}
+
+// Another writer is between finding the lowest free slot and claiming it (it holds SlotLock, as
+// addBackend does): a second process's addBackend waits and then takes the next slot, instead of
+// claiming slot 0 too and being overwritten.
+TEST_F(DatapathTest, ConcurrentAddBackendNeverClaimsOneSlotTwice) {
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  pid_t pid = fork();  // before the lock is taken: a child would share its open file description
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    char c;
+    (void)!read(go[0], &c, 1);
+    Datapath dp = Datapath::open(pin_);
+    uint32_t id = 0;
+    _exit(dp.addBackend(0, ep("127.0.0.2:7000"), 1, &id) ? 100 : static_cast<int>(id));
+  }
+  auto other = std::make_unique<SlotLock>(pin_);
+  ASSERT_TRUE(other->held());
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  usleep(300 * 1000);
+  int st = 0;
+  EXPECT_EQ(waitpid(pid, &st, WNOHANG), 0) << "addBackend did not wait for the slot lock";
+  lb_backend be{};  // the other writer's claim of slot 0
+  be.addr = ep("127.0.0.1:7000").addr;
+  be.port = htons(7000);
+  be.family = LB_AF_INET;
+  be.flags = LB_BE_F_IN_USE | LB_BE_F_LOCAL;
+  be.weight = 1;
+  int fd = bpf_obj_get((pin_ + "/" LB_MAP_BACKENDS).c_str());
+  ASSERT_GE(fd, 0);
+  uint32_t slot = 0;
+  ASSERT_EQ(bpf_map_update_elem(fd, &slot, &be, BPF_ANY), 0);
+  close(fd);
+  other.reset();
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 1) << "the second writer must take the next free slot";
+  EXPECT_TRUE(dp_->findBackend(ep("127.0.0.1:7000")));
+  EXPECT_TRUE(dp_->findBackend(ep("127.0.0.2:7000")));
 }
 
 TEST_F(DatapathTest, PublishSpreadsSlotsByWeightAndSkipsDrained) {

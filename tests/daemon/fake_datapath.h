@@ -58,6 +58,10 @@ class FakeDatapath : public DatapathPort {
     for (const auto& [id, be] : backends_) v.push_back({id, be});
     return v;
   }
+  std::string ifaceProblem(const Endpoint& e) const override {
+    auto it = problems.find(e.str());
+    return it == problems.end() ? "" : it->second;
+  }
   std::error_code addBackend(uint32_t vipId, const Endpoint& e, uint16_t weight,
                              uint32_t* idOut) override {
     uint32_t id = 0;
@@ -114,6 +118,7 @@ class FakeDatapath : public DatapathPort {
   bool has(uint32_t id) const { return backends_.count(id) > 0; }
 
   std::vector<std::vector<uint32_t>> publishes;
+  std::map<std::string, std::string> problems;  // endpoint -> ifaceProblem reason
   std::vector<uint32_t> removed;
   int flagChanges = 0;
 

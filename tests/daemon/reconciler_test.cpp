@@ -56,6 +56,25 @@ TEST(Reconciler, UnknownVipIsAnError) {
   EXPECT_NE(r.rec.sync(ep("169.254.64.44:6443"), cfgs({"10.0.0.11:6443"})), "");
 }
 
+TEST(Reconciler, BackendOnAnUnattachedInterfaceIsRefusedNotAdded) {
+  Rig r;
+  r.dp.attach("10.0.0.11:6443");
+  r.dp.problems["10.0.9.9:6443"] =
+      "backend 10.0.9.9:6443 is reached via eth9, which apilb is not "
+      "attached to (attached: eth0)";
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.9.9:6443"})), "");
+  ASSERT_EQ(r.rec.members().size(), 1u);
+  EXPECT_EQ(r.rec.members()[0].cfg.ep.str(), "10.0.0.11:6443");
+  ASSERT_EQ(r.rec.refused().size(), 1u);
+  EXPECT_EQ(r.rec.refused()[0].cfg.ep.str(), "10.0.9.9:6443");
+  EXPECT_NE(r.rec.refused()[0].reason.find("eth9"), std::string::npos);
+  EXPECT_EQ(r.dp.backends().size(), 1u) << "no slot for the refused backend";
+  r.dp.problems.clear();  // route fixed: the next sync (SIGHUP) adds it
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.9.9:6443"})), "");
+  EXPECT_TRUE(r.rec.refused().empty());
+  EXPECT_EQ(r.dp.backends().size(), 2u);
+}
+
 TEST(Reconciler, DeadBackendLeavesTableAndItsFlowsAreTerminated) {
   Rig r;
   r.dp.attach("10.0.0.11:6443");

@@ -43,7 +43,7 @@ require() {
 e2e_cleanup() {
 	local rc=$?
 	trap - EXIT
-	if [ -n "${E2E_DAEMON_PID:-}" ]; then kill "$E2E_DAEMON_PID" 2>/dev/null; fi
+	if [ -n "${E2E_DAEMON_PID:-}" ]; then kill "$E2E_DAEMON_PID" 2>/dev/null; wait "$E2E_DAEMON_PID" 2>/dev/null; fi
 	if [ -n "${PREFIX:-}" ] && [ -e "/run/netns/$PREFIX-node" ]; then e2e_csum_check; fi
 	[ -n "${PREFIX:-}" ] && "$E2E_REPO/scripts/lab-down.sh" "$PREFIX" >/dev/null
 	echo "$E2E_NAME: $E2E_PASS passed, $E2E_FAIL failed"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer harness (ASan/UBSan) for every parser of user input. Each input is given, whole, to
-// the address parsers (lb::parseEndpoint, lb::parseAddr, lb::parseBackendSpec) and
+// the address parsers (lb::parseEndpoint, lb::parseAddr, lb::parseBackend) and
 // lb::parseDuration; as a YAML config to lb::parseConfigYaml -> lb::applySettings ->
 // lb::validateConfig; and, read as "key=value" lines, as flag values (the same RawSettings
 // `apilb run` builds from its flags) to lb::applySettings -> lb::validateConfig. Only crashes,
@@ -13,8 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bpf/attach.h"
-#include "daemon/config.h"
+#include "config/config.h"
 #include "lb/endpoint.h"
 
 namespace {
@@ -24,8 +23,8 @@ void parseAddresses(std::string_view text) {
   lb::Endpoint ep;
   (void)lb::parseEndpoint(text, &ep, &err);
   (void)lb::parseAddr(text, &ep, &err);
-  lb::BackendSpec spec;
-  (void)lb::parseBackendSpec(text, &spec, &err);
+  lb::BackendConfig spec;
+  (void)lb::parseBackend(text, &spec, &err);
   std::chrono::milliseconds d{};
   (void)lb::parseDuration(text, &d, &err);
 }

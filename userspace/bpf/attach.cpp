@@ -7,7 +7,9 @@
 #include <bpf/bpf.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 #include "bpf/netlink.h"
 #include "bpf/sysctl.h"
 #include "bpf/system.h"
+#include "bpf/unique_fd.h"
 #include "lb/maglev.h"
 
 namespace lb {
@@ -147,6 +150,33 @@ void preparePinDir(const std::string& pinDir, UndoStack& undo, std::ostream& log
   if (!mountedAt.empty()) log << "mounted bpffs on " << mountedAt << "\n";
 }
 
+// Interface MTU via SIOCGIFMTU/SIOCSIFMTU (`set` < 0: read only). Returns the MTU or -errno.
+int ifMtu(const std::string& name, int set = -1) {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return -errno;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_mtu = set;
+  if (::ioctl(sock.get(), set < 0 ? SIOCGIFMTU : SIOCSIFMTU, &ifr) != 0) return -errno;
+  return ifr.ifr_mtu;
+}
+
+// bpf_redirect_neigh() skips the output MTU check, so a packet the client sized for the VIP
+// device's MTU leaves the NIC as is: the VIP device takes the smallest MTU of the attached NICs,
+// and TCP's MSS toward the VIP follows from it.
+void matchVipMtu(const std::string& vipDev, const std::vector<uint32_t>& ifindexes,
+                 std::ostream& log) {
+  int lowest = 0;
+  for (uint32_t idx : ifindexes) {
+    int m = ifMtu(ifName(idx));
+    if (m > 0 && (lowest == 0 || m < lowest)) lowest = m;
+  }
+  if (lowest <= 0 || ifMtu(vipDev) == lowest) return;
+  if (int rc = ifMtu(vipDev, lowest); rc < 0)
+    sysFail(std::error_code(-rc, std::generic_category()), "set MTU of " + vipDev);
+  log << "mtu " << vipDev << " " << lowest << " (smallest of the attached interfaces)\n";
+}
+
 VipDevice createDevice(const AttachConfig& cfg, const Resolved& r, UndoStack& undo,
                        std::ostream& log) {
   VipDevice dev;
@@ -161,6 +191,7 @@ VipDevice createDevice(const AttachConfig& cfg, const Resolved& r, UndoStack& un
   log << "created "
       << (dev.veth ? "veth " + cfg.vipDev + "/" + cfg.vipDev + "p" : "dummy " + cfg.vipDev)
       << " (ifindex " << dev.ifindex << ", arp off)\n";
+  matchVipMtu(cfg.vipDev, r.ifindexes, log);
   if (auto ec = addVipRoute(cfg.vip, dev.ifindex, r.nodeIp))
     sysFail(ec, "add route " + cfg.vip.addrStr() + " dev " + cfg.vipDev);
   log << "route " << cfg.vip.addrStr() << (cfg.vip.family == LB_AF_INET ? "/32" : "/128") << " dev "

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "bpf/netlink.h"
+#include "bpf/pin_lock.h"
 #include "bpf/unique_fd.h"
 #include "lb/maglev.h"
 
@@ -121,6 +122,21 @@ std::optional<BackendInfo> Datapath::findBackend(const Endpoint& ep) const {
   return std::nullopt;
 }
 
+std::string Datapath::ifaceProblem(const Endpoint& ep) const {
+  RouteInfo r;
+  if (auto ec = routeLookup(ep, &r)) return "no route to backend " + ep.str() + ": " + ec.message();
+  if (r.local()) return {};
+  lb_attach_rec rec{};
+  if (attachRecord(&rec) || rec.magic != LB_ATTACH_MAGIC) return {};
+  std::string names;
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
+    if (rec.ifaces[i].ifindex == r.oif) return {};
+    names += (names.empty() ? "" : ", ") + ifName(rec.ifaces[i].ifindex);
+  }
+  return "backend " + ep.str() + " is reached via " + ifName(r.oif) +
+         ", which apilb is not attached to (attached: " + names + ")";
+}
+
 std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
                                      uint32_t* idOut) {
   auto all = vips();
@@ -128,9 +144,12 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
   if (vip == all.end()) return std::make_error_code(std::errc::no_such_file_or_directory);
   if (vip->key.family != ep.family)
     return std::make_error_code(std::errc::address_family_not_supported);
+  SlotLock lock(pinDir_);  // find-free-slot + claim is one step for every process
+  if (!lock.held()) return errnoCode();
   if (findBackend(ep)) return std::make_error_code(std::errc::file_exists);
   RouteInfo route;
   if (auto ec = routeLookup(ep, &route)) return ec;
+  if (!ifaceProblem(ep).empty()) return std::make_error_code(std::errc::cross_device_link);
   for (uint32_t id = 0; id < LB_MAX_BACKENDS; ++id) {
     lb_backend be{};
     if (bpf_map_lookup_elem(fds_->backends.get(), &id, &be) != 0) return errnoCode();
@@ -155,6 +174,8 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
 }
 
 std::error_code Datapath::removeBackend(uint32_t id) {
+  SlotLock lock(pinDir_);
+  if (!lock.held()) return errnoCode();
   lb_backend be{};
   if (bpf_map_lookup_elem(fds_->backends.get(), &id, &be) != 0) return errnoCode();
   if (!(be.flags & LB_BE_F_IN_USE))

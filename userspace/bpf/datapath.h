@@ -58,9 +58,17 @@ class Datapath {
   std::vector<BackendInfo> backends() const;
   std::optional<BackendInfo> findBackend(const Endpoint& ep) const;
 
+  // Why replies from `ep` would not come back through apilb: "" when `ep` is a local address or
+  // routed via an interface in the attach record, else the one-line reason (naming the
+  // interface). Replies are reverse-translated only on the attached interfaces, so a backend
+  // routed elsewhere would black-hole every flow hashed to it. No record yet (attach in progress;
+  // attach checks its interfaces itself): "". The route lookup's error is in the reason.
+  std::string ifaceProblem(const Endpoint& ep) const;
   // Adds a backend to VIP vipId in a free slot (gen bumped); resolves the egress ifindex with a
   // route lookup and sets LB_BE_F_LOCAL if the address is the node's own. Does not publish.
-  // EEXIST: already there; ENOSPC: no free slot; EAFNOSUPPORT: family differs from the VIP's.
+  // EEXIST: already there; ENOSPC: no free slot; EAFNOSUPPORT: family differs from the VIP's;
+  // EXDEV: ifaceProblem(ep) is not empty; ENETUNREACH/EHOSTUNREACH: no route.
+  // Safe against concurrent addBackend/removeBackend of any process (SlotLock, pin_lock.h).
   [[nodiscard]] std::error_code addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
                                            uint32_t* idOut);
   // Clears the slot. Flows to it are re-picked on their next packet. Does not publish.

@@ -26,6 +26,21 @@ Datapath openAttached(const GlobalOptions& g) {
   return Datapath::open(g.pinDir);
 }
 
+PinLock lockForWrite(const GlobalOptions& g, const std::string& instead) {
+  std::string missing;
+  if (!havePrivileges(&missing))
+    throw BadInput("insufficient privileges: need root (" + missing + ")");
+  PinLock lock;
+  LockHolder holder;
+  std::error_code ec = PinLock::tryAcquire(g.pinDir, "cli", &lock, &holder);
+  if (ec == std::errc::operation_would_block && holder.role == "run")
+    throw BadInput("apilb run (pid " + std::to_string(holder.pid) + ") manages " + g.pinDir + ": " +
+                   instead);
+  if (ec == std::errc::operation_would_block) ec = PinLock::acquire(g.pinDir, "cli", &lock);
+  if (ec) throw std::system_error(ec, "lock " + pinStateBase(g.pinDir) + ".lock");
+  return lock;
+}
+
 VipInfo primaryVip(const Datapath& dp) {
   for (const auto& v : dp.vips())
     if (v.vip.vip_id == 0) return v;
@@ -34,35 +49,21 @@ VipInfo primaryVip(const Datapath& dp) {
 
 namespace {
 
-// Replies from a backend are reverse-translated only on the interfaces attach covered: a backend
-// routed through any other interface would never answer through the VIP.
-void checkReachedViaAttachedIface(const Datapath& dp, const Endpoint& ep) {
-  RouteInfo r;
-  if (auto ec = routeLookup(ep, &r))
-    throw BadInput("no route to backend " + ep.str() + ": " + ec.message());
-  if (r.local()) return;
-  lb_attach_rec rec{};
-  if (auto ec = dp.attachRecord(&rec)) throw std::system_error(ec, "read attach record");
-  std::string names;
-  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
-    if (rec.ifaces[i].ifindex == r.oif) return;
-    names += (names.empty() ? "" : ", ") + ifName(rec.ifaces[i].ifindex);
-  }
-  throw BadInput("backend " + ep.str() + " is reached via " + ifName(r.oif) +
-                 ", which apilb is not attached to (attached: " + names + ")");
-}
+constexpr const char* kViaDaemon =
+    "change the backend list in its config (--backend / backends:) and send it SIGHUP";
 
 void addBackendCmd(const GlobalOptions& g, const std::string& text) {
   BackendConfig spec;
   std::string err;
   if (!parseBackend(text, &spec, &err)) throw BadInput("backend: '" + text + "': " + err);
+  PinLock lock = lockForWrite(g, kViaDaemon);
   Datapath dp = openAttached(g);
   VipInfo vip = primaryVip(dp);
   if (spec.ep.family != vip.key.family)
     throw BadInput("backend: '" + spec.ep.str() + "': address family differs from the VIP " +
                    vip.endpoint().str());
   if (dp.findBackend(spec.ep)) throw BadInput("backend: '" + spec.ep.str() + "': already exists");
-  checkReachedViaAttachedIface(dp, spec.ep);
+  if (std::string why = dp.ifaceProblem(spec.ep); !why.empty()) throw BadInput(why);
   uint32_t id = 0;
   if (auto ec = dp.addBackend(vip.vip.vip_id, spec.ep, spec.weight, &id)) {
     if (ec == std::errc::network_unreachable || ec == std::errc::host_unreachable)
@@ -82,6 +83,7 @@ void delBackendCmd(const GlobalOptions& g, const std::string& text) {
   Endpoint ep;
   std::string err;
   if (!parseEndpoint(text, &ep, &err)) throw BadInput("backend " + text + ": " + err);
+  PinLock lock = lockForWrite(g, kViaDaemon);
   Datapath dp = openAttached(g);
   auto victim = dp.findBackend(ep);
   if (!victim) throw BadInput("no backend " + ep.str());

@@ -8,6 +8,7 @@
 #include "bpf/attach.h"
 #include "bpf/system.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/key_flags.h"
 
 namespace lb {
@@ -46,6 +47,7 @@ void addAttachCommand(CLI::App& app, GlobalOptions& g) {
   sub->callback([f, &g] {
     AttachConfig cfg = toConfig(*f, g);  // bad flags fail before the netns is entered
     enterGlobalNetns(g);
+    PinLock lock = lockForWrite(g, "it attaches by itself; stop it before attaching by hand");
     attach(cfg, std::cout);
     std::cout << "attached: VIP " << cfg.vip.str() << " -> " << cfg.backends.size()
               << " backend(s), pins in " << cfg.pinDir << "\n";
@@ -56,6 +58,8 @@ void addDetachCommand(CLI::App& app, GlobalOptions& g) {
   auto* sub = app.add_subcommand("detach", "Remove everything attach created");
   sub->callback([&g] {
     enterGlobalNetns(g);
+    PinLock lock = lockForWrite(
+        g, "stop it first (with --cleanup-on-exit it detaches on SIGTERM), then detach");
     detach(g.pinDir, std::cout);
     std::cout << "detached\n";
   });

@@ -119,6 +119,18 @@ json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<Flow
   return arr;
 }
 
+// Backends health.json lists that are in no datapath slot (the daemon refused them).
+json refusedJson(const Datapath& dp, const std::optional<HealthDoc>& hf) {
+  json arr = json::array();
+  for (const auto& h : hf ? hf->backends : std::vector<HealthDocBackend>{}) {
+    Endpoint ep;
+    std::string err;
+    if (parseEndpoint(h.address, &ep, &err) && !dp.findBackend(ep))
+      arr.push_back({{"address", h.address}, {"error", h.error}});
+  }
+  return arr;
+}
+
 json countersJson(const Datapath& dp) {
   json obj = json::object();
   auto c = dp.counters();
@@ -165,6 +177,7 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
       {"sysctls", sysctls},
       {"flows", flows.size()},
       {"backends", backendsJson(dp, vip, flows, current)},
+      {"not_usable", refusedJson(dp, current)},
       {"counters", countersJson(dp)}};
   if (!herr.empty()) j["health_error"] = herr;
   j["health_file"] = current ? stateDir + "/health.json" : "";
@@ -244,6 +257,9 @@ void printStatusText(const json& j) {
   std::cout << "health:       " << healthLine(j) << "\n";
   std::cout << "backends:\n"
             << backendTable(j["backends"], !j["health_file"].get<std::string>().empty());
+  for (const auto& r : j["not_usable"])
+    std::cout << "not usable:   " << r["address"].get<std::string>() << " ("
+              << r["error"].get<std::string>() << ")\n";
   std::vector<std::vector<std::string>> rows{{"REASON", "PACKETS", "BYTES"}};
   for (const auto& [name, c] : j["counters"].items())
     rows.push_back({name, std::to_string(c["packets"].get<uint64_t>()),

@@ -137,6 +137,13 @@ void Daemon::writeHealth() {
     entries.push_back({members[i].cfg.ep.str(), members[i].id, health_[i], in});
     if (in) tableNames.push_back(members[i].cfg.ep.str());
   }
+  for (const auto& r : rec_.refused()) {
+    BackendHealth h;
+    h.state = HealthState::kDead;
+    h.result = "refused";
+    h.error = "not in the datapath: " + r.reason;
+    entries.push_back({r.cfg.ep.str(), LB_NO_BACKEND, h, false});
+  }
   std::string text = renderHealthJson(cfg_.vip.str(), getpid(), rec_.failOpen(), tableNames,
                                       entries, std::chrono::system_clock::now());
   if (auto ec = writeFileAtomic(cfg_.stateDir, "health.json", text))

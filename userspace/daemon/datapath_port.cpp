@@ -30,6 +30,7 @@ class RealDatapath : public DatapathPort {
   explicit RealDatapath(Datapath dp) : dp_(std::move(dp)) {}
   std::vector<VipInfo> vips() const override { return dp_.vips(); }
   std::vector<BackendInfo> backends() const override { return dp_.backends(); }
+  std::string ifaceProblem(const Endpoint& ep) const override { return dp_.ifaceProblem(ep); }
   std::error_code addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
                              uint32_t* idOut) override {
     return dp_.addBackend(vipId, ep, weight, idOut);

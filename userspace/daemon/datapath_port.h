@@ -19,6 +19,8 @@ class DatapathPort {
   virtual ~DatapathPort() = default;
   virtual std::vector<VipInfo> vips() const = 0;
   virtual std::vector<BackendInfo> backends() const = 0;
+  // Datapath::ifaceProblem: "" or why replies from ep would not come back through apilb.
+  virtual std::string ifaceProblem(const Endpoint& ep) const = 0;
   [[nodiscard]] virtual std::error_code addBackend(uint32_t vipId, const Endpoint& ep,
                                                    uint16_t weight, uint32_t* idOut) = 0;
   [[nodiscard]] virtual std::error_code removeBackend(uint32_t id) = 0;

@@ -54,6 +54,7 @@ std::string Reconciler::sync(const Endpoint& vip, const std::vector<BackendConfi
   lastTable_.assign(inTable.begin(), inTable.end());
   std::vector<BackendInfo> have = port_->backends();
   members_.clear();
+  refused_.clear();
   stale_.clear();
   for (const auto& b : have) {
     if (b.be.vip_id != vipId_) continue;
@@ -76,6 +77,10 @@ std::string Reconciler::sync(const Endpoint& vip, const std::vector<BackendConfi
         log::warn("backend " + w.ep.str() + ": weight " + std::to_string(w.weight) +
                   " differs from the attached weight " + std::to_string(it->be.weight) +
                   "; weight changes need `apilb backend del` + `add`");
+    } else if (std::string why = port_->ifaceProblem(w.ep); !why.empty()) {
+      log::error("backend " + w.ep.str() + " not added to the datapath: " + why);
+      refused_.push_back({w, why});
+      continue;
     } else if (auto ec = port_->addBackend(vipId_, w.ep, w.weight, &id)) {
       return "backend " + w.ep.str() + ": cannot add to the datapath: " + ec.message();
     } else {

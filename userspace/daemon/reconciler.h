@@ -27,6 +27,13 @@ struct Member {
   uint32_t priorFlags;  // flags found at sync()
 };
 
+// A configured backend the datapath refused (routed via an interface apilb is not attached to,
+// no route): not in any slot, never probed into the table, shown in health.json with `reason`.
+struct Refused {
+  BackendConfig cfg;
+  std::string reason;
+};
+
 class Reconciler {
  public:
   Reconciler(DatapathPort* port, SocketKiller* killer) : port_(port), killer_(killer) {}
@@ -34,7 +41,9 @@ class Reconciler {
   // Finds `vip` in the datapath, adopts its published table and flags, adds the configured
   // backends that are missing (not published until healthy) and marks the slots of this VIP
   // that are not configured for removal (done by the next apply(), after a republish).
-  // Returns "" or a one-line error (VIP not attached, no free slot, ...).
+  // A missing backend whose replies would not come back through apilb (Datapath::ifaceProblem)
+  // is not added: it is logged and listed in refused(). Returns "" or a one-line error (VIP not
+  // attached, no free slot, ...).
   std::string sync(const Endpoint& vip, const std::vector<BackendConfig>& want);
 
   // Makes the datapath hold `d`: publish if the set changed, VIP fail-open flag, backend flags,
@@ -44,6 +53,7 @@ class Reconciler {
   void sweepDown();
 
   const std::vector<Member>& members() const { return members_; }
+  const std::vector<Refused>& refused() const { return refused_; }
   const std::vector<uint32_t>& lastTable() const { return lastTable_; }
   bool failOpen() const { return failOpen_; }
   uint32_t vipId() const { return vipId_; }
@@ -66,6 +76,7 @@ class Reconciler {
   SocketKiller* killer_;
   uint32_t vipId_ = 0;
   std::vector<Member> members_;
+  std::vector<Refused> refused_;
   std::vector<uint32_t> stale_;            // slots to remove
   std::map<uint32_t, std::string> names_;  // id -> "ip:port" (members and stale)
   std::vector<uint32_t> lastTable_;        // sorted distinct ids in the published table

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "bpf/attach.h"
+#include "bpf/pin_lock.h"
 #include "bpf/system.h"
 #include "config/config.h"
 #include "daemon/datapath_port.h"
@@ -75,6 +76,20 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
       std::cerr << "apilb run: --netns " << g.netns << ": " << ec.message() << "\n";
       return kExitBadInput;
     }
+  }
+  PinLock lock;  // held until the process exits: one daemon per pin dir
+  LockHolder holder;
+  std::error_code ec = PinLock::tryAcquire(g.pinDir, "run", &lock, &holder);
+  if (ec == std::errc::operation_would_block && holder.role == "cli")
+    ec = PinLock::acquire(g.pinDir, "run", &lock);  // a one-shot CLI write: wait for it
+  if (ec) {
+    if (ec == std::errc::operation_would_block)
+      std::cerr << "apilb run: " << g.pinDir << " is already managed by apilb " << holder.role
+                << " (pid " << holder.pid << "); not starting a second writer\n";
+    else
+      std::cerr << "apilb run: lock " << pinStateBase(g.pinDir) << ".lock: " << ec.message()
+                << "\n";
+    return kExitRuntime;
   }
   bool attachedHere = false;
   if (int rc = attachIfNeeded(cfg, g.pinDir, &attachedHere); rc >= 0) return rc;
