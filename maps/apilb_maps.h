@@ -40,7 +40,7 @@
 #define LB_MAP_BACKENDS "apilb_backends"
 #define LB_MAP_MAGLEV "apilb_maglev"
 #define LB_MAP_FWD "apilb_fwd"
-#define LB_MAP_REV "apilb_rev"
+#define LB_MAP_REV "apilb_rev_v2"
 #define LB_MAP_STATS "apilb_stats"
 #define LB_MAP_ATTACH "apilb_attach"
 #define LB_MAP_BPORTS "apilb_bports"
@@ -133,6 +133,7 @@ LB_ABI_SIZE(struct lb_flow_key, 40);
 #define LB_FLOW_F_FIN_CLIENT (1u << 0) /* client sent FIN */
 #define LB_FLOW_F_FIN_SERVER (1u << 1) /* backend sent FIN */
 #define LB_FLOW_F_ADOPTED (1u << 2)    /* created by a non-SYN packet (LRU eviction, restart) */
+#define LB_FLOW_F_RST_SEEN (1u << 3)   /* rev: an in-window, inexact backend RST was passed on */
 
 struct lb_fwd {
 	struct lb_addr backend; /* backend address chosen for this flow */
@@ -147,15 +148,18 @@ struct lb_fwd {
 };
 LB_ABI_SIZE(struct lb_fwd, 48);
 
-/* ---- apilb_rev: LRU_HASH lb_flow_key (backend -> client) -> lb_rev ------------------------- */
+/* ---- apilb_rev_v2: LRU_HASH lb_flow_key (backend -> client) -> lb_rev ---------------------- */
 struct lb_rev {
 	struct lb_addr vip; /* VIP to restore as source */
 	__be16 vip_port;    /* network order */
 	__u8 state;	    /* LB_TCP_* (mirrors lb_fwd.state) */
 	__u8 flags;	    /* LB_FLOW_F_* */
 	__u32 syn_seq;	    /* client ISN (host order): a SYN-ACK must ack syn_seq + 1 */
+	__u32 srv_isn;	    /* backend ISN (host order) from the SYN-ACK we translated */
+	__u32 cli_ack;	    /* highest ack the client sent (host order): the backend's next seq
+			     * as far as the client has confirmed; a backend RST must carry it */
 };
-LB_ABI_SIZE(struct lb_rev, 24);
+LB_ABI_SIZE(struct lb_rev, 32);
 
 /* ---- apilb_stats: PERCPU_ARRAY __u32 reason -> lb_stat ------------------------------------- */
 struct lb_stat {
@@ -194,6 +198,9 @@ enum lb_reason {
 	LB_R_ERR_REWRITE,	 /* a store/csum helper failed: dropped */
 	LB_R_ERR_FLOW_TABLE,	 /* flow entry could not be created: forwarded untracked */
 	LB_R_ERR_REDIRECT,	 /* bpf_redirect_neigh/bpf_redirect failed */
+	LB_R_PASS_SYNACK_LIVE,	 /* rev: SYN-ACK not matching a live flow: untouched, flow kept */
+	LB_R_PASS_RST_INVALID,	 /* rev: backend RST outside the flow's window: untouched, kept */
+	LB_R_REV_RST_IN_WINDOW,	 /* rev: backend RST in window, not exact: translated, kept */
 	LB_R__MAX
 };
 

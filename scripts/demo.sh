@@ -185,7 +185,7 @@ cat <<EOF2
   A request:        ip netns exec $NODE_NS curl --cacert $LAB_CA https://$vip/version
   Hairpin backend:  apilb backend add $LAB_NODE4:$LAB_PORT   (nginx "node" runs on the node itself)
   Maps (BTF-typed): bpftool map dump pinned $PIN/apilb_backends   (also apilb_vips, apilb_fwd,
-                    apilb_rev, apilb_stats, apilb_maglev, apilb_attach)
+                    apilb_rev_v2, apilb_stats, apilb_maglev, apilb_attach)
   Programs:         ip netns exec $NODE_NS tc filter show dev apilb0 egress
                     ip netns exec $NODE_NS ip -d link show eth0    (xdp)
   Backend logs:     tail $LAB_DIR/api1/access.log

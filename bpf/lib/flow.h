@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking: the apilb_fwd / apilb_rev entry pair of a flow and its TCP state.
+ * Connection tracking: the apilb_fwd / apilb_rev_v2 entry pair of a flow and its TCP state.
  *
  *   fwd key {client, VIP, client port, VIP port}          -> backend, state, syn_seq, gen
  *   rev key {backend, client, backend port, client port}  -> VIP, VIP port, state, syn_seq
@@ -10,6 +10,15 @@
  *   second FIN -> CLOSING; the next pure ACK (either direction) or any RST -> both entries gone.
  * A non-SYN segment with data and without entry is "adopted" (ESTABLISHED + LB_FLOW_F_ADOPTED);
  * FIN/RST/bare ACK without entry are forwarded by Maglev without creating one.
+ *
+ * Replies are not trusted (RFC 5961 in spirit; anyone on the NIC's segment can spoof a
+ * backend): the rev entry keeps the backend's ISN (srv_isn) and the highest ack the client sent
+ * (cli_ack, written by the forward path). A backend RST deletes the flow only when its seq is
+ * exactly cli_ack (in SYN_SENT: when it acks our SYN); in [cli_ack, cli_ack + LB_SEQ_WINDOW) it
+ * is translated and the flow kept (the socket applies RFC 5961 itself); anything else passes
+ * untouched. A SYN-ACK is translated only if it acks syn_seq + 1 (and, once ESTABLISHED,
+ * repeats srv_isn); a mismatching one never touches a live flow. A backend FIN outside the
+ * window is translated without changing state. Client packets come from local sockets: trusted.
  *
  * Entries are written in place (map value pointers). Races between CPUs on the same flow are
  * benign: both write the same state, and LRU eviction of one half is handled by adoption.
@@ -22,6 +31,21 @@
 #include "lib/select.h"
 
 #define LB_FIN_BOTH (LB_FLOW_F_FIN_CLIENT | LB_FLOW_F_FIN_SERVER)
+
+/* Backend sequence numbers accepted ahead of the client's last ack: data in flight that the
+ * client has not acked yet. 1 MiB: a blind guess hits it with probability 2^-12. */
+#define LB_SEQ_WINDOW (1u << 20)
+
+static __always_inline int lb_seq_in_window(__u32 seq, __u32 base)
+{
+	return seq - base < LB_SEQ_WINDOW;
+}
+
+/* Client ack of a forward packet, if it has one (0 otherwise: no window yet). */
+static __always_inline __u32 lb_cli_ack(const struct lb_pkt *p)
+{
+	return (p->tcp_flags & LB_TH_ACK) ? p->ack_seq : 0;
+}
 
 /* rev key of a flow: the tuple its replies carry. */
 static __always_inline void lb_rev_key_of(struct lb_flow_key *rk, const struct lb_flow_key *fk,
@@ -53,7 +77,7 @@ static __always_inline void lb_flow_delete(const struct lb_flow_key *fk,
 					   const struct lb_flow_key *rk)
 {
 	bpf_map_delete_elem(&apilb_fwd, fk);
-	bpf_map_delete_elem(&apilb_rev, rk);
+	bpf_map_delete_elem(&apilb_rev_v2, rk);
 }
 
 /* Sets flags (and the state they imply) in both entries. */
@@ -61,7 +85,7 @@ static __always_inline void lb_flow_mark(const struct lb_flow_key *fk,
 					 const struct lb_flow_key *rk, __u8 set, __u8 state)
 {
 	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd, fk);
-	struct lb_rev *r = bpf_map_lookup_elem(&apilb_rev, rk);
+	struct lb_rev *r = bpf_map_lookup_elem(&apilb_rev_v2, rk);
 	__u8 flags;
 
 	if (f) {
@@ -123,10 +147,11 @@ static __always_inline int lb_flow_create(const struct lb_pkt *p, const struct l
 	r.state = state;
 	r.flags = flags;
 	r.syn_seq = f.syn_seq;
+	r.cli_ack = lb_cli_ack(p);
 	lb_rev_key_of(&rk, &p->key, &be->addr, be->port);
 	if (bpf_map_update_elem(&apilb_fwd, &p->key, &f, BPF_ANY))
 		return -1;
-	if (bpf_map_update_elem(&apilb_rev, &rk, &r, BPF_ANY)) {
+	if (bpf_map_update_elem(&apilb_rev_v2, &rk, &r, BPF_ANY)) {
 		bpf_map_delete_elem(&apilb_fwd, &p->key);
 		return -1;
 	}
@@ -135,20 +160,26 @@ static __always_inline int lb_flow_create(const struct lb_pkt *p, const struct l
 
 /* The two LRU maps evict independently. A lost fwd entry heals itself (the next packet is
  * adopted and rewrites both); a lost rev entry would leave every reply untranslated, so a
- * forward hit puts it back. One extra lookup per forward packet buys that. */
-static __always_inline void lb_rev_restore(const struct lb_pkt *p, const struct lb_fwd *f,
-					   const struct lb_flow_key *rk)
+ * forward hit puts it back. The same lookup records the client's ack (cli_ack), the window a
+ * backend RST is checked against. */
+static __always_inline void lb_rev_sync(const struct lb_pkt *p, const struct lb_fwd *f,
+					const struct lb_flow_key *rk)
 {
+	struct lb_rev *cur = bpf_map_lookup_elem(&apilb_rev_v2, rk);
 	struct lb_rev r = {};
 
-	if (bpf_map_lookup_elem(&apilb_rev, rk))
+	if (cur) {
+		if ((p->tcp_flags & LB_TH_ACK) && (__s32)(p->ack_seq - cur->cli_ack) > 0)
+			cur->cli_ack = p->ack_seq;
 		return;
+	}
 	r.vip = p->key.dst;
 	r.vip_port = p->key.dport;
 	r.state = f->state;
 	r.flags = f->flags;
 	r.syn_seq = f->syn_seq;
-	bpf_map_update_elem(&apilb_rev, rk, &r, BPF_NOEXIST);
+	r.cli_ack = lb_cli_ack(p);
+	bpf_map_update_elem(&apilb_rev_v2, rk, &r, BPF_NOEXIST);
 }
 
 /* Picks a backend by Maglev for a packet without a usable entry and records the flow.
@@ -219,11 +250,73 @@ static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
 	}
 	*why = LB_R_FWD_HIT;
 	lb_rev_key_of(&rk, &p->key, &f->backend, f->backend_port);
-	lb_rev_restore(p, f, &rk);
+	lb_rev_sync(p, f, &rk);
 	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_CLIENT, f->flags, &p->key, &rk);
 	if (closed)
 		*why = closed;
 	return be;
+}
+
+/* Is the flow of a mismatching SYN-ACK alive? Established, both entries present (a rev entry
+ * alone is a leftover: the forward path always restores its twin) and no RST passed on. Only
+ * then can the SYN-ACK be spoofed or a direct flow colliding with a live one (docs/datapath.md);
+ * otherwise it is a direct connection reusing the tuple of a finished VIP flow. */
+static __always_inline int lb_flow_live(const struct lb_flow_key *fk, const struct lb_rev *r)
+{
+	if (r->state != LB_TCP_ESTABLISHED || (r->flags & LB_FLOW_F_RST_SEEN))
+		return 0;
+	return bpf_map_lookup_elem(&apilb_fwd, fk) != NULL;
+}
+
+/* SYN-ACK from the backend side: 1 = translate. Ours if it acks the ISN we forwarded (and, once
+ * ESTABLISHED, repeats the backend ISN: a retransmit); adopted flows never saw a SYN. */
+static __always_inline int lb_rev_synack(const struct lb_pkt *p, struct lb_rev *r,
+					 const struct lb_flow_key *fk, __u32 *why)
+{
+	int ours = !(r->flags & LB_FLOW_F_ADOPTED) && p->ack_seq == r->syn_seq + 1;
+
+	*why = LB_R_REV_HIT;
+	if (ours && r->state == LB_TCP_SYN_SENT) {
+		r->srv_isn = p->seq;
+		r->cli_ack = p->seq + 1;
+		lb_flow_mark(fk, &p->key, 0, LB_TCP_ESTABLISHED);
+		return 1;
+	}
+	if (ours && r->state == LB_TCP_ESTABLISHED && p->seq == r->srv_isn)
+		return 1;
+	if (lb_flow_live(fk, r)) {
+		*why = LB_R_PASS_SYNACK_LIVE;
+		return 0;
+	}
+	/* A direct connection reuses the tuple of a stale VIP flow (DATAPATH.md): drop the stale
+	 * entries and let the SYN-ACK through untouched. */
+	lb_flow_delete(fk, &p->key);
+	*why = LB_R_PASS_SYNACK_MISMATCH;
+	return 0;
+}
+
+/* RST from the backend side: 1 = translate. Deletes the flow only when acceptable. */
+static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
+				      const struct lb_flow_key *fk, __u32 *why)
+{
+	int exact;
+
+	if (r->state == LB_TCP_SYN_SENT) /* RFC 793: acceptable iff it acks our SYN */
+		exact = (p->tcp_flags & LB_TH_ACK) && p->ack_seq == r->syn_seq + 1;
+	else
+		exact = p->seq == r->cli_ack;
+	if (exact) {
+		lb_flow_delete(fk, &p->key);
+		*why = LB_R_FLOW_CLOSED;
+		return 1;
+	}
+	if (r->state != LB_TCP_SYN_SENT && lb_seq_in_window(p->seq, r->cli_ack)) {
+		r->flags |= LB_FLOW_F_RST_SEEN;
+		*why = LB_R_REV_RST_IN_WINDOW;
+		return 1;
+	}
+	*why = LB_R_PASS_RST_INVALID;
+	return 0;
 }
 
 /* Reply-path decision shared by XDP and TC: returns 1 with *out filled when the packet is a
@@ -239,7 +332,7 @@ static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out
 	/* Most packets on a NIC are not from an apiserver port: leave before the flow lookup. */
 	if (!lb_is_backend_port(p->key.sport))
 		return 0;
-	r = bpf_map_lookup_elem(&apilb_rev, &p->key);
+	r = bpf_map_lookup_elem(&apilb_rev_v2, &p->key);
 	/* A bare SYN from the backend side opens a connection; it is never a reply. */
 	if (!r || (tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_SYN)
 		return 0;
@@ -252,24 +345,14 @@ static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out
 		return 1;
 	}
 	lb_fwd_key_of(&fk, &p->key, out);
-	if (tf & LB_TH_SYN) {
-		/* SYN-ACK: ours only if it acks the ISN we forwarded. Otherwise a direct
-		 * connection reuses the tuple of a stale VIP flow (DATAPATH.md): drop the stale
-		 * entries and let the SYN-ACK through untouched. A retransmitted SYN-ACK of an
-		 * ESTABLISHED flow still acks syn_seq + 1 and is translated; adopted flows never
-		 * saw a SYN. */
-		if ((out->flags & LB_FLOW_F_ADOPTED) || out->state > LB_TCP_ESTABLISHED ||
-		    p->ack_seq != out->syn_seq + 1) {
-			lb_flow_delete(&fk, &p->key);
-			*why = LB_R_PASS_SYNACK_MISMATCH;
-			return 0;
-		}
-		if (out->state == LB_TCP_SYN_SENT)
-			lb_flow_mark(&fk, &p->key, 0, LB_TCP_ESTABLISHED);
-		*why = LB_R_REV_HIT;
-		return 1;
-	}
+	if (tf & LB_TH_SYN)
+		return lb_rev_synack(p, r, &fk, why);
+	if (tf & LB_TH_RST)
+		return lb_rev_rst(p, r, &fk, why);
 	*why = LB_R_REV_HIT;
+	/* A FIN the client could not accept (outside the window) changes no state. */
+	if ((tf & LB_TH_FIN) && !lb_seq_in_window(p->seq, out->cli_ack))
+		return 1;
 	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_SERVER, out->flags, &fk, &p->key);
 	if (closed)
 		*why = closed;

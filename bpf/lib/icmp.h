@@ -8,7 +8,7 @@
  *
  * Translated: ICMPv4 destination unreachable (all codes, incl. frag-needed) and time exceeded;
  * ICMPv6 destination unreachable, packet too big and time exceeded -- when the quoted packet
- * is TCP and its reversed tuple is in apilb_rev. Rewrites: quoted dst address/port -> VIP,
+ * is TCP and its reversed tuple is in apilb_rev_v2. Rewrites: quoted dst address/port -> VIP,
  * quoted IPv4 header checksum, quoted TCP checksum when the quote includes it, outer source
  * -> VIP when it was the backend, outer IPv4 checksum, ICMP checksum (ICMPv6: incl. the
  * pseudo-header).
@@ -103,7 +103,7 @@ static __always_inline int lb_icmp4_xlate(void *data, void *data_end, __u32 l4_o
 	k.src.w[0] = qip->daddr;
 	k.dst.w[0] = qip->saddr;
 	lb_icmp_key_ports(&k, qp, LB_AF_INET);
-	r = bpf_map_lookup_elem(&apilb_rev, &k);
+	r = bpf_map_lookup_elem(&apilb_rev_v2, &k);
 	if (!r)
 		return 0;
 	d = lb_csum_diff_addr(&k.src, &r->vip, 1);
@@ -160,7 +160,7 @@ static __always_inline int lb_icmp6_xlate(void *data, void *data_end, __u32 l4_o
 	__builtin_memcpy(&k.src, &qip->daddr, sizeof(k.src));
 	__builtin_memcpy(&k.dst, &qip->saddr, sizeof(k.dst));
 	lb_icmp_key_ports(&k, qp, LB_AF_INET6);
-	r = bpf_map_lookup_elem(&apilb_rev, &k);
+	r = bpf_map_lookup_elem(&apilb_rev_v2, &k);
 	if (!r)
 		return 0;
 	d = lb_csum_diff_addr(&k.src, &r->vip, 4);

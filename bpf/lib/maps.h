@@ -52,7 +52,7 @@ struct {
 	__uint(max_entries, LB_MAX_FLOWS);
 	__type(key, struct lb_flow_key);
 	__type(value, struct lb_rev);
-} apilb_rev SEC(".maps");
+} apilb_rev_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -110,7 +110,7 @@ class DatapathTest : public ::testing::Test {
   static int fd(bpf_map* m) { return bpf_map__fd(m); }
   int beFd() { return fd(skel_->maps.apilb_backends); }
   int fwdFd() { return fd(skel_->maps.apilb_fwd); }
-  int revFd() { return fd(skel_->maps.apilb_rev); }
+  int revFd() { return fd(skel_->maps.apilb_rev_v2); }
 
   // Every slot of VIP vipId's table -> backend id.
   void setTable(uint32_t vipId, uint32_t id) {
@@ -498,18 +498,157 @@ TEST_F(DatapathTest, SynAckNotAckingOurSynPassesUntouchedAndDropsStaleEntries) {
          LB_R_PASS_NOT_TRACKED);
 }
 
-TEST_F(DatapathTest, SynAckOnAdoptedFlowIsNeverTranslated) {
+TEST_F(DatapathTest, SynAckOnAdoptedFlowIsNeverTranslatedNorDeletesIt) {
   expect(Prog::kFwd, tcpPkt(kNode4, 40005, kVip4, kVipPort, kTcpAck, 1, 1, kHello),
          TC_ACT_REDIRECT, LB_R_FWD_ADOPT,
          tcpPkt(kNode4, 40005, kBe0, kBe0Port, kTcpAck, 1, 1, kHello));
   auto r = revEntry(kBe0, kBe0Port, kNode4, 40005);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->flags, LB_FLOW_F_ADOPTED);
+  EXPECT_EQ(r->cli_ack, 1u);
   expect(Prog::kRevXdp,
          replyPkt(kBe0, kBe0Port, kNode4, 40005, kTcpSyn | kTcpAck, 9, r->syn_seq + 1), XDP_PASS,
-         LB_R_PASS_SYNACK_MISMATCH);
+         LB_R_PASS_SYNACK_LIVE);
+  EXPECT_EQ(flows(), 1u);
+  EXPECT_EQ(revs(), 1u);
+}
+
+// A rev entry without its fwd twin is a leftover (the forward path always restores the rev
+// half): a SYN-ACK not acking our SYN there is a direct flow reusing the tuple.
+TEST_F(DatapathTest, SynAckMismatchOnLeftoverRevEntryDropsIt) {
+  establish(kNode4, 40009, kVip4, kBe0, kBe0Port);
+  lb_flow_key fk = flowKey(kNode4, 40009, kVip4, kVipPort);
+  ASSERT_EQ(bpf_map_delete_elem(fwdFd(), &fk), 0);
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40009, kTcpSyn | kTcpAck, 7000, 4243),
+         TC_ACT_OK, LB_R_PASS_SYNACK_MISMATCH);
+  EXPECT_EQ(revs(), 0u);
+}
+
+// ---- spoofed replies (RFC 5961 in spirit) ----------------------------------------------------
+
+TEST_F(DatapathTest, SpoofedSynAckOnEstablishedFlowChangesNothing) {
+  establish(kNode4, 40030, kVip4, kBe0, kBe0Port);
+  auto before = revEntry(kBe0, kBe0Port, kNode4, 40030);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->srv_isn, 5000u);
+  EXPECT_EQ(before->cli_ack, 5001u);
+  const std::vector<std::pair<uint32_t, uint32_t>> spoofs = {
+      {0x12345678, 0x9abcdef0},  // random seq and ack
+      {0x12345678, 1001},        // acks our SYN, wrong ISN
+      {5000, 0x9abcdef0},        // right ISN, does not ack our SYN
+  };
+  for (Prog rev : {Prog::kRevXdp, Prog::kRevTc}) {
+    for (auto [seq, ack] : spoofs) {
+      SCOPED_TRACE(std::string(progName(rev)) + " seq " + std::to_string(seq));
+      expect(rev, replyPkt(kBe0, kBe0Port, kNode4, 40030, kTcpSyn | kTcpAck, seq, ack),
+             rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK, LB_R_PASS_SYNACK_LIVE);
+    }
+  }
+  auto after = revEntry(kBe0, kBe0Port, kNode4, 40030);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(std::memcmp(&*before, &*after, sizeof(lb_rev)), 0);
+  EXPECT_EQ(fwdEntry(kNode4, 40030, kVip4)->state, LB_TCP_ESTABLISHED);
+  // A genuine retransmitted SYN-ACK is still translated, and so is the next data.
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40030, kTcpSyn | kTcpAck, 5000, 1001),
+         XDP_PASS, LB_R_REV_HIT,
+         replyPkt(kVip4, kVipPort, kNode4, 40030, kTcpSyn | kTcpAck, 5000, 1001));
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40030, kTcpAck, 5001, 1001, kHello),
+         XDP_PASS, LB_R_REV_HIT,
+         replyPkt(kVip4, kVipPort, kNode4, 40030, kTcpAck, 5001, 1001, kHello));
+}
+
+// Item "simultaneous collision": a direct connection node:P -> be0 picks the port of a LIVE VIP
+// flow. The backend answers that SYN with a challenge ACK (it has the VIP flow's socket), which
+// is indistinguishable from the VIP flow's own ACKs and translated; if a SYN-ACK ever comes (or
+// is spoofed) it passes untouched and the live flow keeps working. The direct connect fails.
+TEST_F(DatapathTest, DirectSynAckCollidingWithLiveFlowLeavesItWorking) {
+  establish(kNode4, 40031, kVip4, kBe0, kBe0Port, Prog::kRevTc);
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40031, kTcpSyn | kTcpAck, 777, 888889),
+         TC_ACT_OK, LB_R_PASS_SYNACK_LIVE);
+  EXPECT_EQ(flows(), 1u);
+  expect(Prog::kFwd, tcpPkt(kNode4, 40031, kVip4, kVipPort, kTcpAck, 1001, 5001, kHello),
+         TC_ACT_REDIRECT, LB_R_FWD_HIT,
+         tcpPkt(kNode4, 40031, kBe0, kBe0Port, kTcpAck, 1001, 5001, kHello));
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40031, kTcpAck, 5001, 1006, kHello),
+         TC_ACT_OK, LB_R_REV_HIT,
+         replyPkt(kVip4, kVipPort, kNode4, 40031, kTcpAck, 5001, 1006, kHello));
+}
+
+TEST_F(DatapathTest, ServerRstOutsideTheWindowPassesUntouchedAndKeepsTheFlow) {
+  establish(kNode4, 40032, kVip4, kBe0, kBe0Port);
+  for (Prog rev : {Prog::kRevXdp, Prog::kRevTc}) {
+    for (uint32_t seq : {0x80000000u, 5000u, 5001u + (1u << 20)}) {
+      SCOPED_TRACE(std::string(progName(rev)) + " seq " + std::to_string(seq));
+      expect(rev, replyPkt(kBe0, kBe0Port, kNode4, 40032, kTcpRst | kTcpAck, seq, 1001),
+             rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK, LB_R_PASS_RST_INVALID);
+    }
+  }
+  EXPECT_EQ(flows(), 1u);
+  EXPECT_EQ(revEntry(kBe0, kBe0Port, kNode4, 40032)->flags, 0u);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40032, kTcpAck, 5001, 1001, kHello),
+         XDP_PASS, LB_R_REV_HIT,
+         replyPkt(kVip4, kVipPort, kNode4, 40032, kTcpAck, 5001, 1001, kHello));
+}
+
+TEST_F(DatapathTest, ServerRstInWindowIsTranslatedButKeepsTheFlow) {
+  establish(kNode4, 40033, kVip4, kBe0, kBe0Port);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40033, kTcpRst, 5001 + 1460, 0),
+         XDP_PASS, LB_R_REV_RST_IN_WINDOW,
+         replyPkt(kVip4, kVipPort, kNode4, 40033, kTcpRst, 5001 + 1460, 0));
+  EXPECT_EQ(flows(), 1u);
+  EXPECT_EQ(revEntry(kBe0, kBe0Port, kNode4, 40033)->flags, LB_FLOW_F_RST_SEEN);
+  // Its socket may have accepted it: a later mismatching SYN-ACK is a direct flow, not spoofed.
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40033, kTcpSyn | kTcpAck, 1, 2),
+         XDP_PASS, LB_R_PASS_SYNACK_MISMATCH);
   EXPECT_EQ(flows(), 0u);
   EXPECT_EQ(revs(), 0u);
+}
+
+// The window follows the client's acks (written by the forward path): after the client acked 5
+// more bytes, only seq 5006 closes the flow and the old 5001 is behind the window.
+TEST_F(DatapathTest, ServerRstMustCarryTheClientsLatestAck) {
+  establish(kNode4, 40034, kVip4, kBe0, kBe0Port);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpAck, 5001, 1001, kHello),
+         XDP_PASS, LB_R_REV_HIT,
+         replyPkt(kVip4, kVipPort, kNode4, 40034, kTcpAck, 5001, 1001, kHello));
+  expect(Prog::kFwd, tcpPkt(kNode4, 40034, kVip4, kVipPort, kTcpAck, 1001, 5006), TC_ACT_REDIRECT,
+         LB_R_FWD_HIT, tcpPkt(kNode4, 40034, kBe0, kBe0Port, kTcpAck, 1001, 5006));
+  EXPECT_EQ(revEntry(kBe0, kBe0Port, kNode4, 40034)->cli_ack, 5006u);
+  // An old ack (reordered) does not move the window back.
+  expect(Prog::kFwd, tcpPkt(kNode4, 40034, kVip4, kVipPort, kTcpAck, 1001, 5001), TC_ACT_REDIRECT,
+         LB_R_FWD_HIT, tcpPkt(kNode4, 40034, kBe0, kBe0Port, kTcpAck, 1001, 5001));
+  EXPECT_EQ(revEntry(kBe0, kBe0Port, kNode4, 40034)->cli_ack, 5006u);
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5001, 0), TC_ACT_OK,
+         LB_R_PASS_RST_INVALID);
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5006, 0), TC_ACT_OK,
+         LB_R_FLOW_CLOSED, replyPkt(kVip4, kVipPort, kNode4, 40034, kTcpRst, 5006, 0));
+  EXPECT_EQ(flows(), 0u);
+  EXPECT_EQ(revs(), 0u);
+}
+
+// In SYN_SENT a RST is acceptable only if it acks our SYN (connection refused).
+TEST_F(DatapathTest, RstInSynSentMustAckOurSyn) {
+  syn(kNode4, 40035, kVip4, kBe0, kBe0Port, 1000);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40035, kTcpRst | kTcpAck, 0, 4242),
+         XDP_PASS, LB_R_PASS_RST_INVALID);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40035, kTcpRst, 0, 0), XDP_PASS,
+         LB_R_PASS_RST_INVALID);
+  EXPECT_EQ(flows(), 1u);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40035, kTcpRst | kTcpAck, 0, 1001),
+         XDP_PASS, LB_R_FLOW_CLOSED,
+         replyPkt(kVip4, kVipPort, kNode4, 40035, kTcpRst | kTcpAck, 0, 1001));
+  EXPECT_EQ(flows(), 0u);
+  EXPECT_EQ(revs(), 0u);
+}
+
+TEST_F(DatapathTest, ServerFinOutsideTheWindowChangesNoState) {
+  establish(kNode4, 40036, kVip4, kBe0, kBe0Port);
+  const uint8_t finAck = kTcpFin | kTcpAck;
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40036, finAck, 0x70000000, 1001),
+         XDP_PASS, LB_R_REV_HIT,
+         replyPkt(kVip4, kVipPort, kNode4, 40036, finAck, 0x70000000, 1001));
+  EXPECT_EQ(revEntry(kBe0, kBe0Port, kNode4, 40036)->state, LB_TCP_ESTABLISHED);
+  EXPECT_EQ(fwdEntry(kNode4, 40036, kVip4)->state, LB_TCP_ESTABLISHED);
 }
 
 // ---- close ----------------------------------------------------------------------------------
@@ -797,7 +936,7 @@ TEST_F(DatapathTest, CountersSumPacketsAndBytesOverCpus) {
 
 TEST_F(DatapathTest, AllMapsExistWithBtfTypes) {
   for (bpf_map* m : {skel_->maps.apilb_vips, skel_->maps.apilb_backends, skel_->maps.apilb_maglev,
-                     skel_->maps.apilb_fwd, skel_->maps.apilb_rev, skel_->maps.apilb_stats,
+                     skel_->maps.apilb_fwd, skel_->maps.apilb_rev_v2, skel_->maps.apilb_stats,
                      skel_->maps.apilb_attach, skel_->maps.apilb_bports,
                      skel_->maps.apilb_bstats}) {
     SCOPED_TRACE(bpf_map__name(m));

@@ -71,16 +71,17 @@ zeros12='00 00 00 00 00 00 00 00 00 00 00 00 '
 p=41030
 b=api2
 key="$(hex4 "$(lab_addr4 $b)")$zeros12$(hex4 "$LAB_NODE4")$zeros12$(hexport $LAB_PORT)$(hexport $p)06 02 00 00"
-# lb_rev: VIP, VIP port, state ESTABLISHED (2), flags 0, syn_seq 0x01020304 (host order)
-val="$(hex4 "$LAB_VIP4")$zeros12$(hexport $LAB_PORT)02 00 04 03 02 01"
+# lb_rev: VIP, VIP port, state ESTABLISHED (2), flags 0, syn_seq 0x01020304 (host order),
+# srv_isn 0, cli_ack 0
+val="$(hex4 "$LAB_VIP4")$zeros12$(hexport $LAB_PORT)02 00 04 03 02 01 00 00 00 00 00 00 00 00"
 # shellcheck disable=SC2086
-require stale.plant "bpftool plants a stale apilb_rev entry for $b:$LAB_PORT -> node:$p" \
-	bpftool map update pinned "$PIN/apilb_rev" key hex $key value hex $val
+require stale.plant "bpftool plants a stale apilb_rev_v2 entry for $b:$LAB_PORT -> node:$p" \
+	bpftool map update pinned "$PIN/apilb_rev_v2" key hex $key value hex $val
 got=$(who "https://$(be4 "$b")/version" --local-port "$p" --max-time 5)
 expect_eq stale.direct "direct request from port $p to $b despite the stale entry" "$got" "$b $(lab_addr4 "$b")"
 # shellcheck disable=SC2086
 check stale.gone "the stale entry was dropped" \
-	not bpftool map lookup pinned "$PIN/apilb_rev" key hex $key
+	not bpftool map lookup pinned "$PIN/apilb_rev_v2" key hex $key
 
 expect_eq flows "tracked flows left after everything closed (apilb flows)" "$(flow_count)" 0
 require detach "apilb detach" lb detach

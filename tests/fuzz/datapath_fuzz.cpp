@@ -10,8 +10,8 @@
 //     it may is decided from the frame's own tuple before the run, the way bpf/lib/parse.h reads
 //     it: lb_fwd may touch only TCP whose (dst, dport) is in apilb_vips (and drop TCP too short
 //     to hold the ports); the reverse programs
-//     only TCP whose tuple is in apilb_rev, or an ICMP/ICMPv6 error whose quoted TCP packet's
-//     reply tuple is in apilb_rev.
+//     only TCP whose tuple is in apilb_rev_v2, or an ICMP/ICMPv6 error whose quoted TCP packet's
+//     reply tuple is in apilb_rev_v2.
 // A broken invariant aborts (libFuzzer keeps the input). Kernel warnings are checked by
 // tests/fuzz/run.sh (dmesg). Needs root. APILB_FUZZ_WRITE_SEEDS=DIR writes the fixture frames
 // as seed files (how tests/fuzz/corpus/datapath was made) and exits.
@@ -134,7 +134,7 @@ bool inRev(uint8_t family, const uint8_t* src, const uint8_t* dst, const uint8_t
   k.proto = 6;
   k.family = family;
   lb_rev r;
-  return bpf_map_lookup_elem(mapFd(g_skel->maps.apilb_rev), &k, &r) == 0;
+  return bpf_map_lookup_elem(mapFd(g_skel->maps.apilb_rev_v2), &k, &r) == 0;
 }
 
 // An ICMP/ICMPv6 error quoting TCP whose reply tuple is tracked (as bpf/lib/icmp.h reads it).

@@ -41,6 +41,12 @@ constexpr ReasonInfo kReasons[] = {
     {LB_R_ERR_REWRITE, "err_rewrite", "a store/csum helper failed: dropped"},
     {LB_R_ERR_FLOW_TABLE, "err_flow_table", "flow entry could not be created: forwarded untracked"},
     {LB_R_ERR_REDIRECT, "err_redirect", "bpf_redirect_neigh/bpf_redirect failed"},
+    {LB_R_PASS_SYNACK_LIVE, "pass_synack_live",
+     "SYN-ACK not matching a live flow (spoofed or a direct flow): untouched, flow kept"},
+    {LB_R_PASS_RST_INVALID, "pass_rst_invalid",
+     "backend RST outside the flow's sequence window: untouched, flow kept"},
+    {LB_R_REV_RST_IN_WINDOW, "rev_rst_in_window",
+     "backend RST in window but not exact: translated (the socket decides), flow kept"},
 };
 
 constexpr bool reasonsInEnumOrder() {
