@@ -10,7 +10,9 @@ PKGS=(
 	linux-libc-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
 	libcurl4-openssl-dev libyaml-cpp-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
 	# lab, tests, demo
-	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3
+	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3 python3-yaml
+	# container image and deployment checks (scripts/image.sh, tests/e2e/image.sh, systemd-analyze verify)
+	podman runc mmdebstrap uidmap systemd
 	# benchmarks
 	wrk iperf3 haproxy nginx-light libnginx-mod-stream iptables gnuplot-nox conntrack linux-perf
 )

@@ -15,6 +15,7 @@ void addDetachCommand(CLI::App& app, GlobalOptions& g);
 void addBackendCommand(CLI::App& app, GlobalOptions& g);
 void addStatusCommand(CLI::App& app, GlobalOptions& g);
 void addFlowsCommand(CLI::App& app, GlobalOptions& g);
+void addManifestCommand(CLI::App& app);  // pure: prints deployment files, touches nothing
 
 // Runs before every subcommand: enters --netns (BadInput if unknown).
 void enterGlobalNetns(const GlobalOptions& g);

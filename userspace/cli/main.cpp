@@ -29,6 +29,7 @@ int runCli(int argc, char** argv) {
   lb::addStatusCommand(app, g);
   lb::addFlowsCommand(app, g);
   lb::addRunCommand(app, g);
+  lb::addManifestCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
