@@ -11,8 +11,10 @@ PKGS=(
 	libcurl4-openssl-dev libyaml-cpp-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
 	libcpp-httplib-dev
 	# lab, tests, demo
-	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3 jq iptables
-	python3-prometheus-client
+	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3 python3-yaml jq
+	iptables python3-prometheus-client
+	# container image and deployment checks (scripts/image.sh, tests/e2e/image.sh, systemd-analyze verify)
+	podman runc mmdebstrap uidmap systemd
 	# benchmarks
 	wrk iperf3 haproxy nginx-light libnginx-mod-stream iptables gnuplot-nox conntrack linux-perf
 )

@@ -17,6 +17,7 @@ void addStatusCommand(CLI::App& app, GlobalOptions& g);
 void addFlowsCommand(CLI::App& app, GlobalOptions& g);
 void addDoctorCommand(CLI::App& app, GlobalOptions& g);
 void addRunCommand(CLI::App& app, GlobalOptions& g);
+void addManifestCommand(CLI::App& app);  // pure: prints deployment files, touches nothing
 
 // Runs before every subcommand: enters --netns (BadInput if unknown).
 void enterGlobalNetns(const GlobalOptions& g);

@@ -35,6 +35,7 @@ int runCli(int argc, char** argv) {
   });
   lb::addRunCommand(app, g);
   lb::addKeysCommand(app);
+  lb::addManifestCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
