@@ -118,11 +118,13 @@ class DatapathTest : public ::testing::Test {
   }
 
   struct Result {
+    int err = 0;  // bpf_prog_test_run_opts' return value
     int retval = -1;
     Bytes out;
   };
 
-  Result run(Prog p, const Bytes& in, int wantErr = 0) {
+  // wantErr: the test run's expected return value; nullopt accepts any (the caller checks).
+  Result run(Prog p, const Bytes& in, std::optional<int> wantErr = 0) {
     bpf_program* prog = p == Prog::kFwd      ? skel_->progs.lb_fwd
                         : p == Prog::kRevXdp ? skel_->progs.lb_rev_xdp
                                              : skel_->progs.lb_rev_tc;
@@ -132,7 +134,10 @@ class DatapathTest : public ::testing::Test {
                 .data_size_in = uint32_t(in.size()), .data_size_out = uint32_t(r.out.size()),
                 .repeat = 1);
     int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
-    EXPECT_EQ(err, wantErr) << progName(p) << " test_run: " << strerror(-err);
+    if (wantErr) {
+      EXPECT_EQ(err, *wantErr) << progName(p) << " test_run: " << strerror(-err);
+    }
+    r.err = err;
     r.retval = int(opts.retval);
     r.out.resize(err ? 0 : opts.data_size_out);
     return r;
@@ -305,8 +310,18 @@ TEST_F(DatapathTest, PassThroughIsByteIdentical) {
     SCOPED_TRACE(c.name);
     expect(Prog::kRevXdp, c.frame, XDP_PASS, c.revReason);
     if (c.skbRefused) {
-      EXPECT_EQ(run(Prog::kFwd, c.frame, -EINVAL).out.size(), 0u);
-      EXPECT_EQ(run(Prog::kRevTc, c.frame, -EINVAL).out.size(), 0u);
+      // Newer kernels (6.1, 6.12, 6.18) refuse an skb test run of a frame shorter than its IP header
+      // (EINVAL); 5.10 runs it, and then it must come back untouched (docs/kernels.md).
+      for (Prog p : {Prog::kFwd, Prog::kRevTc}) {
+        Result r = run(p, c.frame, std::nullopt);
+        if (r.err == -EINVAL) {
+          EXPECT_EQ(r.out.size(), 0u) << progName(p);
+          continue;
+        }
+        EXPECT_EQ(r.err, 0) << progName(p);
+        EXPECT_EQ(r.retval, TC_ACT_OK) << progName(p);
+        EXPECT_EQ(r.out, c.frame) << progName(p) << " changed a frame it may not touch";
+      }
       continue;
     }
     expect(Prog::kFwd, c.frame, TC_ACT_OK, c.fwdReason);
