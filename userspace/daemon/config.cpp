@@ -178,6 +178,8 @@ const std::vector<KeyDef>& keyDefs() {
       {"probe_interval", false,
        std::bind(setProbeDuration, &ProbeConfig::interval, _1, _2, _3, _4)},
       {"probe_timeout", false, std::bind(setProbeDuration, &ProbeConfig::timeout, _1, _2, _3, _4)},
+      {"probe_timeout_dead_after", false,
+       std::bind(setProbeDuration, &ProbeConfig::timeoutDeadAfter, _1, _2, _3, _4)},
       {"probe_rise", false, std::bind(setProbeCount, &ProbeConfig::rise, _1, _2, _3, _4)},
       {"probe_fall", false, std::bind(setProbeCount, &ProbeConfig::fall, _1, _2, _3, _4)},
       {"probe_ca", false, std::bind(setProbeString, &ProbeConfig::ca, _1, _2, _3, _4)},

@@ -33,6 +33,8 @@ struct ProbeConfig {
   std::chrono::milliseconds timeout{1000};
   uint32_t rise = 2;  // consecutive successes to become healthy
   uint32_t fall = 2;  // consecutive failures to become draining / dead
+  // Consecutive timeouts drain; they mean dead only after this long (from the first one).
+  std::chrono::milliseconds timeoutDeadAfter{10000};
   std::string ca = "/etc/kubernetes/pki/ca.crt";
   std::string cert;
   std::string key;

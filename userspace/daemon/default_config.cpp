@@ -34,6 +34,9 @@ probe_type: https
 probe_path: /readyz
 probe_interval: 1s
 probe_timeout: 1s
+# A backend that only times out (overloaded, not refusing) is drained: no new flows, its flows
+# kept. It is declared dead (flows terminated) once it has timed out for this long.
+probe_timeout_dead_after: 10s
 # Consecutive successes to become healthy / failures to become draining or dead.
 probe_rise: 2
 probe_fall: 2

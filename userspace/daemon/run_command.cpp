@@ -50,6 +50,7 @@ const std::map<std::string, std::string>& helpTexts() {
       {"probe_path", "HTTP path probed (default /readyz)"},
       {"probe_interval", "time between probes (e.g. 1s)"},
       {"probe_timeout", "probe timeout (e.g. 1s)"},
+      {"probe_timeout_dead_after", "timeouts drain; dead after timing out this long (e.g. 10s)"},
       {"probe_rise", "consecutive successes to become healthy"},
       {"probe_fall", "consecutive failures to become draining/dead"},
       {"probe_ca", "CA file verifying apiserver certificates"},
