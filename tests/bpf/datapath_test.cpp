@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "apilb.skel.h"
+#include "bpf/maglev_map.h"
+#include "bpf/unique_fd.h"
 #include "bpf_maps.h"
 #include "checksum.h"
 #include "packet.h"
@@ -80,16 +82,10 @@ class DatapathTest : public ::testing::Test {
     LB_SKIP_WITHOUT_BPF();
     skel_ = apilb::open();
     ASSERT_NE(skel_, nullptr) << "apilb::open: " << strerror(errno);
-    // The Maglev inner-map template must have the table size. libbpf 1.1.2 crashes in
-    // bpf_map__set_max_entries(bpf_map__inner_map(m)) (the inner map has no obj: NULL deref),
-    // so hand it a template map of the right size instead, as `apilb attach` must too.
-    int tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilb_mgl_tmpl", sizeof(uint32_t),
-                              sizeof(uint32_t), kTable, nullptr);
-    ASSERT_GE(tmpl, 0) << strerror(errno);
-    ASSERT_EQ(bpf_map__set_inner_map_fd(skel_->maps.apilb_maglev, tmpl), 0);
+    // The Maglev inner-map template gets the table size as `apilb attach` gives it.
+    lb::UniqueFd tmpl = lb::sizeMaglevInner(skel_->maps.apilb_maglev, kTable);
     skel_->rodata->lb_lo_ifindex = 1;
     int err = apilb::load(skel_);
-    close(tmpl);  // the outer map keeps what it needs
     ASSERT_EQ(err, 0) << "apilb::load failed (verifier log above)";
     ASSERT_EQ(putVip(fd(skel_->maps.apilb_vips), kVip4, kVipPort, 0, kTable), 0);
     ASSERT_EQ(putVip(fd(skel_->maps.apilb_vips), kVip6, kVipPort, 1, kTable), 0);

@@ -39,6 +39,8 @@
 #include <vector>
 
 #include "apilb.skel.h"
+#include "bpf/maglev_map.h"
+#include "bpf/unique_fd.h"
 #include "apilb_maps.h"
 
 namespace lb {
@@ -132,13 +134,7 @@ class Bench {
     libbpf_set_print(nullptr);
     skel_.reset(apilb__open());
     if (!skel_) throw std::runtime_error("apilb__open failed (run as root?)");
-    // The inner-map template gets the table size from a real map of that size: libbpf 1.1.2's
-    // bpf_map__set_max_entries(bpf_map__inner_map(outer)) dereferences the inner map's unset
-    // obj pointer and crashes.
-    int tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilbb_tmpl", 4, 4, kTable, nullptr);
-    if (tmpl < 0 || bpf_map__set_inner_map_fd(skel_->maps.apilb_maglev, tmpl))
-      throw std::runtime_error("cannot size the Maglev inner map");
-    tables_.push_back(tmpl);
+    lb::UniqueFd tmpl = lb::sizeMaglevInner(skel_->maps.apilb_maglev, kTable);  // as attach does
     skel_->rodata->lb_lo_ifindex = 1;
     if (int err = apilb__load(skel_.get()))
       throw std::runtime_error("apilb__load failed: " + std::string(strerror(-err)));
@@ -148,7 +144,6 @@ class Bench {
   ~Bench() {
     if (noopXdp_ >= 0) close(noopXdp_);
     if (noopTc_ >= 0) close(noopTc_);
-    for (int fd : tables_) close(fd);
   }
 
   int fwd() const { return bpf_program__fd(skel_->progs.lb_fwd); }
@@ -180,13 +175,9 @@ class Bench {
     update(skel_->maps.apilb_backends, &beId, &b);
     uint32_t port = bePort, on = 1;
     update(skel_->maps.apilb_bports, &port, &on);
-    int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilbb_table", 4, 4, kTable, nullptr);
-    if (inner < 0) throw std::runtime_error("bpf_map_create(inner) failed");
-    tables_.push_back(inner);
-    for (uint32_t s = 0; s < kTable; s++)
-      if (bpf_map_update_elem(inner, &s, &beId, BPF_ANY))
-        throw std::runtime_error("filling the Maglev table failed");
-    update(skel_->maps.apilb_maglev, &vipId, &inner);
+    if (lb::installMaglevTable(bpf_map__fd(skel_->maps.apilb_maglev), vipId,
+                               std::vector<uint32_t>(kTable, beId)))
+      throw std::runtime_error("installing the Maglev table failed");
   }
 
   // Per-reason packet counters summed over CPUs.
@@ -223,7 +214,6 @@ class Bench {
 
   std::unique_ptr<apilb, SkelDeleter> skel_;
   int noopXdp_ = -1, noopTc_ = -1;
-  std::vector<int> tables_;
 };
 
 // ---- running -----------------------------------------------------------------------------

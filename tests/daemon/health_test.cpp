@@ -16,15 +16,19 @@ namespace {
 const ProbeResult kOk{ProbeOutcome::kOk, "200", "", 1.0};
 const ProbeResult k503{ProbeOutcome::kNotReady, "503", "HTTP 503", 1.0};
 const ProbeResult kRefused{ProbeOutcome::kFailed, "refused", "Connection refused", 0.1};
-const ProbeResult kTimeout{ProbeOutcome::kFailed, "timeout", "Timeout after 1000 ms", 1000};
+const ProbeResult kReset{ProbeOutcome::kFailed, "reset", "Connection reset by peer", 0.2};
+const ProbeResult kTimeout{ProbeOutcome::kTimedOut, "timeout", "Timeout after 1000 ms", 1000};
 
 struct Machine {
   BackendHealth h;
   uint32_t rise = 2, fall = 2;
+  std::chrono::milliseconds timeoutDeadAfter{10000};
+  WallTime now = WallTime(std::chrono::seconds(100));  // advances 1 s per probe
   int transitions = 0;
   std::string lastReason;
   HealthState feed(const ProbeResult& r) {
-    auto t = recordProbe(&h, r, rise, fall, WallTime(std::chrono::seconds(100 + transitions)));
+    now += std::chrono::seconds(1);
+    auto t = recordProbe(&h, r, {rise, fall, timeoutDeadAfter}, now);
     if (t) {
       transitions++;
       lastReason = t->reason;
@@ -52,8 +56,8 @@ TEST(Health, FallIsHysteresis) {
   EXPECT_EQ(m.feed(kRefused), HealthState::kHealthy);  // one failure is not enough
   EXPECT_EQ(m.feed(kOk), HealthState::kHealthy);       // success resets the count
   EXPECT_EQ(m.feed(kRefused), HealthState::kHealthy);
-  EXPECT_EQ(m.feed(kTimeout), HealthState::kDead);
-  EXPECT_EQ(m.lastReason, "2 consecutive failures, last: timeout (Timeout after 1000 ms)");
+  EXPECT_EQ(m.feed(kReset), HealthState::kDead);
+  EXPECT_EQ(m.lastReason, "2 consecutive failures, last: reset (Connection reset by peer)");
   EXPECT_EQ(m.h.failures, 2u);
   EXPECT_EQ(m.h.successes, 0u);
 }
@@ -107,6 +111,59 @@ TEST(Health, RiseOneFallOne) {
   EXPECT_EQ(m.feed(kRefused), HealthState::kDead);
   EXPECT_EQ(m.feed(kOk), HealthState::kHealthy);
   EXPECT_EQ(m.transitions, 3);
+}
+
+// Timeouts alone: draining after `fall`, dead once they have lasted timeoutDeadAfter (10 s),
+// counted from the first timeout. Probes here complete 1 s apart.
+TEST(Health, TimeoutsDrainThenDieAfterTheGrace) {
+  Machine m;
+  m.feed(kOk);
+  m.feed(kOk);
+  EXPECT_EQ(m.feed(kTimeout), HealthState::kHealthy);  // first timeout at t0
+  EXPECT_EQ(m.feed(kTimeout), HealthState::kDraining);
+  EXPECT_EQ(m.lastReason, "2 consecutive failures, last: timeout (Timeout after 1000 ms)");
+  for (int i = 2; i < 10; i++) EXPECT_EQ(m.feed(kTimeout), HealthState::kDraining) << i;  // t0+9s
+  EXPECT_EQ(m.feed(kTimeout), HealthState::kDead);  // t0 + 10 s
+  EXPECT_EQ(m.lastReason,
+            "11 consecutive failures, last: timeout (Timeout after 1000 ms); timing out for "
+            "10000 ms");
+  EXPECT_EQ(m.transitions, 3);
+}
+
+TEST(Health, ASuccessRestartsTheTimeoutGrace) {
+  Machine m;
+  m.feed(kOk);
+  m.feed(kOk);
+  for (int i = 0; i < 9; i++) m.feed(kTimeout);
+  EXPECT_EQ(m.h.state, HealthState::kDraining);
+  m.feed(kOk);  // alive after all (rise 2: still draining)
+  EXPECT_EQ(m.h.state, HealthState::kDraining);
+  for (int i = 0; i < 10; i++) EXPECT_EQ(m.feed(kTimeout), HealthState::kDraining) << i;
+  EXPECT_EQ(m.feed(kTimeout), HealthState::kDead);
+}
+
+TEST(Health, RefusedWhileDrainingOnTimeoutsIsDeadAtOnce) {
+  Machine m;
+  m.feed(kOk);
+  m.feed(kOk);
+  m.feed(kTimeout);
+  EXPECT_EQ(m.feed(kTimeout), HealthState::kDraining);
+  EXPECT_EQ(m.feed(kRefused), HealthState::kDraining);
+  EXPECT_EQ(m.feed(kRefused), HealthState::kDead);
+  Machine n;  // refused from healthy: dead after fall, as always
+  n.feed(kOk);
+  n.feed(kOk);
+  n.feed(kRefused);
+  EXPECT_EQ(n.feed(kRefused), HealthState::kDead);
+}
+
+TEST(Health, ZeroGraceMakesTimeoutsDeadAfterFall) {
+  Machine m;
+  m.timeoutDeadAfter = std::chrono::milliseconds(0);
+  m.feed(kOk);
+  m.feed(kOk);
+  m.feed(kTimeout);
+  EXPECT_EQ(m.feed(kTimeout), HealthState::kDead);
 }
 
 TEST(Health, RecordsLastProbe) {

@@ -39,6 +39,7 @@ TEST(Classify, Outcomes) {
   EXPECT_EQ(unr.result, "unreachable");
   auto to = Prober::classify(ProbeType::kHttps, CURLE_OPERATION_TIMEDOUT, 0, 0, "timed out", 1000);
   EXPECT_EQ(to.result, "timeout");
+  EXPECT_EQ(to.outcome, ProbeOutcome::kTimedOut);
   auto tls = Prober::classify(ProbeType::kHttps, CURLE_PEER_FAILED_VERIFICATION, 0, 0,
                               "SSL certificate problem: unable to get local issuer", 3);
   EXPECT_EQ(tls.outcome, ProbeOutcome::kFailed);
@@ -124,7 +125,7 @@ TEST(Prober, HttpsAgainstNonTlsServerFails) {
   Prober p(cfg, {loop(l.port)});
   auto got = probe(p, 1, 1);
   ASSERT_EQ(got[0].size(), 1u);
-  EXPECT_EQ(got[0][0].outcome, ProbeOutcome::kFailed);
+  EXPECT_EQ(got[0][0].outcome, ProbeOutcome::kTimedOut);
   EXPECT_EQ(got[0][0].result, "timeout");
   EXPECT_GE(got[0][0].latencyMs, 150);
 }

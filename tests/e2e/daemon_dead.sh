@@ -3,7 +3,8 @@
 # e2e (daemon): a backend dies. Part 1: kill -9 of api2's nginx while a client opens new
 # connections through the VIP back to back; figure: time from the kill to the last new flow
 # sent to api2 (a refused connection: api2 is the only dead backend). Part 2: api3 hangs
-# (SIGSTOP: connects time out) while a download is served by it; figure: time until that
+# (SIGSTOP: connects time out; with --probe-timeout-dead-after 1s the drain on timeouts turns into
+# dead at the second timeout, as a refusal would) while a download is served by it; figure: time until that
 # existing flow is reset (the daemon destroys the local socket: curl fails with "Software caused
 # connection abort"), and the time from the daemon's "dead" decision to the reset (< 1 s).
 set -uo pipefail
@@ -11,7 +12,8 @@ set -uo pipefail
 . "$E2E_REPO/tests/daemon/e2e_lib.sh"
 e2e_init daemon_dead
 
-require daemon "apilb run attaches and sees api1..3 healthy" daemon_start -- api1 api2 api3
+require daemon "apilb run attaches and sees api1..3 healthy" \
+	daemon_start --probe-timeout-dead-after 1s -- api1 api2 api3
 
 # ---- part 1: kill -9, new flows ----------------------------------------------------------
 client_loop "$LAB_DIR/loop1.txt"
@@ -59,7 +61,7 @@ kill "$IDLE_PID" 2>/dev/null
 read -r t_idle idle_err <"$LAB_DIR/idle.txt" || t_idle=0
 t_end=$(cat "$LAB_DIR/dl.bin.end" 2>/dev/null || echo 0)
 read -r dl_rc dl_size dl_err <"$LAB_DIR/dl.bin.w"
-dead_line=$(grep -m1 '198.18.0.13:6443: healthy -> dead' "$LAB_DIR/daemon.log")
+dead_line=$(grep -m1 -E '198.18.0.13:6443: [a-z]+ -> dead' "$LAB_DIR/daemon.log")
 t_dead=$(log_ms "$dead_line")
 echo "    download: curl rc $dl_rc after $dl_size bytes: $dl_err"
 grep -E '198.18.0.13:6443' "$LAB_DIR/daemon.log" | tail -3 | sed 's/^/    daemon: /'

@@ -2,6 +2,8 @@
 // Raw libbpf seeding/reading of the apilb maps for BPF fixtures.
 #include "bpf_maps.h"
 
+#include "bpf/maglev_map.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -54,15 +56,7 @@ int putBackendPort(int bportsFd, uint16_t port, bool on) {
 }
 
 int putTable(int maglevFd, uint32_t vipId, const std::vector<uint32_t>& slots) {
-  int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilb_mgl_test", sizeof(uint32_t),
-                             sizeof(uint32_t), uint32_t(slots.size()), nullptr);
-  if (inner < 0) return -errno;
-  int err = 0;
-  for (uint32_t i = 0; i < slots.size() && !err; i++)
-    if (bpf_map_update_elem(inner, &i, &slots[i], BPF_ANY)) err = -errno;
-  if (!err && bpf_map_update_elem(maglevFd, &vipId, &inner, BPF_ANY)) err = -errno;
-  close(inner);  // the outer map holds its own reference
-  return err;
+  return -installMaglevTable(maglevFd, vipId, slots).value();
 }
 
 lb_flow_key flowKey(const std::string& src, uint16_t sport, const std::string& dst,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Raw libbpf helpers that seed and read the apilb maps in BPF fixtures (by map fd, so they work
-// on a fresh unpinned skeleton): VIPs, backends, a Maglev table (a new inner ARRAY created with
-// bpf_map_create and swapped into apilb_maglev), flow entries and per-CPU counters.
+// on a fresh unpinned skeleton): VIPs, backends, a Maglev table (lb::installMaglevTable, the daemon's
+// own code), flow entries and per-CPU counters.
 // All return 0 or -errno unless stated.
 #pragma once
 
@@ -26,7 +26,7 @@ int putBackend(int backendsFd, uint32_t id, const std::string& addr, uint16_t po
                uint32_t flags, uint32_t ifindex = 2, uint32_t gen = 1);
 // Marks port (host order) as a backend port in apilb_bports (on = false clears it).
 int putBackendPort(int bportsFd, uint16_t port, bool on = true);
-// Creates an inner ARRAY of slots.size() entries holding `slots` and installs it for vipId.
+// Installs `slots` for vipId through lb::installMaglevTable (bpf/maglev_map.h), as the daemon does.
 int putTable(int maglevFd, uint32_t vipId, const std::vector<uint32_t>& slots);
 
 lb_flow_key flowKey(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport);

@@ -226,13 +226,13 @@ lb_iface_rec attachIface(const AttachConfig& cfg, const LbProgram& prog, uint32_
   rec.old_rp_filter = -1;
   if (cfg.ingress == IngressMode::kTc) {
     bool created = false;
-    attachTc(ifindex, TcDir::kIngress, prog.progFd(kProgRevTc), kProgRevTc, &created, undo, log);
+    attachTc(ifindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, undo, log);
     rec.mode = LB_MODE_TC;
     rec.flags = created ? LB_IFACE_F_CLSACT : 0;
     return rec;
   }
   bool generic = false;
-  if (auto ec = xdpAttach(ifindex, prog.progFd(kProgRevXdp), &generic))
+  if (auto ec = xdpAttach(ifindex, prog.revXdpProg(), &generic))
     sysFail(ec, std::string("attach ") + kProgRevXdp + " (XDP) to " + ifName(ifindex));
   undo.push([ifindex] { (void)xdpDetach(ifindex, kProgRevXdp); });
   rec.mode = generic ? LB_MODE_XDP_GENERIC : LB_MODE_XDP_NATIVE;
@@ -367,8 +367,8 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   fillMaps(cfg, cfg.pinDir);
   lb_attach_rec rec = baseRecord(cfg, dev, r);
   bool created = false;
-  attachTc(dev.ifindex, TcDir::kEgress, prog.progFd(kProgFwd), kProgFwd, &created, undo, log);
-  attachTc(r.loIfindex, TcDir::kIngress, prog.progFd(kProgRevTc), kProgRevTc, &created, undo, log);
+  attachTc(dev.ifindex, TcDir::kEgress, prog.fwdProg(), kProgFwd, &created, undo, log);
+  attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, undo, log);
   rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
   for (uint32_t idx : r.ifindexes)
     rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, undo, log);

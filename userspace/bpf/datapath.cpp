@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "bpf/netlink.h"
+#include "bpf/maglev_map.h"
 #include "bpf/pin_lock.h"
 #include "bpf/unique_fd.h"
 #include "lb/maglev.h"
@@ -227,17 +228,6 @@ uint32_t innerFlags(int outerFd) {
   return 0;
 }
 
-std::error_code fillArray(int fd, const std::vector<uint32_t>& values) {
-  std::vector<uint32_t> keys(values.size());
-  for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
-  uint32_t count = static_cast<uint32_t>(values.size());
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts) == 0) return {};
-  for (uint32_t i = 0; i < values.size(); ++i)  // kernels without batch ops for arrays
-    if (bpf_map_update_elem(fd, &i, &values[i], BPF_ANY) != 0) return errnoCode();
-  return {};
-}
-
 }  // namespace
 
 std::error_code Datapath::publishTable(uint32_t vipId, std::optional<std::vector<uint32_t>> ids) {
@@ -253,14 +243,7 @@ std::error_code Datapath::publishTable(uint32_t vipId, std::optional<std::vector
   }
   if (set.empty()) return std::make_error_code(std::errc::no_such_file_or_directory);
   std::vector<uint32_t> table = buildMaglevTable(set, vip->vip.table_size);
-  LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = innerFlags(fds_->maglev.get()));
-  UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilb_mag_inner", sizeof(uint32_t),
-                                sizeof(uint32_t), vip->vip.table_size, &copts));
-  if (!inner.valid()) return errnoCode();
-  if (auto ec = fillArray(inner.get(), table)) return ec;
-  uint32_t fd = static_cast<uint32_t>(inner.get());
-  if (bpf_map_update_elem(fds_->maglev.get(), &vipId, &fd, BPF_ANY) != 0) return errnoCode();
-  return {};
+  return installMaglevTable(fds_->maglev.get(), vipId, table, innerFlags(fds_->maglev.get()));
 }
 
 std::vector<uint32_t> Datapath::table(uint32_t vipId) const {

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Skeleton loading. rodata is written through the BTF of the .rodata datasec (offset of the
-// variable by name) rather than skel->rodata->x, so this file compiles against any version of
-// bpf/apilb.bpf.c and reports a missing variable at run time.
+// Skeleton loading through the typed skeleton (skel->rodata->x, skel->progs.y): renaming a
+// program or a tunable in bpf/apilb.bpf.c breaks this file's build, not a node at run time.
 #include "bpf/loader.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -19,6 +17,7 @@
 
 #include "apilb.skel.h"
 #include "apilb_maps.h"
+#include "bpf/maglev_map.h"
 #include "bpf/system.h"
 #include "bpf/unique_fd.h"
 
@@ -27,39 +26,6 @@ namespace {
 
 [[noreturn]] void raise(int err, const std::string& what) {
   throw std::system_error(err < 0 ? -err : err, std::generic_category(), what);
-}
-
-bpf_map* rodataMap(bpf_object* obj) {
-  bpf_map* m;
-  bpf_object__for_each_map(m, obj) {
-    const char* n = bpf_map__name(m);
-    size_t len = std::strlen(n);
-    if (len >= 7 && std::strcmp(n + len - 7, ".rodata") == 0) return m;
-  }
-  return nullptr;
-}
-
-void setRodataU32(bpf_object* obj, const char* var, uint32_t value) {
-  bpf_map* ro = rodataMap(obj);
-  const btf* b = bpf_object__btf(obj);
-  size_t size = 0;
-  auto* init = ro ? static_cast<const char*>(bpf_map__initial_value(ro, &size)) : nullptr;
-  int sec = b ? btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC) : -1;
-  if (!init || sec < 0) raise(ENOENT, std::string("BPF object has no .rodata for ") + var);
-  const btf_type* t = btf__type_by_id(b, static_cast<uint32_t>(sec));
-  const btf_var_secinfo* vs = btf_var_secinfos(t);
-  for (int i = 0; i < btf_vlen(t); ++i, ++vs) {
-    const btf_type* v = btf__type_by_id(b, vs->type);
-    if (std::strcmp(btf__name_by_offset(b, v->name_off), var) != 0) continue;
-    if (vs->size != sizeof(value) || vs->offset + sizeof(value) > size)
-      raise(EINVAL, std::string("rodata ") + var + " is not a u32");
-    std::vector<char> data(init, init + size);  // libbpf's setter is the supported way in
-    std::memcpy(data.data() + vs->offset, &value, sizeof(value));
-    if (int rc = bpf_map__set_initial_value(ro, data.data(), size); rc < 0)
-      raise(rc, "bpf_map__set_initial_value(.rodata)");
-    return;
-  }
-  raise(ENOENT, std::string("BPF object has no rodata variable ") + var);
 }
 
 struct SkelDeleter {
@@ -81,29 +47,15 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
   auto impl = std::make_unique<Impl>();
   impl->skel.reset(apilb__open());
   if (!impl->skel) raise(errno, "apilb__open");
-  bpf_object* obj = impl->skel->obj;
-  bpf_map* outer = bpf_object__find_map_by_name(obj, LB_MAP_MAGLEV);
-  if (!outer || !bpf_map__inner_map(outer))
-    raise(ENOENT, "BPF object has no map-in-map " LB_MAP_MAGLEV);
-  // libbpf 1.1's bpf_map__set_max_entries() dereferences inner_map->obj, which is NULL for an
-  // inner map (segfault). Instead hand libbpf a template inner map of the right size; the kernel
-  // copies its shape into the outer map at creation, so the fd can be closed after load.
-  LIBBPF_OPTS(bpf_map_create_opts, copts);
-  UniqueFd tmpl(bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilb_mag_tmpl", sizeof(uint32_t),
-                               sizeof(uint32_t), tableSize, &copts));
-  if (!tmpl.valid()) raise(errno, "bpf_map_create(" LB_MAP_MAGLEV " inner template)");
-  if (int rc = bpf_map__set_inner_map_fd(outer, tmpl.get()); rc < 0)
-    raise(rc, "bpf_map__set_inner_map_fd(" LB_MAP_MAGLEV ")");
-  setRodataU32(obj, "lb_lo_ifindex", loIfindex);
+  UniqueFd tmpl = sizeMaglevInner(impl->skel->maps.apilb_maglev, tableSize);
+  impl->skel->rodata->lb_lo_ifindex = loIfindex;
   if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
   return LbProgram(std::move(impl));
 }
 
-int LbProgram::progFd(const char* name) const {
-  bpf_program* p = bpf_object__find_program_by_name(impl_->skel->obj, name);
-  if (!p) raise(ENOENT, std::string("BPF object has no program ") + name);
-  return bpf_program__fd(p);
-}
+int LbProgram::fwdProg() const { return bpf_program__fd(impl_->skel->progs.lb_fwd); }
+int LbProgram::revXdpProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_xdp); }
+int LbProgram::revTcProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_tc); }
 
 void LbProgram::pinMaps(const std::string& pinDir) const {
   // Not bpf_object__pin_maps(): libbpf 1.1 replaces every '.' in the whole path with '_', so a

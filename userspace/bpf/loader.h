@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Loading the embedded BPF object (apilb.skel.h) for `apilb attach`: sets the Maglev inner map
-// size and the rodata tunables, loads, and pins every map under a pin dir. Programs and maps are
-// looked up by their fixed names (lb_fwd, lb_rev_xdp, lb_rev_tc, apilb_*), so a missing one is
-// a clear runtime error rather than a compile error. Errors: std::system_error (startup).
+// size (bpf/maglev_map.h) and the rodata tunables (skel->rodata), loads, and pins every map under
+// a pin dir. Programs are reached through the typed skeleton (skel->progs.lb_fwd, ...), so a
+// renamed program or tunable fails the build. Errors: std::system_error (startup).
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -23,8 +23,11 @@ class LbProgram {
   LbProgram& operator=(LbProgram&&) noexcept;
   ~LbProgram();
 
-  // fd of the named program; throws std::system_error(ENOENT) if the object lacks it.
-  int progFd(const char* name) const;
+  // fds of the loaded programs (owned by this LbProgram): lb_fwd (TC egress of the VIP device),
+  // lb_rev_xdp (XDP on the NICs), lb_rev_tc (TC ingress of the NICs and lo).
+  int fwdProg() const;
+  int revXdpProg() const;
+  int revTcProg() const;
   // Pins every map as pinDir/<map name> ('.' in a name becomes '_'), like bpf_object__pin_maps
   // but without its rewriting of '.' in the directory part.
   void pinMaps(const std::string& pinDir) const;

@@ -196,6 +196,11 @@ const std::vector<KeyDef>& keyDefs() {
          setProbeDuration(&ProbeConfig::timeout, k, v, c, e);
          c->probe.timeoutSet = true;
        }},
+      {{"probe_timeout_dead_after", false, false, "10s", false,
+        "a probe timeout alone only drains; dead once timeouts have lasted this long (0s: at "
+        "`probe_fall` timeouts, like refused)",
+        kUseRun, 0},
+       std::bind(setProbeDuration, &ProbeConfig::timeoutDeadAfter, _1, _2, _3, _4)},
       {{"probe_rise", false, false, "2", false, "consecutive successes to become healthy (1..100)",
         kUseRun, 0},
        std::bind(setProbeCount, &ProbeConfig::rise, _1, _2, _3, _4)},

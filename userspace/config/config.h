@@ -39,6 +39,8 @@ struct ProbeConfig {
   // set is checked against the interval, so a default never rejects a valid interval.
   std::chrono::milliseconds timeout{1000};
   bool timeoutSet = false;
+  // Timeouts alone drain; dead once they have lasted this long (refused/reset/TLS: dead at fall).
+  std::chrono::milliseconds timeoutDeadAfter{10000};
   uint32_t rise = 2;  // consecutive successes to become healthy
   uint32_t fall = 2;  // consecutive failures to become draining / dead
   std::string ca = "/etc/kubernetes/pki/ca.crt";

@@ -96,7 +96,8 @@ void Daemon::resetHealth(const std::vector<BackendHealth>& keep,
 bool Daemon::onProbe(size_t index, const ProbeResult& r) {
   if (index >= health_.size()) return false;
   BackendHealth& h = health_[index];
-  auto t = recordProbe(&h, r, cfg_.probe.rise, cfg_.probe.fall, std::chrono::system_clock::now());
+  auto t = recordProbe(&h, r, {cfg_.probe.rise, cfg_.probe.fall, cfg_.probe.timeoutDeadAfter},
+                       std::chrono::system_clock::now());
   const std::string& name = rec_.members()[index].cfg.ep.str();
   if (metrics_) metrics_->observeProbe(name, r);
   log::debug("probe " + name + ": " + r.result + " " + std::to_string(r.latencyMs) + " ms" +

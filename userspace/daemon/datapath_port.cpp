@@ -1,25 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The real DatapathPort (a thin adapter over lb::Datapath) and the SOCK_DESTROY socket killer.
-//
-// Why SOCK_DESTROY: the clients of a node-local VIP are local sockets (kubelet, kube-proxy,
-// pods' host-network agents). Destroying them makes the kernel abort the connection at once:
-// the application's next (or pending) read/write fails with ECONNABORTED and it reconnects
-// through the VIP, which now avoids the dead backend; the kernel also sends a RST to the peer.
-// A datapath-generated RST would only act when the client sends its next packet, and a kubelet
-// watch may sit idle for minutes. bpf_sock_destroy (>= 6.5) would need an iterator program;
-// netlink needs nothing loaded and works on every kernel with CONFIG_INET_DIAG_DESTROY.
+// The real DatapathPort (a thin adapter over lb::Datapath) and SocketKiller (over lb::SockDiag).
 #include "daemon/datapath_port.h"
 
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
+#include "bpf/sock_destroy.h"
 #include "daemon/log.h"
 
 namespace lb {
@@ -55,71 +38,18 @@ class RealDatapath : public DatapathPort {
   Datapath dp_;
 };
 
+// SocketKiller over lb::SockDiag (bpf/sock_destroy.h).
 class SockDiagKiller : public SocketKiller {
  public:
-  SockDiagKiller() {
-    fd_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd_ < 0)
-      throw std::system_error(errno, std::generic_category(), "socket(NETLINK_SOCK_DIAG)");
-  }
-  ~SockDiagKiller() override { close(fd_); }
-
   size_t destroy(const std::vector<lb_flow_key>& flows) override {
-    size_t n = 0;
-    for (const auto& k : flows) {
-      int err = destroyOne(k);
-      if (err == 0)
-        n++;
-      else if (err != ENOENT)
-        log::warn(std::string("SOCK_DESTROY failed: ") + std::strerror(err));
-    }
+    std::error_code ec;
+    size_t n = diag_.destroyFlowSockets(flows, &ec);
+    if (ec) log::warn("SOCK_DESTROY failed: " + ec.message());
     return n;
   }
 
  private:
-  // Sends one SOCK_DESTROY for the local socket {src:sport -> dst:dport} and waits for the ack.
-  int destroyOne(const lb_flow_key& k) {
-    struct {
-      nlmsghdr nlh;
-      inet_diag_req_v2 req;
-    } msg{};
-    msg.nlh.nlmsg_len = sizeof(msg);
-    msg.nlh.nlmsg_type = SOCK_DESTROY;
-    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    msg.nlh.nlmsg_seq = ++seq_;
-    msg.req.sdiag_family = k.family == LB_AF_INET6 ? AF_INET6 : AF_INET;
-    msg.req.sdiag_protocol = IPPROTO_TCP;
-    msg.req.idiag_states = ~0u;
-    msg.req.id.idiag_sport = k.sport;
-    msg.req.id.idiag_dport = k.dport;
-    std::memcpy(msg.req.id.idiag_src, k.src.w, sizeof(k.src.w));
-    std::memcpy(msg.req.id.idiag_dst, k.dst.w, sizeof(k.dst.w));
-    msg.req.id.idiag_cookie[0] = msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0)
-      return errno;
-    return readAck();
-  }
-
-  int readAck() {
-    alignas(nlmsghdr) char buf[1024];
-    for (;;) {
-      ssize_t len = recv(fd_, buf, sizeof(buf), 0);
-      if (len < 0) {
-        if (errno == EINTR) continue;
-        return errno;
-      }
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_seq != seq_ || h->nlmsg_type != NLMSG_ERROR) continue;
-        auto* e = static_cast<nlmsgerr*>(NLMSG_DATA(h));
-        return -e->error;
-      }
-    }
-  }
-
-  int fd_ = -1;
-  uint32_t seq_ = 0;
+  SockDiag diag_;
 };
 
 }  // namespace

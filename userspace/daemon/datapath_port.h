@@ -47,7 +47,8 @@ class SocketKiller {
 // Opens the maps pinned under pinDir. Throws std::system_error (ENOENT: nothing attached).
 std::unique_ptr<DatapathPort> makeDatapathPort(const std::string& pinDir);
 
-// SOCK_DESTROY over NETLINK_SOCK_DIAG (CONFIG_INET_DIAG_DESTROY) in the current netns.
+// SOCK_DESTROY over NETLINK_SOCK_DIAG (lb::SockDiag, bpf/sock_destroy.h) in the current netns.
+// Throws std::system_error if the netlink socket cannot be opened.
 std::unique_ptr<SocketKiller> makeSockDiagKiller();
 
 }  // namespace lb

@@ -22,8 +22,9 @@ std::string countText(uint32_t n, const char* one, const char* many) {
 }
 
 // The state the counters call for, or nullopt to stay.
-std::optional<HealthState> target(const BackendHealth& h, const ProbeResult& r, uint32_t rise,
-                                  uint32_t fall) {
+std::optional<HealthState> target(const BackendHealth& h, const ProbeResult& r,
+                                  const HealthRules& rules, WallTime now) {
+  const uint32_t rise = rules.rise, fall = rules.fall;
   switch (r.outcome) {
     case ProbeOutcome::kOk:
       if (h.state != HealthState::kHealthy && h.successes >= rise) return HealthState::kHealthy;
@@ -38,11 +39,22 @@ std::optional<HealthState> target(const BackendHealth& h, const ProbeResult& r, 
       if (h.state == HealthState::kDraining)
         return h.failedRun >= fall ? std::optional(HealthState::kDead) : std::nullopt;
       return h.failures >= fall ? std::optional(HealthState::kDead) : std::nullopt;
+    case ProbeOutcome::kTimedOut:
+      if (h.state == HealthState::kDead) return std::nullopt;
+      if (h.timedOutRun >= fall && now - h.timeoutsSince >= rules.timeoutDeadAfter)
+        return HealthState::kDead;
+      if (h.state == HealthState::kDraining) return std::nullopt;
+      return h.failures >= fall ? std::optional(HealthState::kDraining) : std::nullopt;
   }
   return std::nullopt;
 }
 
-void count(BackendHealth* h, ProbeOutcome o) {
+void count(BackendHealth* h, ProbeOutcome o, WallTime now) {
+  if (o == ProbeOutcome::kTimedOut) {
+    if (h->timedOutRun++ == 0) h->timeoutsSince = now;
+  } else {
+    h->timedOutRun = 0;
+  }
   if (o == ProbeOutcome::kOk) {
     h->successes++;
     h->failures = h->notReadyRun = h->failedRun = 0;
@@ -50,13 +62,8 @@ void count(BackendHealth* h, ProbeOutcome o) {
   }
   h->successes = 0;
   h->failures++;
-  if (o == ProbeOutcome::kNotReady) {
-    h->notReadyRun++;
-    h->failedRun = 0;
-  } else {
-    h->failedRun++;
-    h->notReadyRun = 0;
-  }
+  h->notReadyRun = o == ProbeOutcome::kNotReady ? h->notReadyRun + 1 : 0;
+  h->failedRun = o == ProbeOutcome::kFailed ? h->failedRun + 1 : 0;
 }
 
 }  // namespace
@@ -75,23 +82,29 @@ const char* healthStateName(HealthState s) {
   return "?";
 }
 
-std::optional<Transition> recordProbe(BackendHealth* h, const ProbeResult& r, uint32_t rise,
-                                      uint32_t fall, WallTime now) {
-  count(h, r.outcome);
+std::optional<Transition> recordProbe(BackendHealth* h, const ProbeResult& r,
+                                      const HealthRules& rules, WallTime now) {
+  count(h, r.outcome, now);
   h->lastProbe = now;
   h->result = r.result;
   h->error = r.error;
   h->latencyMs = r.latencyMs;
-  auto to = target(*h, r, rise, fall);
+  auto to = target(*h, r, rules, now);
   if (!to) return std::nullopt;
   Transition t{h->state, *to, ""};
   if (r.outcome == ProbeOutcome::kOk) {
     t.reason = countText(h->successes, "success", "successes") + ", last: " + r.result;
   } else {
     uint32_t n = (t.from == HealthState::kDraining || t.from == HealthState::kDead)
-                     ? std::max(h->notReadyRun, h->failedRun)
+                     ? std::max({h->notReadyRun, h->failedRun, h->timedOutRun})
                      : h->failures;
     t.reason = countText(n, "failure", "failures") + ", last: " + describe(r);
+    if (r.outcome == ProbeOutcome::kTimedOut && *to == HealthState::kDead)
+      t.reason += "; timing out for " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     now - h->timeoutsSince)
+                                     .count()) +
+                  " ms";
   }
   h->state = *to;
   h->since = now;

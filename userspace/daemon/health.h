@@ -4,9 +4,11 @@
 //
 //   unknown  --rise successes-->  healthy   (new flows may go there)
 //   any      --fall failures, last "answers but not 200" (503, 401, ...)-->  draining
-//   any      --fall failures, last refused / timeout / TLS error-->  dead
-//   draining --fall consecutive hard failures-->  dead;   dead --fall "not 200" answers--> draining
-//   draining/dead --rise successes--> healthy
+//   any      --fall failures, last refused / reset / TLS error-->  dead
+//   any      --fall failures, last a timeout-->  draining  (overloaded is not dead)
+//   draining --fall consecutive refused/reset/TLS-->  dead
+//   draining --consecutive timeouts for timeoutDeadAfter (from the first one)-->  dead
+//   dead     --fall "not 200" answers--> draining;   draining/dead --rise successes--> healthy
 #pragma once
 
 #include <chrono>
@@ -25,7 +27,8 @@ const char* healthStateName(HealthState s);  // "unknown" | "healthy" | "drainin
 enum class ProbeOutcome {
   kOk,        // 200 (https) / connected (tcp)
   kNotReady,  // answered, but not 200: draining
-  kFailed,    // refused, timeout, TLS failure, reset: dead
+  kFailed,    // refused, TLS failure, reset: dead
+  kTimedOut,  // no answer within probe_timeout: draining, dead after timeoutDeadAfter
 };
 
 struct ProbeResult {
@@ -45,7 +48,17 @@ struct BackendHealth {
   uint32_t successes = 0;    // consecutive
   uint32_t failures = 0;     // consecutive, any kind
   uint32_t notReadyRun = 0;  // consecutive "answers but not 200"
-  uint32_t failedRun = 0;    // consecutive refused/timeout/TLS
+  uint32_t failedRun = 0;    // consecutive refused/reset/TLS
+  uint32_t timedOutRun = 0;  // consecutive timeouts
+  WallTime timeoutsSince{};  // completion of the first of the current timedOutRun
+};
+
+struct HealthRules {
+  uint32_t rise = 2;  // >= 1
+  uint32_t fall = 2;  // >= 1
+  // How long consecutive timeouts (counted from the first one) keep a backend draining before
+  // it is declared dead.
+  std::chrono::milliseconds timeoutDeadAfter{10000};
 };
 
 struct Transition {
@@ -55,9 +68,9 @@ struct Transition {
 };
 
 // Records `r` (completed at `now`) in *h and returns the state change it causes, if any.
-// rise/fall >= 1. Pure; not thread-safe per BackendHealth.
-std::optional<Transition> recordProbe(BackendHealth* h, const ProbeResult& r, uint32_t rise,
-                                      uint32_t fall, WallTime now);
+// Pure; not thread-safe per BackendHealth.
+std::optional<Transition> recordProbe(BackendHealth* h, const ProbeResult& r,
+                                      const HealthRules& rules, WallTime now);
 
 // Input to decide(): one configured backend.
 struct BackendView {

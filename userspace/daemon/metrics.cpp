@@ -80,6 +80,8 @@ std::string probeFailureReason(const ProbeResult& r) {
       return "";
     case ProbeOutcome::kNotReady:
       return "http_" + r.result;
+    case ProbeOutcome::kTimedOut:
+      return "timeout";
     case ProbeOutcome::kFailed:
       break;
   }

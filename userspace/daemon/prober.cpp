@@ -197,7 +197,7 @@ ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, lon
     r.result = osErrno == ECONNREFUSED || err.find("refused") != std::string::npos ? "refused"
                                                                                    : "unreachable";
   else if (code == CURLE_OPERATION_TIMEDOUT)
-    r.result = "timeout";
+    r.outcome = ProbeOutcome::kTimedOut, r.result = "timeout";
   else if (isTlsError(code))
     r.result = "tls: " + err.substr(0, 120);
   else if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING)

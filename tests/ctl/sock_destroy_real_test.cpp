@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// lb::SockDiag (bpf/sock_destroy.h) on real sockets in a private netns (root): a flow's connected
+// socket is destroyed, a listener on a stale flow's port survives.
+#include "bpf/sock_destroy.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "bpf/unique_fd.h"
+#include "privileges.h"
+
+namespace lb {
+namespace {
+
+lb_flow_key key4(const char* src, uint16_t sport, const char* dst, uint16_t dport) {
+  lb_flow_key k{};
+  inet_pton(AF_INET, src, &k.src.w[0]);
+  inet_pton(AF_INET, dst, &k.dst.w[0]);
+  k.sport = htons(sport);
+  k.dport = htons(dport);
+  k.proto = IPPROTO_TCP;
+  k.family = LB_AF_INET;
+  return k;
+}
+
+// Runs the test body in a fresh netns with lo up, and returns the thread to its netns after.
+class PrivateNetns {
+ public:
+  PrivateNetns() : orig_(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    ok_ = orig_.valid() && unshare(CLONE_NEWNET) == 0;
+    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq ifr{};
+    std::strcpy(ifr.ifr_name, "lo");
+    ok_ = ok_ && s.valid() && ioctl(s.get(), SIOCGIFFLAGS, &ifr) == 0;
+    ifr.ifr_flags |= IFF_UP;
+    ok_ = ok_ && ioctl(s.get(), SIOCSIFFLAGS, &ifr) == 0;
+  }
+  ~PrivateNetns() {
+    if (orig_.valid()) (void)setns(orig_.get(), CLONE_NEWNET);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  UniqueFd orig_;
+  bool ok_ = false;
+};
+
+UniqueFd tcpListener(uint16_t* port) {
+  UniqueFd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (bind(l.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) || listen(l.get(), 8) ||
+      getsockname(l.get(), reinterpret_cast<sockaddr*>(&a), &len))
+    return UniqueFd();
+  *port = ntohs(a.sin_port);
+  return l;
+}
+
+UniqueFd tcpConnect(uint16_t port, uint16_t* localPort) {
+  UniqueFd c(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  socklen_t len = sizeof(a);
+  if (connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) ||
+      getsockname(c.get(), reinterpret_cast<sockaddr*>(&a), &len))
+    return UniqueFd();
+  if (localPort) *localPort = ntohs(a.sin_port);
+  return c;
+}
+
+int socketError(int fd) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  return err;
+}
+
+TEST(SockDestroyReal, DestroysTheFlowsSocketButNeverAListenerOnAStaleFlowsPort) {
+  LB_SKIP_WITHOUT_BPF();
+  PrivateNetns ns;
+  ASSERT_TRUE(ns.ok()) << "unshare(CLONE_NEWNET): " << std::strerror(errno);
+  uint16_t lport = 0, cport = 0;
+  UniqueFd listener = tcpListener(&lport);
+  ASSERT_TRUE(listener.valid()) << std::strerror(errno);
+  UniqueFd client = tcpConnect(lport, &cport);
+  ASSERT_TRUE(client.valid()) << std::strerror(errno);
+  UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(accepted.valid());
+  // The client's own flow, and a stale flow whose source port is the listener's and whose
+  // socket is gone: a tuple-only lookup of the latter falls back to the listener.
+  std::vector<lb_flow_key> flows = {key4("127.0.0.1", cport, "127.0.0.1", lport),
+                                    key4("127.0.0.1", lport, "127.0.0.2", 6443)};
+  SockDiag diag;
+  std::error_code ec;
+  EXPECT_EQ(diag.destroyFlowSockets(flows, &ec), 1u);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(socketError(client.get()), ECONNABORTED) << "the flow's socket was aborted";
+  UniqueFd again = tcpConnect(lport, nullptr);
+  EXPECT_TRUE(again.valid()) << "the listener still accepts: " << std::strerror(errno);
+  EXPECT_EQ(socketError(listener.get()), 0);
+}
+
+}  // namespace
+}  // namespace lb

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+// SockDiag: sock_diag dump and SOCK_DESTROY by cookie (see sock_destroy.h for why).
+#include "bpf/sock_destroy.h"
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "bpf/errno_code.h"
+
+namespace lb {
+namespace {
+
+static_assert(kDestroyableTcpStates == ((1u << TCP_ESTABLISHED) | (1u << TCP_SYN_SENT)));
+
+struct DiagRequest {
+  nlmsghdr nlh;
+  inet_diag_req_v2 req;
+};
+
+bool isV4Mapped(const uint32_t a[4]) {
+  return a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff);
+}
+
+// Copies an address of the socket's family into flow-key form (v4 and v4-mapped v6 in w[0]).
+void toFlowAddr(uint8_t family, const uint32_t a[4], lb_addr* out, uint8_t* keyFamily) {
+  *out = lb_addr{};
+  if (family == AF_INET || isV4Mapped(a)) {
+    out->w[0] = family == AF_INET ? a[0] : a[3];
+    *keyFamily = LB_AF_INET;
+  } else {
+    std::memcpy(out->w, a, sizeof(out->w));
+    *keyFamily = LB_AF_INET6;
+  }
+}
+
+DiagSocket fromMessage(uint8_t family, const inet_diag_msg& m) {
+  DiagSocket s;
+  s.sockFamily = family;
+  s.state = m.idiag_state;
+  s.ifindex = m.id.idiag_if;
+  std::memcpy(s.cookie, m.id.idiag_cookie, sizeof(s.cookie));
+  std::memcpy(s.rawSrc, m.id.idiag_src, sizeof(s.rawSrc));
+  std::memcpy(s.rawDst, m.id.idiag_dst, sizeof(s.rawDst));
+  uint8_t f1 = 0, f2 = 0;
+  toFlowAddr(family, s.rawSrc, &s.tuple.src, &f1);
+  toFlowAddr(family, s.rawDst, &s.tuple.dst, &f2);
+  s.tuple.family = f1 == f2 ? f1 : 0;  // mixed (v4-mapped to v6) never matches a flow
+  s.tuple.sport = m.id.idiag_sport;
+  s.tuple.dport = m.id.idiag_dport;
+  s.tuple.proto = IPPROTO_TCP;
+  return s;
+}
+
+bool sameTuple(const lb_flow_key& a, const lb_flow_key& b) {
+  return a.family == b.family && a.sport == b.sport && a.dport == b.dport &&
+         std::memcmp(&a.src, &b.src, sizeof(a.src)) == 0 &&
+         std::memcmp(&a.dst, &b.dst, sizeof(a.dst)) == 0;
+}
+
+bool alreadyGone(const std::error_code& ec) {
+  return ec.value() == ENOENT || ec.value() == ESTALE;
+}
+
+}  // namespace
+
+std::vector<DiagSocket> socketsOfFlows(const std::vector<lb_flow_key>& flows,
+                                       const std::vector<DiagSocket>& sockets) {
+  std::vector<DiagSocket> out;
+  for (const auto& s : sockets) {
+    if (s.state >= 32 || !(kDestroyableTcpStates & (1u << s.state))) continue;
+    for (const auto& f : flows) {
+      if (f.proto == IPPROTO_TCP && sameTuple(f, s.tuple)) {
+        out.push_back(s);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+SockDiag::SockDiag() : fd_(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) {
+  if (!fd_.valid()) throw std::system_error(errnoCode(), "socket(NETLINK_SOCK_DIAG)");
+}
+
+std::error_code SockDiag::send(const void* msg, size_t len) {
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(fd_.get(), msg, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0)
+    return errnoCode();
+  return {};
+}
+
+std::error_code SockDiag::dumpTcp(uint8_t family, uint32_t states, std::vector<DiagSocket>* out) {
+  DiagRequest msg{};
+  msg.nlh.nlmsg_len = sizeof(msg);
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_seq = ++seq_;
+  msg.req.sdiag_family = family;
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = states;
+  if (auto ec = send(&msg, sizeof(msg))) return ec;
+  alignas(nlmsghdr) static thread_local char buf[32768];
+  for (;;) {
+    ssize_t len = recv(fd_.get(), buf, sizeof(buf), 0);
+    if (len < 0 && errno == EINTR) continue;
+    if (len < 0) return errnoCode();
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_seq != seq_) continue;
+      if (h->nlmsg_type == NLMSG_DONE) return {};
+      if (h->nlmsg_type == NLMSG_ERROR)
+        return std::error_code(-static_cast<nlmsgerr*>(NLMSG_DATA(h))->error,
+                               std::generic_category());
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
+        continue;
+      out->push_back(fromMessage(family, *static_cast<inet_diag_msg*>(NLMSG_DATA(h))));
+    }
+  }
+}
+
+std::error_code SockDiag::destroy(const DiagSocket& s) {
+  DiagRequest msg{};
+  msg.nlh.nlmsg_len = sizeof(msg);
+  msg.nlh.nlmsg_type = SOCK_DESTROY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  msg.nlh.nlmsg_seq = ++seq_;
+  msg.req.sdiag_family = s.sockFamily;
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = kDestroyableTcpStates;
+  msg.req.id.idiag_sport = s.tuple.sport;
+  msg.req.id.idiag_dport = s.tuple.dport;
+  msg.req.id.idiag_if = s.ifindex;
+  std::memcpy(msg.req.id.idiag_src, s.rawSrc, sizeof(s.rawSrc));
+  std::memcpy(msg.req.id.idiag_dst, s.rawDst, sizeof(s.rawDst));
+  // The cookie makes the kernel reject (ESTALE) any other socket its tuple lookup finds.
+  std::memcpy(msg.req.id.idiag_cookie, s.cookie, sizeof(s.cookie));
+  if (auto ec = send(&msg, sizeof(msg))) return ec;
+  alignas(nlmsghdr) char buf[1024];
+  for (;;) {
+    ssize_t len = recv(fd_.get(), buf, sizeof(buf), 0);
+    if (len < 0 && errno == EINTR) continue;
+    if (len < 0) return errnoCode();
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_seq != seq_ || h->nlmsg_type != NLMSG_ERROR) continue;
+      int err = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+      return err ? std::error_code(err, std::generic_category()) : std::error_code();
+    }
+  }
+}
+
+size_t SockDiag::destroyFlowSockets(const std::vector<lb_flow_key>& flows, std::error_code* err) {
+  *err = {};
+  if (flows.empty()) return 0;
+  std::vector<DiagSocket> sockets;
+  // v4 flows may belong to dual-stack AF_INET6 sockets (v4-mapped), so both families are dumped.
+  for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)})
+    if (auto ec = dumpTcp(family, kDestroyableTcpStates, &sockets); ec && !*err) *err = ec;
+  size_t n = 0;
+  for (const auto& s : socketsOfFlows(flows, sockets)) {
+    auto ec = destroy(s);
+    if (!ec)
+      n++;
+    else if (!alreadyGone(ec) && !*err)
+      *err = ec;
+  }
+  return n;
+}
+
+}  // namespace lb
