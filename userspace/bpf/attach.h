@@ -54,7 +54,8 @@ const char* modeName(uint8_t mode);
 
 // Attaches as described above, printing one line per change to `log`.
 void attach(const AttachConfig& cfg, std::ostream& log);
-// Undoes what the attach record at pinDir lists. Missing pieces (interface deleted, filter
+// Undoes what the attach record at pinDir lists; after an interrupted attach (a journal is
+// left, bpf/journal.h) replays the journal in reverse instead. Missing pieces (interface deleted, filter
 // already gone) are warnings on `log`, not errors. BadInput if nothing is attached there.
 void detach(const std::string& pinDir, std::ostream& log);
 
