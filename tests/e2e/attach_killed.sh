@@ -6,7 +6,8 @@
 # with "run apilb detach", and `apilb detach` must leave nothing: no apilb0/apilb0p, no XDP or tc
 # filter (ip, tc, bpftool net), no VIP route, every sysctl at its non-default original, no pin
 # dir, no journal. N runs until attach completes (the last step); that attach is detached too.
-# Then `kill -9` at random 20-40 ms after attach starts, five times, with the same checks.
+# Then `kill -9` at random delays after attach starts (20-40 ms, stretched to span the measured
+# duration of a whole attach on a slow machine), eight times, with the same checks.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init attach_killed
@@ -35,8 +36,10 @@ steps=0
 for mode in xdp tc; do
 	n=0
 	while :; do
+		t0=$(date +%s%3N)
 		APILB_TEST_KILL_AFTER_STEP=$n attach4 --ingress "$mode" -- api1 api2 >/dev/null 2>&1
 		rc=$?
+		took=$(($(date +%s%3N) - t0))
 		[ "$rc" -eq 0 ] && break
 		check "$mode.$n.killed" "attach killed after step $n (exit $rc)" test "$rc" -eq 137
 		[ "$rc" -eq 137 ] || break
@@ -50,7 +53,7 @@ for mode in xdp tc; do
 		all_clean "$mode.$n"
 		n=$((n + 1))
 	done
-	echo "FIGURE attach_killed.$mode.steps=$n (kill points before the attach completes)"
+	echo "FIGURE attach_killed.$mode.steps=$n (kill points before the attach completes); whole attach ${took} ms"
 	steps=$((steps + n))
 	check "$mode.complete" "attach ran to completion after $n kill points" test "$rc" -eq 0
 	require "$mode.detach" "detach of the completed attach" lb detach
@@ -58,11 +61,13 @@ for mode in xdp tc; do
 done
 expect_ge steps "kill points exercised" "$steps" 20
 
-for i in 1 2 3 4 5; do
-	delay=$((20 + RANDOM % 21))
+lo=20 hi=40
+[ "$took" -gt 40 ] && lo=$((took / 4)) hi=$took
+for i in 1 2 3 4 5 6 7 8; do
+	delay=$((lo + RANDOM % (hi - lo + 1)))
 	attach4 -- api1 api2 >/dev/null 2>&1 &
 	pid=$!
-	sleep "0.0$delay"
+	sleep "$(awk -v d="$delay" 'BEGIN{print d/1000}')"
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	rc=$?

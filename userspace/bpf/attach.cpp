@@ -173,13 +173,18 @@ int ifMtu(const std::string& name, int set = -1) {
 // bpf_redirect_neigh() skips the output MTU check, so a packet the client sized for the VIP
 // device's MTU leaves the NIC as is: the VIP device takes the smallest MTU of the attached NICs,
 // and TCP's MSS toward the VIP follows from it.
-void matchVipMtu(const std::string& vipDev, const std::vector<uint32_t>& ifindexes,
-                 std::ostream& log) {
+int lowestMtu(const std::vector<uint32_t>& ifindexes) {
   int lowest = 0;
   for (uint32_t idx : ifindexes) {
     int m = ifMtu(ifName(idx));
     if (m > 0 && (lowest == 0 || m < lowest)) lowest = m;
   }
+  return lowest;
+}
+
+void matchVipMtu(const std::string& vipDev, const std::vector<uint32_t>& ifindexes,
+                 std::ostream& log) {
+  int lowest = lowestMtu(ifindexes);
   if (lowest <= 0 || ifMtu(vipDev) == lowest) return;
   if (int rc = ifMtu(vipDev, lowest); rc < 0)
     sysFail(std::error_code(-rc, std::generic_category()), "set MTU of " + vipDev);
@@ -307,7 +312,41 @@ lb_attach_rec baseRecord(const AttachConfig& cfg, const VipDevice& dev, const Re
   return rec;
 }
 
+std::vector<uint32_t> ifindexesOf(const lb_attach_rec& rec) {
+  std::vector<uint32_t> v;
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
+    v.push_back(rec.ifaces[i].ifindex);
+  return v;
+}
+
 }  // namespace
+
+VipMtu vipMtuOf(const lb_attach_rec& rec) {
+  VipMtu m;
+  std::string dev = ifName(rec.vip_dev_ifindex);
+  m.vip = dev.empty() ? 0 : std::max(0, ifMtu(dev));
+  m.nic = lowestMtu(ifindexesOf(rec));
+  return m;
+}
+
+std::string followNicMtu(const std::string& pinDir) {
+  lb_attach_rec rec{};
+  {
+    UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
+    uint32_t key = 0;
+    if (!fd.valid() || bpf_map_lookup_elem(fd.get(), &key, &rec) != 0 ||
+        rec.magic != LB_ATTACH_MAGIC)
+      return "";
+  }
+  VipMtu m = vipMtuOf(rec);
+  if (m.vip == 0 || m.nic == 0 || m.vip == m.nic) return "";
+  std::string dev = ifName(rec.vip_dev_ifindex);
+  if (int rc = ifMtu(dev, m.nic); rc < 0)
+    return "cannot set the MTU of " + dev + " to " + std::to_string(m.nic) + ": " +
+           std::strerror(-rc);
+  return "mtu " + dev + " " + std::to_string(m.vip) + " -> " + std::to_string(m.nic) +
+         " (smallest of the attached interfaces changed)";
+}
 
 AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDir) {
   AttachConfig a;

@@ -49,6 +49,17 @@ AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDi
 std::string validateStatic(const AttachConfig& cfg);
 // True if pinDir holds an apilb_attach map whose record carries LB_ATTACH_MAGIC.
 bool isAttached(const std::string& pinDir);
+// MTU of the VIP device and the smallest MTU of the attached interfaces (0: unknown). The VIP
+// device should have the latter (bpf_redirect_neigh does no MTU check): `apilb status` warns
+// when it is higher.
+struct VipMtu {
+  int vip = 0;
+  int nic = 0;
+};
+VipMtu vipMtuOf(const lb_attach_rec& rec);
+// Sets the VIP device's MTU to the smallest attached interface's when they differ (`apilb run`
+// calls it on its 1 s sweep tick). Returns a line to log, "" when nothing was to do.
+std::string followNicMtu(const std::string& pinDir);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
 
