@@ -48,6 +48,7 @@ for mode in xdp tc; do
 			expect_eq "$mode.$n.refused" "exit code of attach over a killed attach" "$?" 2
 			check "$mode.$n.refused" "attach says to run detach ($out)" contains "$out" "apilb detach"
 		fi
+		echo "    journal: $(tr '\n' ';' <"$JOURNAL" 2>/dev/null)"
 		out=$(lb detach 2>&1)
 		check "$mode.$n.detach" "detach after a kill at step $n succeeds" test $? -eq 0
 		all_clean "$mode.$n"

@@ -33,8 +33,7 @@ check follow.warn "status warns that apilb0's MTU is above eth0's" \
 require follow.daemon "apilb run adopts the datapath" daemon_start -- api1 api2 api3
 in_node ip link set eth0 mtu 1280
 t0=$(date +%s%3N)
-for _ in $(seq 40); do
-	[ "$(in_node cat /sys/class/net/apilb0/mtu)" = 1280 ] && break
+while [ "$(in_node cat /sys/class/net/apilb0/mtu)" != 1280 ] && [ $(($(date +%s%3N) - t0)) -lt 2000 ]; do
 	sleep 0.05
 done
 took=$(($(date +%s%3N) - t0))
