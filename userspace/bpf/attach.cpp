@@ -243,8 +243,8 @@ lb_iface_rec attachIface(const AttachConfig& cfg, const LbProgram& prog, uint32_
   rec.old_rp_filter = -1;
   if (cfg.ingress == IngressMode::kTc) {
     bool created = false;
-    attachTc(ifindex, TcDir::kIngress, prog.progFd(kProgRevTc), kProgRevTc, &created, journal,
-             undo, log);
+    attachTc(ifindex, TcDir::kIngress, prog.progFd(kProgRevTc), kProgRevTc, &created, journal, undo,
+             log);
     rec.mode = LB_MODE_TC;
     rec.flags = created ? LB_IFACE_F_CLSACT : 0;
     return rec;

@@ -6,7 +6,8 @@
 //
 // attach() is all-or-nothing: each step registers its undo, and any failure runs the undo
 // stack before the exception leaves. Errors: BadInput (the CLI exits 2; nothing touched) or
-// std::system_error (runtime failure, exit 1; everything undone). Not thread-safe.
+// std::system_error (runtime failure, exit 1; everything undone). Each change is journaled
+// before it is made (bpf/journal.h), so a killed attach is undone by detach(). Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -66,8 +67,8 @@ const char* modeName(uint8_t mode);
 // Attaches as described above, printing one line per change to `log`.
 void attach(const AttachConfig& cfg, std::ostream& log);
 // Undoes what the attach record at pinDir lists; after an interrupted attach (a journal is
-// left, bpf/journal.h) replays the journal in reverse instead. Missing pieces (interface deleted, filter
-// already gone) are warnings on `log`, not errors. BadInput if nothing is attached there.
+// left, bpf/journal.h) replays the journal in reverse instead. Missing pieces (interface deleted,
+// filter already gone) are warnings on `log`, not errors. BadInput if nothing is attached there.
 void detach(const std::string& pinDir, std::ostream& log);
 
 }  // namespace lb

@@ -49,8 +49,7 @@ std::vector<std::string> words(const std::string& line) {
 
 // Undo of one journal line, in reverse order; silent when the step never happened. A "clsact"
 // line (seen before its "tc" line when going backwards) lets that tc undo remove the qdisc too.
-void undoLine(const std::vector<std::string>& w, std::set<std::string>* clsact,
-              std::ostream& log) {
+void undoLine(const std::vector<std::string>& w, std::set<std::string>* clsact, std::ostream& log) {
   const std::string& op = w[0];
   uint32_t idx = w.size() > 1 ? if_nametoindex(w[1].c_str()) : 0;
   if (op == "sysctl" && w.size() == 3) {
