@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // attach/detach. The order matters: everything that can be checked without changing the host
-// is checked first (BadInput, exit 2); then each change registers its undo on a stack that runs
-// in reverse if a later step throws, so a failed attach leaves the host as it was.
+// is checked first (BadInput, exit 2); then each change is first written to the attach journal
+// (bpf/journal.h), so a killed attach can be undone by `apilb detach`, and registers its undo
+// on a stack that runs in reverse if a later step throws, so a failed attach leaves the host as
+// it was.
 #include "bpf/attach.h"
 
 #include <bpf/bpf.h>
@@ -21,6 +23,7 @@
 
 #include "bpf/datapath.h"
 #include "bpf/hooks.h"
+#include "bpf/journal.h"
 #include "bpf/loader.h"
 #include "bpf/netlink.h"
 #include "bpf/sysctl.h"
@@ -109,6 +112,9 @@ void checkHooksFree(const AttachConfig& cfg, const Resolved& r) {
 }
 
 Resolved resolve(const AttachConfig& cfg) {
+  if (journalExists(cfg.pinDir))
+    throw BadInput("an earlier attach at " + cfg.pinDir + " was interrupted (journal " +
+                   journalPath(cfg.pinDir) + "): run apilb detach first");
   if (isAttached(cfg.pinDir))
     throw BadInput("already attached at " + cfg.pinDir + " (run apilb detach first)");
   if (if_nametoindex(cfg.vipDev.c_str()) != 0)
@@ -136,10 +142,13 @@ bool dirExists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void preparePinDir(const std::string& pinDir, UndoStack& undo, std::ostream& log) {
+void preparePinDir(const std::string& pinDir, Journal& journal, UndoStack& undo,
+                   std::ostream& log) {
   bool existed = dirExists(pinDir);
   std::string mountedAt;
+  journal.intend("pindir " + pinDir + (existed ? " existing" : " new"));
   std::error_code ec = ensureBpffs(pinDir, &mountedAt);
+  if (!mountedAt.empty()) journal.intend("bpffs " + mountedAt);
   undo.push([pinDir, mountedAt, existed] {
     if (!existed) ::rmdir(pinDir.c_str());
     if (!mountedAt.empty()) ::umount2(mountedAt.c_str(), MNT_DETACH);
@@ -164,22 +173,28 @@ int ifMtu(const std::string& name, int set = -1) {
 // bpf_redirect_neigh() skips the output MTU check, so a packet the client sized for the VIP
 // device's MTU leaves the NIC as is: the VIP device takes the smallest MTU of the attached NICs,
 // and TCP's MSS toward the VIP follows from it.
-void matchVipMtu(const std::string& vipDev, const std::vector<uint32_t>& ifindexes,
-                 std::ostream& log) {
+int lowestMtu(const std::vector<uint32_t>& ifindexes) {
   int lowest = 0;
   for (uint32_t idx : ifindexes) {
     int m = ifMtu(ifName(idx));
     if (m > 0 && (lowest == 0 || m < lowest)) lowest = m;
   }
+  return lowest;
+}
+
+void matchVipMtu(const std::string& vipDev, const std::vector<uint32_t>& ifindexes,
+                 std::ostream& log) {
+  int lowest = lowestMtu(ifindexes);
   if (lowest <= 0 || ifMtu(vipDev) == lowest) return;
   if (int rc = ifMtu(vipDev, lowest); rc < 0)
     sysFail(std::error_code(-rc, std::generic_category()), "set MTU of " + vipDev);
   log << "mtu " << vipDev << " " << lowest << " (smallest of the attached interfaces)\n";
 }
 
-VipDevice createDevice(const AttachConfig& cfg, const Resolved& r, UndoStack& undo,
-                       std::ostream& log) {
+VipDevice createDevice(const AttachConfig& cfg, const Resolved& r, Journal& journal,
+                       UndoStack& undo, std::ostream& log) {
   VipDevice dev;
+  journal.intend("link " + cfg.vipDev);  // its peer, MTU, sysctls and route go with it
   if (auto ec = createVipDevice(cfg.vipDev, cfg.vipDev + "p", &dev))
     sysFail(ec, "create VIP device " + cfg.vipDev);
   undo.push([idx = dev.ifindex] { (void)deleteLink(idx); });
@@ -210,28 +225,32 @@ void fillMaps(const AttachConfig& cfg, const std::string& pinDir) {
 }
 
 void attachTc(uint32_t ifindex, TcDir dir, int progFd, const char* prog, bool* created,
-              UndoStack& undo, std::ostream& log) {
+              Journal& journal, UndoStack& undo, std::ostream& log) {
+  journal.intend("tc " + ifName(ifindex) + (dir == TcDir::kIngress ? " ingress" : " egress"));
   if (auto ec = tcAttach(ifindex, dir, progFd, created))
     sysFail(ec, std::string("attach ") + prog + " to tc " +
                     (dir == TcDir::kIngress ? "ingress" : "egress") + " of " + ifName(ifindex));
   undo.push([ifindex, dir, c = *created] { (void)tcDetach(ifindex, dir, c); });
+  if (*created) journal.intend("clsact " + ifName(ifindex));
   log << "attached " << prog << " to tc " << (dir == TcDir::kIngress ? "ingress" : "egress")
       << " of " << ifName(ifindex) << "\n";
 }
 
 lb_iface_rec attachIface(const AttachConfig& cfg, const LbProgram& prog, uint32_t ifindex,
-                         UndoStack& undo, std::ostream& log) {
+                         Journal& journal, UndoStack& undo, std::ostream& log) {
   lb_iface_rec rec{};
   rec.ifindex = ifindex;
   rec.old_rp_filter = -1;
   if (cfg.ingress == IngressMode::kTc) {
     bool created = false;
-    attachTc(ifindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, undo, log);
+    attachTc(ifindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal, undo,
+             log);
     rec.mode = LB_MODE_TC;
     rec.flags = created ? LB_IFACE_F_CLSACT : 0;
     return rec;
   }
   bool generic = false;
+  journal.intend("xdp " + ifName(ifindex));
   if (auto ec = xdpAttach(ifindex, prog.revXdpProg(), &generic))
     sysFail(ec, std::string("attach ") + kProgRevXdp + " (XDP) to " + ifName(ifindex));
   undo.push([ifindex] { (void)xdpDetach(ifindex, kProgRevXdp); });
@@ -243,21 +262,24 @@ lb_iface_rec attachIface(const AttachConfig& cfg, const LbProgram& prog, uint32_
 
 // Makes rp_filter on `dev` effectively loose. The kernel uses max(all, dev): when that is 1
 // (strict), setting dev to 2 is enough, so conf.all is never touched. Returns the old value or -1.
-int8_t loosenRpFilter(const std::string& dev, UndoStack& undo, std::ostream& log) {
+int8_t loosenRpFilter(const std::string& dev, Journal& journal, UndoStack& undo,
+                      std::ostream& log) {
   int all = 0, cur = 0;
   std::string name = ipv4ConfName(dev, "rp_filter");
   if (readSysctl(ipv4ConfName("all", "rp_filter"), &all) || readSysctl(name, &cur)) return -1;
   if (std::max(all, cur) != 1) return -1;
+  journal.intend("sysctl " + name + " " + std::to_string(cur));
   if (auto ec = writeSysctl(name, 2)) sysFail(ec, "sysctl " + name);
   undo.push([name, cur] { (void)writeSysctl(name, cur); });
   log << "sysctl " << name << " " << cur << " -> 2\n";
   return static_cast<int8_t>(cur);
 }
 
-int8_t enableAcceptLocal(UndoStack& undo, std::ostream& log) {
+int8_t enableAcceptLocal(Journal& journal, UndoStack& undo, std::ostream& log) {
   std::string name = ipv4ConfName("lo", "accept_local");
   int cur = 0;
   if (readSysctl(name, &cur) || cur == 1) return -1;
+  journal.intend("sysctl " + name + " " + std::to_string(cur));
   if (auto ec = writeSysctl(name, 1)) sysFail(ec, "sysctl " + name);
   undo.push([name, cur] { (void)writeSysctl(name, cur); });
   log << "sysctl " << name << " " << cur << " -> 1\n";
@@ -290,7 +312,41 @@ lb_attach_rec baseRecord(const AttachConfig& cfg, const VipDevice& dev, const Re
   return rec;
 }
 
+std::vector<uint32_t> ifindexesOf(const lb_attach_rec& rec) {
+  std::vector<uint32_t> v;
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
+    v.push_back(rec.ifaces[i].ifindex);
+  return v;
+}
+
 }  // namespace
+
+VipMtu vipMtuOf(const lb_attach_rec& rec) {
+  VipMtu m;
+  std::string dev = ifName(rec.vip_dev_ifindex);
+  m.vip = dev.empty() ? 0 : std::max(0, ifMtu(dev));
+  m.nic = lowestMtu(ifindexesOf(rec));
+  return m;
+}
+
+std::string followNicMtu(const std::string& pinDir) {
+  lb_attach_rec rec{};
+  {
+    UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
+    uint32_t key = 0;
+    if (!fd.valid() || bpf_map_lookup_elem(fd.get(), &key, &rec) != 0 ||
+        rec.magic != LB_ATTACH_MAGIC)
+      return "";
+  }
+  VipMtu m = vipMtuOf(rec);
+  if (m.vip == 0 || m.nic == 0 || m.vip == m.nic) return "";
+  std::string dev = ifName(rec.vip_dev_ifindex);
+  if (int rc = ifMtu(dev, m.nic); rc < 0)
+    return "cannot set the MTU of " + dev + " to " + std::to_string(m.nic) + ": " +
+           std::strerror(-rc);
+  return "mtu " + dev + " " + std::to_string(m.vip) + " -> " + std::to_string(m.nic) +
+         " (smallest of the attached interfaces changed)";
+}
 
 AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDir) {
   AttachConfig a;
@@ -358,28 +414,36 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   if (!havePrivileges(&missing))
     throw BadInput("insufficient privileges: need root (" + missing + ")");
   Resolved r = resolve(cfg);
+  Journal journal;  // before the undo stack: removed after a failed attach is undone
+  if (auto ec = journal.create(cfg.pinDir)) sysFail(ec, "create " + journalPath(cfg.pinDir));
   UndoStack undo;
-  preparePinDir(cfg.pinDir, undo, log);
-  VipDevice dev = createDevice(cfg, r, undo, log);
+  preparePinDir(cfg.pinDir, journal, undo, log);
+  VipDevice dev = createDevice(cfg, r, journal, undo, log);
   LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex);
+  journal.intend("pins " + cfg.pinDir);
   undo.push([p = cfg.pinDir] { removePinDir(p); });
   prog.pinMaps(cfg.pinDir);
   fillMaps(cfg, cfg.pinDir);
   lb_attach_rec rec = baseRecord(cfg, dev, r);
   bool created = false;
-  attachTc(dev.ifindex, TcDir::kEgress, prog.fwdProg(), kProgFwd, &created, undo, log);
-  attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, undo, log);
+  attachTc(dev.ifindex, TcDir::kEgress, prog.fwdProg(), kProgFwd, &created, journal, undo,
+           log);
+  attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal,
+           undo, log);
   rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
   for (uint32_t idx : r.ifindexes)
-    rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, undo, log);
+    rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, journal, undo, log);
   if (cfg.vip.family == LB_AF_INET) {
     for (uint32_t i = 0; i < rec.n_ifaces; ++i)
-      rec.ifaces[i].old_rp_filter = loosenRpFilter(ifName(rec.ifaces[i].ifindex), undo, log);
-    rec.old_lo_rp_filter = loosenRpFilter("lo", undo, log);
-    rec.old_lo_accept_local = enableAcceptLocal(undo, log);
+      rec.ifaces[i].old_rp_filter =
+          loosenRpFilter(ifName(rec.ifaces[i].ifindex), journal, undo, log);
+    rec.old_lo_rp_filter = loosenRpFilter("lo", journal, undo, log);
+    rec.old_lo_accept_local = enableAcceptLocal(journal, undo, log);
   }
+  journal.intend("record");
   writeRecord(cfg.pinDir, rec);
   undo.commit();
+  journal.finish();  // from here on `apilb detach` works from the attach record
 }
 
 namespace {
@@ -433,6 +497,10 @@ void detach(const std::string& pinDir, std::ostream& log) {
   std::string missing;
   if (!havePrivileges(&missing))
     throw BadInput("insufficient privileges: need root (" + missing + ")");
+  if (journalExists(pinDir)) {  // an attach was killed: undo what it journaled (journal.h)
+    replayJournal(pinDir, log);
+    return;
+  }
   if (!isAttached(pinDir)) throw BadInput("nothing attached at " + pinDir);
   lb_attach_rec rec{};
   {

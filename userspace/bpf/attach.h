@@ -6,7 +6,8 @@
 //
 // attach() is all-or-nothing: each step registers its undo, and any failure runs the undo
 // stack before the exception leaves. Errors: BadInput (the CLI exits 2; nothing touched) or
-// std::system_error (runtime failure, exit 1; everything undone). Not thread-safe.
+// std::system_error (runtime failure, exit 1; everything undone). Each change is journaled
+// before it is made (bpf/journal.h), so a killed attach is undone by detach(). Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -49,13 +50,25 @@ AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDi
 std::string validateStatic(const AttachConfig& cfg);
 // True if pinDir holds an apilb_attach map whose record carries LB_ATTACH_MAGIC.
 bool isAttached(const std::string& pinDir);
+// MTU of the VIP device and the smallest MTU of the attached interfaces (0: unknown). The VIP
+// device should have the latter (bpf_redirect_neigh does no MTU check): `apilb status` warns
+// when it is higher.
+struct VipMtu {
+  int vip = 0;
+  int nic = 0;
+};
+VipMtu vipMtuOf(const lb_attach_rec& rec);
+// Sets the VIP device's MTU to the smallest attached interface's when they differ (`apilb run`
+// calls it on its 1 s sweep tick). Returns a line to log, "" when nothing was to do.
+std::string followNicMtu(const std::string& pinDir);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
 
 // Attaches as described above, printing one line per change to `log`.
 void attach(const AttachConfig& cfg, std::ostream& log);
-// Undoes what the attach record at pinDir lists. Missing pieces (interface deleted, filter
-// already gone) are warnings on `log`, not errors. BadInput if nothing is attached there.
+// Undoes what the attach record at pinDir lists; after an interrupted attach (a journal is
+// left, bpf/journal.h) replays the journal in reverse instead. Missing pieces (interface deleted,
+// filter already gone) are warnings on `log`, not errors. BadInput if nothing is attached there.
 void detach(const std::string& pinDir, std::ostream& log);
 
 }  // namespace lb

@@ -159,6 +159,7 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
   std::string dev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
   json sysctls = json::array();
   auto flows = dp.flows();
+  VipMtu mtu = vipMtuOf(rec);
   json j = {
       {"pin_dir", g.pinDir},
       {"vip", vip.endpoint().str()},
@@ -168,7 +169,9 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
        {{"name", dev},
         {"ifindex", rec.vip_dev_ifindex},
         {"peer", rec.vip_peer_ifindex ? ifName(rec.vip_peer_ifindex) : ""},
-        {"present", ifName(rec.vip_dev_ifindex) == dev}}},
+        {"present", ifName(rec.vip_dev_ifindex) == dev},
+        {"mtu", mtu.vip},
+        {"lowest_iface_mtu", mtu.nic}}},
       {"node_ip", nodeIp},
       {"interfaces", ifacesJson(rec, &sysctls)},
       {"hairpin", {{"device", "lo"}, {"attached", tcProgId(rec.lo_ifindex, TcDir::kIngress) != 0}}},
@@ -239,7 +242,14 @@ void printStatusText(const json& j) {
             << (d["peer"].get<std::string>().empty()
                     ? ""
                     : ", veth peer " + d["peer"].get<std::string>())
-            << (d["present"].get<bool>() ? "" : ", MISSING") << ")\n";
+            << (d["present"].get<bool>() ? "" : ", MISSING") << ", mtu " << d["mtu"].get<int>()
+            << ")\n";
+  if (int vip = d["mtu"].get<int>(), nic = d["lowest_iface_mtu"].get<int>(); nic > 0 && vip > nic)
+    std::cout << "warning:      " << d["name"].get<std::string>() << " MTU " << vip
+              << " is above the smallest attached interface's (" << nic
+              << "): large segments to the VIP are lost; `apilb run` re-matches it, or: ip link "
+                 "set "
+              << d["name"].get<std::string>() << " mtu " << nic << "\n";
   std::cout << "node IP:      "
             << (j["node_ip"].get<std::string>().empty() ? "?" : j["node_ip"].get<std::string>())
             << "\n";

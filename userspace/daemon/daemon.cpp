@@ -242,6 +242,7 @@ int Daemon::run() {
     if (now >= nextSweep) {  // also retries a publish/flag write that failed
       reconcile();
       rec_.sweepDown();
+      if (tick_) tick_();
       nextSweep = now + std::chrono::seconds(1);
     }
     if (dirty_ || now >= nextWrite) {

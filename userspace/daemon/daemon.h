@@ -34,6 +34,8 @@ class Daemon {
   void requestStop() { stop_ = true; }
   // Where the loop reports probes and its view (nullptr: no metrics). Set before run().
   void setMetrics(DaemonMetrics* m) { metrics_ = m; }
+  // Called on the loop's 1 s sweep tick (run_command: the VIP device follows the NICs' MTU).
+  void setTick(std::function<void()> f) { tick_ = std::move(f); }
 
  private:
   bool onProbe(size_t index, const ProbeResult& r);
@@ -51,6 +53,7 @@ class Daemon {
   std::unique_ptr<Prober> prober_;
   std::vector<BackendHealth> health_;  // index = Reconciler::members() index = prober target
   DaemonMetrics* metrics_ = nullptr;
+  std::function<void()> tick_;
   int sigfd_ = -1;
   bool stop_ = false;
   bool dirty_ = true;

@@ -107,6 +107,9 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
     DaemonMetrics metrics;
     MetricsServer server(&metrics, g.pinDir, buildInfoLabels(cfg.ingress));
     Daemon d(cfg, port.get(), killer.get(), reloader);
+    d.setTick([pinDir = g.pinDir] {  // a NIC's MTU changed after attach: within 1 s
+      if (std::string m = followNicMtu(pinDir); !m.empty()) log::info(m);
+    });
     std::string err = d.start();
     if (!err.empty()) {
       std::cerr << "apilb run: " << err << "\n";
