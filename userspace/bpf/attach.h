@@ -51,6 +51,8 @@ std::string validateStatic(const AttachConfig& cfg);
 bool isAttached(const std::string& pinDir);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
+// The one-line warning `attach` and `status` print for an interface in generic XDP mode.
+std::string genericXdpWarning(const std::string& ifname);
 
 // Attaches as described above, printing one line per change to `log`.
 void attach(const AttachConfig& cfg, std::ostream& log);
