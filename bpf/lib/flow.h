@@ -288,7 +288,7 @@ static __always_inline int lb_rev_synack(const struct lb_pkt *p, struct lb_rev *
 		*why = LB_R_PASS_SYNACK_LIVE;
 		return 0;
 	}
-	/* A direct connection reuses the tuple of a stale VIP flow (DATAPATH.md): drop the stale
+	/* A direct connection reuses the tuple of a stale VIP flow (docs/datapath.md): drop the stale
 	 * entries and let the SYN-ACK through untouched. */
 	lb_flow_delete(fk, &p->key);
 	*why = LB_R_PASS_SYNACK_MISMATCH;

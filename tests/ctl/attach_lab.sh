@@ -176,7 +176,11 @@ ip -n $P-node link add br-$P type bridge && ip -n $P-node addr add 10.76.0.1/24 
 	ip -n $P-node link set br-$P up
 out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 2>&1)
 check generic "falls back to generic XDP" contains "$out" "attached lb_rev_xdp to br-$P (generic XDP)"
-check generic "status says so" contains "$(lb status)" "interface:    br-$P (generic XDP)"
+warn="WARNING: br-$P: generic XDP (the driver refused native XDP): every reply is copied; use --ingress tc"
+check generic "attach warns loudly" contains "$out" "$warn"
+st=$(lb status)
+check generic "status says so" contains "$st" "interface:    br-$P (generic XDP)"
+check generic "status warns loudly" contains "$st" "$warn"
 ip -n $P-node link del br-$P
 out=$(lb detach 2>&1)
 check generic "detach with the interface deleted: exit 0" test $? -eq 0

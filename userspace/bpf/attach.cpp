@@ -257,6 +257,7 @@ lb_iface_rec attachIface(const AttachConfig& cfg, const LbProgram& prog, uint32_
   rec.mode = generic ? LB_MODE_XDP_GENERIC : LB_MODE_XDP_NATIVE;
   log << "attached " << kProgRevXdp << " to " << ifName(ifindex) << " (" << modeName(rec.mode)
       << ")\n";
+  if (generic) log << genericXdpWarning(ifName(ifindex)) << "\n";
   return rec;
 }
 
@@ -393,6 +394,11 @@ bool isAttached(const std::string& pinDir) {
   bool ok = bpf_map_lookup_elem(fd, &key, &rec) == 0 && rec.magic == LB_ATTACH_MAGIC;
   ::close(fd);
   return ok;
+}
+
+std::string genericXdpWarning(const std::string& ifname) {
+  return "WARNING: " + ifname +
+         ": generic XDP (the driver refused native XDP): every reply is copied; use --ingress tc";
 }
 
 const char* modeName(uint8_t mode) {

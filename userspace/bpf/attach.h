@@ -63,6 +63,8 @@ VipMtu vipMtuOf(const lb_attach_rec& rec);
 std::string followNicMtu(const std::string& pinDir);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
+// The one-line warning `attach` and `status` print for an interface in generic XDP mode.
+std::string genericXdpWarning(const std::string& ifname);
 
 // Attaches as described above, printing one line per change to `log`.
 void attach(const AttachConfig& cfg, std::ostream& log);

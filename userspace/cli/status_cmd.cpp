@@ -253,9 +253,12 @@ void printStatusText(const json& j) {
   std::cout << "node IP:      "
             << (j["node_ip"].get<std::string>().empty() ? "?" : j["node_ip"].get<std::string>())
             << "\n";
-  for (const auto& i : j["interfaces"])
+  for (const auto& i : j["interfaces"]) {
     std::cout << "interface:    " << i["name"].get<std::string>() << " ("
               << i["mode"].get<std::string>() << ")\n";
+    if (i["mode"].get<std::string>() == modeName(LB_MODE_XDP_GENERIC))
+      std::cout << genericXdpWarning(i["name"].get<std::string>()) << "\n";
+  }
   std::cout << "hairpin:      lo tc ingress "
             << (j["hairpin"]["attached"].get<bool>() ? "attached" : "NOT attached") << "\n";
   std::cout << "table size:   " << j["table_size"].get<uint32_t>() << "\n";
