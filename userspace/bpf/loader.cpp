@@ -95,6 +95,7 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
   if (int rc = bpf_map__set_inner_map_fd(outer, tmpl.get()); rc < 0)
     raise(rc, "bpf_map__set_inner_map_fd(" LB_MAP_MAGLEV ")");
   setRodataU32(obj, "lb_lo_ifindex", loIfindex);
+  setRodataU32(obj, "lb_require_local", 1);  // forwarded packets never create flow state
   if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
   return LbProgram(std::move(impl));
 }
