@@ -80,6 +80,12 @@ static __always_inline int lb_fwd_tcp(struct __sk_buff *skb, struct lb_pkt *p, i
 		*why = LB_R_DROP_MALFORMED;
 		return TC_ACT_SHOT;
 	}
+	/* Forwarded packets have no socket: they may not create (or touch) flow state. Their
+	 * replies would not be translated anyway (pods use socket mode, docs/datapath.md). */
+	if (lb_require_local && !skb->sk) {
+		*why = LB_R_DROP_NOT_LOCAL;
+		return TC_ACT_SHOT;
+	}
 	be = lb_fwd_flow(p, vip, why);
 	if (!be)
 		return TC_ACT_SHOT; /* fail-closed: there is nobody to send it to */

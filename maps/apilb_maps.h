@@ -201,6 +201,7 @@ enum lb_reason {
 	LB_R_PASS_SYNACK_LIVE,	 /* rev: SYN-ACK not matching a live flow: untouched, flow kept */
 	LB_R_PASS_RST_INVALID,	 /* rev: backend RST outside the flow's window: untouched, kept */
 	LB_R_REV_RST_IN_WINDOW,	 /* rev: backend RST in window, not exact: translated, kept */
+	LB_R_DROP_NOT_LOCAL,	 /* fwd: forwarded (not locally sent) packet to the VIP: dropped */
 	LB_R__MAX
 };
 

@@ -74,6 +74,11 @@ struct lb_pkt {
 /* Ifindex of lo, set by the loader before load: hairpin packets go to its ingress. */
 const volatile __u32 lb_lo_ifindex = 1;
 
+/* 1: only packets of local sockets (skb->sk set at TC egress) may use the VIP; forwarded ones
+ * (pods, routed hosts) are dropped with LB_R_DROP_NOT_LOCAL and never create flow state. The
+ * loader sets 1; BPF_PROG_TEST_RUN has no socket, so the unit fixtures run with 0. */
+const volatile __u32 lb_require_local = 0;
+
 #ifdef LB_DEBUG
 #define lb_dbg(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
 #else

@@ -182,6 +182,16 @@ static __always_inline void lb_rev_sync(const struct lb_pkt *p, const struct lb_
 	bpf_map_update_elem(&apilb_rev_v2, rk, &r, BPF_NOEXIST);
 }
 
+/* A SYN_SENT entry older than this is an abandoned handshake (a local client's SYN retransmits
+ * run 1, 3, 7 s apart; connect() gives up later, but a handshake this slow is re-picked like a
+ * new flow, which is harmless). A hit on it counts as a miss and the entry is replaced. */
+#define LB_SYN_TTL_NS (5ull * 1000000000ull)
+
+static __always_inline int lb_flow_embryo_stale(const struct lb_fwd *f)
+{
+	return f->state == LB_TCP_SYN_SENT && bpf_ktime_get_ns() - f->created_ns > LB_SYN_TTL_NS;
+}
+
 /* Picks a backend by Maglev for a packet without a usable entry and records the flow.
  * old: the flow's current fwd entry, replaced (its rev entry deleted), or NULL. The caller set
  * *why (NEW / ADOPT / REPICK); it becomes DROP_NO_BACKEND or ERR_FLOW_TABLE on failure. */
@@ -232,9 +242,9 @@ static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
 	__u32 closed;
 
 	f = bpf_map_lookup_elem(&apilb_fwd, &p->key);
-	if (!f) {
+	if (!f || lb_flow_embryo_stale(f)) {
 		*why = syn ? LB_R_FWD_NEW : LB_R_FWD_ADOPT;
-		return lb_fwd_pick(p, vip, NULL, why);
+		return lb_fwd_pick(p, vip, f, why);
 	}
 	/* A SYN on a tracked tuple is a retransmit only if it repeats the ISN of a flow still in
 	 * SYN_SENT; anything else is a new connection reusing the port. */

@@ -85,6 +85,8 @@ class DatapathTest : public ::testing::Test {
     // The Maglev inner-map template gets the table size as `apilb attach` gives it.
     lb::UniqueFd tmpl = lb::sizeMaglevInner(skel_->maps.apilb_maglev, kTable);
     skel_->rodata->lb_lo_ifindex = 1;
+    // BPF_PROG_TEST_RUN packets have no socket: only LocalOnlyTest runs with the production 1.
+    skel_->rodata->lb_require_local = requireLocal();
     int err = apilb::load(skel_);
     ASSERT_EQ(err, 0) << "apilb::load failed (verifier log above)";
     ASSERT_EQ(putVip(fd(skel_->maps.apilb_vips), kVip4, kVipPort, 0, kTable), 0);
@@ -102,6 +104,8 @@ class DatapathTest : public ::testing::Test {
   void TearDown() override {
     if (skel_) apilb::destroy(skel_);
   }
+
+  virtual uint32_t requireLocal() const { return 0; }
 
   static int fd(bpf_map* m) { return bpf_map__fd(m); }
   int beFd() { return fd(skel_->maps.apilb_backends); }
@@ -401,6 +405,38 @@ TEST_F(DatapathTest, SynRetransmitReusesTheEntry) {
   ASSERT_TRUE(first && again);
   EXPECT_EQ(again->created_ns, first->created_ns);
   EXPECT_EQ(flows(), 1u);
+}
+
+TEST_F(DatapathTest, StaleSynSentEntryIsReplacedNotReused) {
+  syn(kNode4, 40000, kVip4, kBe0, kBe0Port);
+  auto f = fwdEntry(kNode4, 40000, kVip4);
+  ASSERT_TRUE(f);
+  f->created_ns = 1;  // boot time: older than LB_SYN_TTL_NS
+  lb_flow_key k = flowKey(kNode4, 40000, kVip4, kVipPort);
+  ASSERT_EQ(bpf_map_update_elem(fwdFd(), &k, &*f, BPF_EXIST), 0);
+  setTable(0, 1);  // the stale handshake is picked afresh, unlike a live retransmit
+  expect(Prog::kFwd, tcpPkt(kNode4, 40000, kVip4, kVipPort, kTcpSyn), TC_ACT_REDIRECT, LB_R_FWD_NEW,
+         tcpPkt(kNode4, 40000, kBe1, kBe1Port, kTcpSyn));
+  auto again = fwdEntry(kNode4, 40000, kVip4);
+  ASSERT_TRUE(again);
+  EXPECT_GT(again->created_ns, 1u);
+  EXPECT_EQ(again->backend_id, 1u);
+  EXPECT_EQ(flows(), 1u);
+  EXPECT_EQ(revs(), 1u);  // the old rev entry went with the old fwd entry
+}
+
+// The production setting. BPF_PROG_TEST_RUN hands every skb a dummy socket (skb->sk set), so
+// here all packets count as local: the setting must not change how they are served. The drop of
+// socketless (forwarded) packets is checked end to end only.
+class LocalOnlyTest : public DatapathTest {
+ protected:
+  uint32_t requireLocal() const override { return 1; }
+};
+
+TEST_F(LocalOnlyTest, PacketWithASocketIsServedAsBefore) {
+  syn(kNode4, 40000, kVip4, kBe0, kBe0Port);
+  syn(kNode6, 40001, kVip6, kBe6a, kBe6aPort);
+  EXPECT_EQ(flows(), 2u);
 }
 
 TEST_F(DatapathTest, NewFlowsAreCountedPerBackend) {

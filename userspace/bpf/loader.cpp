@@ -49,6 +49,7 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
   if (!impl->skel) raise(errno, "apilb__open");
   UniqueFd tmpl = sizeMaglevInner(impl->skel->maps.apilb_maglev, tableSize);
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
+  impl->skel->rodata->lb_require_local = 1;  // forwarded packets never create flow state
   if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
   return LbProgram(std::move(impl));
 }

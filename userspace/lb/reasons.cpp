@@ -47,6 +47,8 @@ constexpr ReasonInfo kReasons[] = {
      "backend RST outside the flow's sequence window: untouched, flow kept"},
     {LB_R_REV_RST_IN_WINDOW, "rev_rst_in_window",
      "backend RST in window but not exact: translated (the socket decides), flow kept"},
+    {LB_R_DROP_NOT_LOCAL, "drop_not_local",
+     "forwarded packet to the VIP (not from a local socket): dropped, no flow state"},
 };
 
 constexpr bool reasonsInEnumOrder() {
