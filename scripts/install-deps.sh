@@ -12,7 +12,7 @@ PKGS=(
 	libcpp-httplib-dev
 	# lab, tests, demo
 	iproute2 ethtool nginx-light curl openssl procps iputils-ping psmisc python3 python3-yaml jq
-	iptables python3-prometheus-client
+	iptables python3-prometheus-client hping3
 	# container image and deployment checks (scripts/image.sh, tests/e2e/image.sh, systemd-analyze verify)
 	podman runc mmdebstrap uidmap systemd
 	# benchmarks
