@@ -50,6 +50,10 @@ if [ -e "$pin" ]; then
 	mountpoint -q "$pin" && umount "$pin"
 	rm -rf "$pin"
 fi
+# The writer lock and attach journal of the lab's pin dir (userspace/bpf/pin_lock.cpp: the pin dir
+# with '/' as '_' under /run/apilb/pins; APILB_RUN_DIR moves /run/apilb). Nothing holds them now.
+key=$(printf '%s' "$pin" | tr / _)
+rm -f "${APILB_RUN_DIR:-/run/apilb}/pins/$key.lock" "${APILB_RUN_DIR:-/run/apilb}/pins/$key.journal"
 dir=$(lab_dir "$prefix")
 [ -d "$dir" ] && rm -rf "$dir"
 
