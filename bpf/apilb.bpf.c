@@ -25,6 +25,18 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static const __u8 lb_zero_macs[2 * ETH_ALEN];
 
+/* NEW, HIT and ADOPT become FWD_HAIRPIN; any other reason (REPICK, FLOW_CLOSED, ...) stays.
+ * Computed without a branch on the reason: the verifiers of 5.10 and 6.1 wrongly treated the branch
+ * `*why == LB_R_FWD_NEW` as never taken here (state pruning over the spilled reason) and removed it,
+ * so hairpin packets were counted as fwd_new (found by scripts/kernel-matrix.sh). */
+static __always_inline __u32 lb_hairpin_reason(__u32 why)
+{
+	const __u32 mask = (1u << LB_R_FWD_NEW) | (1u << LB_R_FWD_HIT) | (1u << LB_R_FWD_ADOPT);
+	__u32 hit = (mask >> (why & 31)) & 1;
+
+	return why + hit * (LB_R_FWD_HAIRPIN - why);
+}
+
 static __always_inline int lb_fwd_redirect(struct __sk_buff *skb, const struct lb_backend *be,
 					   __u32 *why)
 {
@@ -37,8 +49,7 @@ static __always_inline int lb_fwd_redirect(struct __sk_buff *skb, const struct l
 			*why = LB_R_ERR_REWRITE;
 			return TC_ACT_SHOT;
 		}
-		if (*why == LB_R_FWD_NEW || *why == LB_R_FWD_HIT || *why == LB_R_FWD_ADOPT)
-			*why = LB_R_FWD_HAIRPIN;
+		*why = lb_hairpin_reason(*why);
 		ret = bpf_redirect(lb_lo_ifindex, BPF_F_INGRESS);
 	} else {
 		/* FIB + neighbour lookup for the new destination, done by the kernel; needs no
