@@ -22,6 +22,7 @@
 #include <set>
 
 #include "bpf/datapath.h"
+#include "bpf/errno_code.h"
 #include "bpf/hooks.h"
 #include "bpf/journal.h"
 #include "bpf/loader.h"
@@ -55,10 +56,6 @@ class UndoStack {
  private:
   std::vector<std::function<void()>> steps_;
 };
-
-[[noreturn]] void sysFail(std::error_code ec, const std::string& what) {
-  throw std::system_error(ec, what);
-}
 
 // What resolve() learned from the kernel (read-only) for an attach.
 struct Resolved {
@@ -162,11 +159,12 @@ void preparePinDir(const std::string& pinDir, Journal& journal, UndoStack& undo,
 // Interface MTU via SIOCGIFMTU/SIOCSIFMTU (`set` < 0: read only). Returns the MTU or -errno.
 int ifMtu(const std::string& name, int set = -1) {
   UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!sock.valid()) return -errno;
+  if (!sock.valid()) return -errnoCode().value();
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   ifr.ifr_mtu = set;
-  if (::ioctl(sock.get(), set < 0 ? SIOCGIFMTU : SIOCSIFMTU, &ifr) != 0) return -errno;
+  if (::ioctl(sock.get(), set < 0 ? SIOCGIFMTU : SIOCSIFMTU, &ifr) != 0)
+    return -errnoCode().value();
   return ifr.ifr_mtu;
 }
 
@@ -186,8 +184,7 @@ void matchVipMtu(const std::string& vipDev, const std::vector<uint32_t>& ifindex
                  std::ostream& log) {
   int lowest = lowestMtu(ifindexes);
   if (lowest <= 0 || ifMtu(vipDev) == lowest) return;
-  if (int rc = ifMtu(vipDev, lowest); rc < 0)
-    sysFail(std::error_code(-rc, std::generic_category()), "set MTU of " + vipDev);
+  if (int rc = ifMtu(vipDev, lowest); rc < 0) sysFail(errnoCodeOf(rc), "set MTU of " + vipDev);
   log << "mtu " << vipDev << " " << lowest << " (smallest of the attached interfaces)\n";
 }
 
@@ -288,14 +285,12 @@ int8_t enableAcceptLocal(Journal& journal, UndoStack& undo, std::ostream& log) {
 }
 
 void writeRecord(const std::string& pinDir, lb_attach_rec rec) {
-  int fd = bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str());
-  if (fd < 0) sysFail(std::error_code(errno, std::generic_category()), "open " LB_MAP_ATTACH);
+  UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
+  if (!fd.valid()) sysFail(errnoCode(), "open " LB_MAP_ATTACH);
   uint32_t key = 0;
   rec.magic = LB_ATTACH_MAGIC;  // written in the same update as the rest: readers see all or none
-  int rc = bpf_map_update_elem(fd, &key, &rec, BPF_ANY);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) sysFail(std::error_code(err, std::generic_category()), "write " LB_MAP_ATTACH);
+  if (bpf_map_update_elem(fd.get(), &key, &rec, BPF_ANY) != 0)
+    sysFail(errnoCode(), "write " LB_MAP_ATTACH);
 }
 
 lb_attach_rec baseRecord(const AttachConfig& cfg, const VipDevice& dev, const Resolved& r) {
@@ -344,7 +339,7 @@ std::string followNicMtu(const std::string& pinDir) {
   std::string dev = ifName(rec.vip_dev_ifindex);
   if (int rc = ifMtu(dev, m.nic); rc < 0)
     return "cannot set the MTU of " + dev + " to " + std::to_string(m.nic) + ": " +
-           std::strerror(-rc);
+           errnoCodeOf(rc).message();
   return "mtu " + dev + " " + std::to_string(m.vip) + " -> " + std::to_string(m.nic) +
          " (smallest of the attached interfaces changed)";
 }
@@ -387,13 +382,11 @@ std::string validateStatic(const AttachConfig& cfg) {
 
 bool isAttached(const std::string& pinDir) {
   std::string path = pinDir + "/" LB_MAP_ATTACH;
-  int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) return false;
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (!fd.valid()) return false;
   lb_attach_rec rec{};
   uint32_t key = 0;
-  bool ok = bpf_map_lookup_elem(fd, &key, &rec) == 0 && rec.magic == LB_ATTACH_MAGIC;
-  ::close(fd);
-  return ok;
+  return bpf_map_lookup_elem(fd.get(), &key, &rec) == 0 && rec.magic == LB_ATTACH_MAGIC;
 }
 
 std::string genericXdpWarning(const std::string& ifname) {

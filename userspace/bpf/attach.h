@@ -8,6 +8,8 @@
 // stack before the exception leaves. Errors: BadInput (the CLI exits 2; nothing touched) or
 // std::system_error (runtime failure, exit 1; everything undone). Each change is journaled
 // before it is made (bpf/journal.h), so a killed attach is undone by detach(). Not thread-safe.
+// Errors of this layer (std::error_code from bpf/errno_code.h, sysFail, BadInput, UniqueFd):
+// docs/architecture.md, "Errors".
 #pragma once
 
 #include <cstdint>

@@ -14,19 +14,15 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bpf/netlink.h"
+#include "bpf/errno_code.h"
 #include "bpf/maglev_map.h"
+#include "bpf/netlink.h"
 #include "bpf/pin_lock.h"
 #include "bpf/unique_fd.h"
 #include "lb/maglev.h"
 
 namespace lb {
 namespace {
-
-std::error_code errnoCode(int rc = -1) {
-  int e = rc < -1 ? -rc : errno;
-  return std::error_code(e ? e : EIO, std::generic_category());
-}
 
 Endpoint makeEndpoint(const lb_addr& a, __be16 port, uint8_t family) {
   Endpoint ep;
@@ -56,8 +52,7 @@ Datapath Datapath::open(const std::string& pinDir) {
   auto get = [&](const char* name, UniqueFd* fd) {
     std::string path = pinDir + "/" + name;
     fd->reset(bpf_obj_get(path.c_str()));
-    if (!fd->valid())
-      throw std::system_error(errno, std::generic_category(), "bpf_obj_get " + path);
+    if (!fd->valid()) sysFail(errnoCode(), "bpf_obj_get " + path);
   };
   get(LB_MAP_VIPS, &dp.fds_->vips);
   get(LB_MAP_BACKENDS, &dp.fds_->backends);
@@ -302,7 +297,7 @@ std::error_code Datapath::deleteFlowsTo(uint32_t id, size_t* n) {
 
 std::error_code Datapath::clearBackendStats(uint32_t id) {
   int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return std::error_code(-ncpu, std::generic_category());
+  if (ncpu <= 0) return errnoCodeOf(ncpu);
   std::vector<lb_backend_stat> zero(static_cast<size_t>(ncpu));  // 8 bytes: already 8-aligned
   if (bpf_map_update_elem(fds_->bstats.get(), &id, zero.data(), BPF_ANY) != 0) return errnoCode();
   return {};

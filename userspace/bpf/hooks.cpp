@@ -11,15 +11,12 @@
 
 #include <cerrno>
 
+#include "bpf/errno_code.h"
 #include "bpf/netlink.h"
 #include "bpf/unique_fd.h"
 
 namespace lb {
 namespace {
-
-std::error_code ecFrom(int rc) {
-  return std::error_code(rc < 0 ? -rc : rc, std::generic_category());
-}
 
 bpf_tc_attach_point point(TcDir dir) {
   return dir == TcDir::kIngress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
@@ -35,7 +32,7 @@ uint32_t clsactParent(TcDir dir) {
 std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
   int rc = bpf_tc_hook_create(&hook);
-  if (rc < 0 && rc != -EEXIST) return ecFrom(rc);
+  if (rc < 0 && rc != -EEXIST) return errnoCodeOf(rc);
   *created = rc == 0;
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progFd, .handle = kTcHandle, .priority = kTcPriority);
   rc = bpf_tc_attach(&hook, &opts);
@@ -45,7 +42,7 @@ std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created)
       bpf_tc_hook_destroy(&hook);
       *created = false;
     }
-    return ecFrom(rc);
+    return errnoCodeOf(rc);
   }
   return {};
 }
@@ -69,7 +66,7 @@ std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty) {
   if (tcProgId(ifindex, dir) == 0)
     ours = std::make_error_code(std::errc::no_such_file_or_directory);
   else if (int rc = bpf_tc_detach(&hook, &opts); rc < 0)
-    return ecFrom(rc);
+    return errnoCodeOf(rc);
   if (!removeQdiscIfEmpty) return ours;
   int in = 0, eg = 0;
   if (countTcFilters(ifindex, clsactParent(TcDir::kIngress), &in) ||
@@ -77,7 +74,7 @@ std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty) {
     return ours;  // someone else uses the qdisc now: leave it
   hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
   int rc = bpf_tc_hook_destroy(&hook);
-  return rc < 0 && rc != -ENOENT ? ecFrom(rc) : ours;
+  return rc < 0 && rc != -ENOENT ? errnoCodeOf(rc) : ours;
 }
 
 std::string progName(uint32_t id) {
@@ -105,9 +102,9 @@ std::error_code xdpAttach(uint32_t ifindex, int progFd, bool* generic) {
   int rc = bpf_xdp_attach(static_cast<int>(ifindex), progFd, base | XDP_FLAGS_DRV_MODE, nullptr);
   *generic = false;
   if (rc == 0) return {};
-  if (rc == -EBUSY || rc == -EEXIST) return ecFrom(rc);
+  if (rc == -EBUSY || rc == -EEXIST) return errnoCodeOf(rc);
   rc = bpf_xdp_attach(static_cast<int>(ifindex), progFd, base | XDP_FLAGS_SKB_MODE, nullptr);
-  if (rc < 0) return ecFrom(rc);
+  if (rc < 0) return errnoCodeOf(rc);
   *generic = true;
   return {};
 }
@@ -115,17 +112,17 @@ std::error_code xdpAttach(uint32_t ifindex, int progFd, bool* generic) {
 std::error_code xdpDetach(uint32_t ifindex, const std::string& expectName) {
   LIBBPF_OPTS(bpf_xdp_query_opts, q);
   int rc = bpf_xdp_query(static_cast<int>(ifindex), 0, &q);
-  if (rc < 0) return ecFrom(rc);
+  if (rc < 0) return errnoCodeOf(rc);
   uint32_t id = q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
   uint32_t mode = q.drv_prog_id ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
   if (!id) return std::make_error_code(std::errc::no_such_file_or_directory);
   if (progName(id) != expectName) return std::make_error_code(std::errc::operation_not_permitted);
   UniqueFd fd(bpf_prog_get_fd_by_id(id));
-  if (!fd.valid()) return std::error_code(errno, std::generic_category());
+  if (!fd.valid()) return errnoCode();
   // XDP_FLAGS_REPLACE + old_prog_fd: the kernel removes it only if it is still that program.
   LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = fd.get());
   rc = bpf_xdp_detach(static_cast<int>(ifindex), mode | XDP_FLAGS_REPLACE, &opts);
-  return rc < 0 ? ecFrom(rc) : std::error_code{};
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
 }
 
 }  // namespace lb

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "bpf/errno_code.h"
 #include "bpf/hooks.h"
 #include "bpf/loader.h"
 #include "bpf/netlink.h"
@@ -26,8 +27,6 @@ namespace lb {
 namespace {
 
 constexpr const char* kHeader = "apilb-journal 1";
-
-std::error_code lastError() { return {errno ? errno : EIO, std::generic_category()}; }
 
 void syncDir(const std::string& file) {
   std::string dir = std::filesystem::path(file).parent_path();
@@ -92,11 +91,11 @@ std::error_code Journal::create(const std::string& pinDir) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) return ec;
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600));
-  if (!fd.valid()) return lastError();
+  if (!fd.valid()) return errnoCode();
   std::string head = std::string(kHeader) + "\n";
   if (::write(fd.get(), head.data(), head.size()) != static_cast<ssize_t>(head.size()) ||
       ::fdatasync(fd.get()) != 0) {
-    ec = lastError();
+    ec = errnoCode();
     ::unlink(path.c_str());
     return ec;
   }
@@ -120,7 +119,7 @@ void Journal::intend(const std::string& line) {
   std::string l = line + "\n";
   if (::write(fd_.get(), l.data(), l.size()) != static_cast<ssize_t>(l.size()) ||
       ::fdatasync(fd_.get()) != 0)
-    throw std::system_error(lastError(), "write journal " + path_);
+    sysFail(errnoCode(), "write journal " + path_);
   ++steps_;
 }
 

@@ -17,16 +17,13 @@
 
 #include "apilb.skel.h"
 #include "apilb_maps.h"
+#include "bpf/errno_code.h"
 #include "bpf/maglev_map.h"
 #include "bpf/system.h"
 #include "bpf/unique_fd.h"
 
 namespace lb {
 namespace {
-
-[[noreturn]] void raise(int err, const std::string& what) {
-  throw std::system_error(err < 0 ? -err : err, std::generic_category(), what);
-}
 
 struct SkelDeleter {
   void operator()(apilb* s) const noexcept { apilb__destroy(s); }
@@ -46,11 +43,11 @@ LbProgram::~LbProgram() = default;
 LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
   auto impl = std::make_unique<Impl>();
   impl->skel.reset(apilb__open());
-  if (!impl->skel) raise(errno, "apilb__open");
+  if (!impl->skel) sysFail(errnoCode(), "apilb__open");
   UniqueFd tmpl = sizeMaglevInner(impl->skel->maps.apilb_maglev, tableSize);
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
   impl->skel->rodata->lb_require_local = 1;  // forwarded packets never create flow state
-  if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
+  if (int rc = apilb__load(impl->skel.get()); rc < 0) sysFail(errnoCodeOf(rc), "apilb__load");
   return LbProgram(std::move(impl));
 }
 
@@ -67,7 +64,8 @@ void LbProgram::pinMaps(const std::string& pinDir) const {
     std::string name = bpf_map__name(m);
     std::replace(name.begin(), name.end(), '.', '_');
     std::string path = pinDir + "/" + name;
-    if (int rc = bpf_map__pin(m, path.c_str()); rc < 0) raise(rc, "bpf_map__pin(" + path + ")");
+    if (int rc = bpf_map__pin(m, path.c_str()); rc < 0)
+      sysFail(errnoCodeOf(rc), "bpf_map__pin(" + path + ")");
   }
 }
 

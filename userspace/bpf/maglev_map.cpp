@@ -27,10 +27,9 @@ UniqueFd sizeMaglevInner(bpf_map* outer, uint32_t tableSize) {
   LIBBPF_OPTS(bpf_map_create_opts, copts);
   UniqueFd tmpl(bpf_map_create(BPF_MAP_TYPE_ARRAY, "apilb_mag_tmpl", sizeof(uint32_t),
                                sizeof(uint32_t), tableSize, &copts));
-  if (!tmpl.valid())
-    throw std::system_error(errnoCode(), "bpf_map_create(" LB_MAP_MAGLEV " inner template)");
+  if (!tmpl.valid()) sysFail(errnoCode(), "bpf_map_create(" LB_MAP_MAGLEV " inner template)");
   if (int rc = bpf_map__set_inner_map_fd(outer, tmpl.get()); rc < 0)
-    throw std::system_error(errnoCode(rc), "bpf_map__set_inner_map_fd(" LB_MAP_MAGLEV ")");
+    sysFail(errnoCodeOf(rc), "bpf_map__set_inner_map_fd(" LB_MAP_MAGLEV ")");
   return tmpl;
 }
 

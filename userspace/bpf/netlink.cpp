@@ -17,6 +17,8 @@
 #include <cstring>
 #include <memory>
 
+#include "bpf/errno_code.h"
+
 namespace lb {
 namespace {
 
@@ -36,7 +38,7 @@ int recordErr(sockaddr_nl*, nlmsgerr* e, void* arg) {
 std::error_code openSock(Sock* s) {
   s->sk = nl_socket_alloc();
   if (!s->sk) return std::make_error_code(std::errc::not_enough_memory);
-  if (nl_connect(s->sk, NETLINK_ROUTE) < 0) return std::error_code(EPROTO, std::generic_category());
+  if (nl_connect(s->sk, NETLINK_ROUTE) < 0) return std::make_error_code(std::errc::protocol_error);
   nl_socket_modify_err_cb(s->sk, NL_CB_CUSTOM, recordErr, s);
   return {};
 }
@@ -44,7 +46,7 @@ std::error_code openSock(Sock* s) {
 // Turns a libnl return value into an errno-based error code.
 std::error_code result(const Sock& s, int rc) {
   if (rc >= 0) return {};
-  if (s.kernelErr < 0) return std::error_code(-s.kernelErr, std::generic_category());
+  if (s.kernelErr < 0) return errnoCodeOf(s.kernelErr);
   switch (-rc) {
     case NLE_EXIST:
       return std::make_error_code(std::errc::file_exists);
@@ -61,7 +63,7 @@ std::error_code result(const Sock& s, int rc) {
     case NLE_INVAL:
       return std::make_error_code(std::errc::invalid_argument);
     default:
-      return std::error_code(EIO, std::generic_category());
+      return std::make_error_code(std::errc::io_error);
   }
 }
 

@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "bpf/errno_code.h"
+
 namespace lb {
 namespace {
-
-std::error_code lastError() { return {errno ? errno : EIO, std::generic_category()}; }
 
 LockHolder readHolder(int fd) {
   char buf[64] = {};
@@ -43,15 +43,15 @@ std::error_code PinLock::take(const std::string& pinDir, const char* role, bool 
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) return ec;
   UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd.valid()) return lastError();
+  if (!fd.valid()) return errnoCode();
   if (flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
-    std::error_code err = lastError();
+    std::error_code err = errnoCode();
     if (holder && err == std::errc::operation_would_block) *holder = readHolder(fd.get());
     return err;
   }
   std::string text = std::to_string(getpid()) + " " + role + "\n";
   if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), text.data(), text.size(), 0) < 0)
-    return lastError();
+    return errnoCode();
   out->fd_ = std::move(fd);
   return {};
 }

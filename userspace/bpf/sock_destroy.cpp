@@ -85,7 +85,7 @@ std::vector<DiagSocket> socketsOfFlows(const std::vector<lb_flow_key>& flows,
 }
 
 SockDiag::SockDiag() : fd_(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) {
-  if (!fd_.valid()) throw std::system_error(errnoCode(), "socket(NETLINK_SOCK_DIAG)");
+  if (!fd_.valid()) sysFail(errnoCode(), "socket(NETLINK_SOCK_DIAG)");
 }
 
 std::error_code SockDiag::send(const void* msg, size_t len) {
@@ -115,8 +115,7 @@ std::error_code SockDiag::dumpTcp(uint8_t family, uint32_t states, std::vector<D
       if (h->nlmsg_seq != seq_) continue;
       if (h->nlmsg_type == NLMSG_DONE) return {};
       if (h->nlmsg_type == NLMSG_ERROR)
-        return std::error_code(-static_cast<nlmsgerr*>(NLMSG_DATA(h))->error,
-                               std::generic_category());
+        return errnoCodeOf(static_cast<nlmsgerr*>(NLMSG_DATA(h))->error);
       if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
         continue;
       out->push_back(fromMessage(family, *static_cast<inet_diag_msg*>(NLMSG_DATA(h))));
@@ -149,7 +148,7 @@ std::error_code SockDiag::destroy(const DiagSocket& s) {
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != seq_ || h->nlmsg_type != NLMSG_ERROR) continue;
       int err = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-      return err ? std::error_code(err, std::generic_category()) : std::error_code();
+      return err ? errnoCodeOf(err) : std::error_code();
     }
   }
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include "bpf/errno_code.h"
+
 namespace lb {
 namespace {
 
@@ -33,17 +35,17 @@ std::string ipv4ConfName(const std::string& dev, const std::string& key) {
 
 std::error_code readSysctl(const std::string& dotted, int* value) {
   std::ifstream in(procPath(dotted));
-  if (!in) return std::error_code(errno ? errno : ENOENT, std::generic_category());
+  if (!in) return errnoCode();
   if (!(in >> *value)) return std::make_error_code(std::errc::io_error);
   return {};
 }
 
 std::error_code writeSysctl(const std::string& dotted, int value) {
   std::ofstream out(procPath(dotted));
-  if (!out) return std::error_code(errno ? errno : EACCES, std::generic_category());
+  if (!out) return errnoCode();
   out << value << '\n';
   out.flush();
-  if (!out) return std::error_code(errno ? errno : EIO, std::generic_category());
+  if (!out) return errnoCode();
   return {};
 }
 

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <string>
 
+#include "bpf/errno_code.h"
 #include "bpf/unique_fd.h"
 
 namespace lb {
@@ -27,8 +28,6 @@ namespace {
 
 constexpr long kBpffsMagic = 0xcafe4a11;
 constexpr int kCapBpf = 39;  // CAP_BPF, newer than some UAPI headers
-
-std::error_code errnoCode() { return std::error_code(errno, std::generic_category()); }
 
 bool pathExists(const std::string& p) {
   struct stat st;
