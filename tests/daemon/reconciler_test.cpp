@@ -40,7 +40,8 @@ TEST(Reconciler, AdoptsWithoutRepublishing) {
   r.dp.attach("10.0.0.11:6443");
   r.dp.attach("10.0.0.12:6443");
   r.dp.addFlow(0, 40000);
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})),
+            std::error_code());
   r.step();
   EXPECT_TRUE(r.dp.publishes.empty());
   EXPECT_EQ(r.dp.flagChanges, 0);
@@ -53,7 +54,8 @@ TEST(Reconciler, AdoptsWithoutRepublishing) {
 TEST(Reconciler, UnknownVipIsAnError) {
   Rig r;
   r.dp.attach("10.0.0.11:6443");
-  EXPECT_NE(r.rec.sync(ep("169.254.64.44:6443"), cfgs({"10.0.0.11:6443"})), "");
+  EXPECT_EQ(r.rec.sync(ep("169.254.64.44:6443"), cfgs({"10.0.0.11:6443"})),
+            std::errc::no_such_file_or_directory);
 }
 
 TEST(Reconciler, BackendOnAnUnattachedInterfaceIsRefusedNotAdded) {
@@ -62,7 +64,8 @@ TEST(Reconciler, BackendOnAnUnattachedInterfaceIsRefusedNotAdded) {
   r.dp.problems["10.0.9.9:6443"] =
       "backend 10.0.9.9:6443 is reached via eth9, which apilb is not "
       "attached to (attached: eth0)";
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.9.9:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.9.9:6443"})),
+            std::error_code());
   ASSERT_EQ(r.rec.members().size(), 1u);
   EXPECT_EQ(r.rec.members()[0].cfg.ep.str(), "10.0.0.11:6443");
   ASSERT_EQ(r.rec.refused().size(), 1u);
@@ -70,7 +73,8 @@ TEST(Reconciler, BackendOnAnUnattachedInterfaceIsRefusedNotAdded) {
   EXPECT_NE(r.rec.refused()[0].reason.find("eth9"), std::string::npos);
   EXPECT_EQ(r.dp.backends().size(), 1u) << "no slot for the refused backend";
   r.dp.problems.clear();  // route fixed: the next sync (SIGHUP) adds it
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.9.9:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.9.9:6443"})),
+            std::error_code());
   EXPECT_TRUE(r.rec.refused().empty());
   EXPECT_EQ(r.dp.backends().size(), 2u);
 }
@@ -82,7 +86,8 @@ TEST(Reconciler, DeadBackendLeavesTableAndItsFlowsAreTerminated) {
   r.dp.addFlow(0, 40000);
   r.dp.addFlow(1, 40001);
   r.dp.addFlow(1, 40002);
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})),
+            std::error_code());
   r.states = {{0, S::kHealthy}, {1, S::kDead}};
   r.step();
   ASSERT_EQ(r.dp.publishes.size(), 1u);
@@ -101,7 +106,8 @@ TEST(Reconciler, DrainingKeepsExistingFlows) {
   r.dp.attach("10.0.0.11:6443");
   r.dp.attach("10.0.0.12:6443");
   r.dp.addFlow(1, 40001);
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})),
+            std::error_code());
   r.states = {{0, S::kHealthy}, {1, S::kDraining}};
   r.step();
   EXPECT_EQ(r.dp.publishes.back(), std::vector<uint32_t>{0});
@@ -119,7 +125,8 @@ TEST(Reconciler, AllDownFailsOpenThenRecovers) {
   r.dp.attach("10.0.0.11:6443");
   r.dp.attach("10.0.0.12:6443");
   r.dp.addFlow(0, 40000);
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})),
+            std::error_code());
   r.states = {{0, S::kHealthy}, {1, S::kDead}};
   r.step();
   r.states = {{0, S::kDead}, {1, S::kDead}};
@@ -143,7 +150,8 @@ TEST(Reconciler, MembershipFollowsConfig) {
   r.dp.attach("10.0.0.11:6443");
   r.dp.attach("10.0.0.12:6443");
   r.dp.addFlow(1, 40001);
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.13:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.13:6443"})),
+            std::error_code());
   ASSERT_EQ(r.rec.members().size(), 2u);
   uint32_t added = r.rec.members()[1].id;
   EXPECT_FALSE(r.rec.members()[1].priorUsable);
@@ -160,7 +168,8 @@ TEST(Reconciler, SweepTerminatesLateFlowsToDownBackends) {
   Rig r;
   r.dp.attach("10.0.0.11:6443");
   r.dp.attach("10.0.0.12:6443");
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})),
+            std::error_code());
   r.states = {{0, S::kHealthy}, {1, S::kDead}};
   r.step();
   r.dp.addFlow(1, 40009);  // e.g. adopted mid-stream after the first pass

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "bpf/errno_code.h"
 #include "daemon/health_file.h"
 #include "daemon/log.h"
 
@@ -46,13 +47,11 @@ Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloa
       reloader_(std::move(reload)),
       rec_(port, killer) {}
 
-Daemon::~Daemon() {
-  if (sigfd_ >= 0) close(sigfd_);
-}
+Daemon::~Daemon() = default;
 
 std::string Daemon::start() {
-  std::string err = rec_.sync(cfg_.vip, cfg_.backends);
-  if (!err.empty()) return err;
+  if (auto ec = rec_.sync(cfg_.vip, cfg_.backends))
+    return "cannot adopt the attached datapath (see the error above): " + ec.message();
   resetHealth({}, {});
   prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
   if (cfg_.probe.insecureSkipVerify && cfg_.probe.type == ProbeType::kHttps)
@@ -63,8 +62,8 @@ std::string Daemon::start() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   sigprocmask(SIG_BLOCK, &set, nullptr);
-  sigfd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sigfd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
+  sigfd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd_.valid()) return "signalfd: " + errnoCode().message();
   std::string list;
   for (const auto& m : rec_.members())
     list += (list.empty() ? "" : ", ") + m.cfg.ep.str() + (m.priorUsable ? " (in table)" : "");
@@ -201,10 +200,10 @@ void Daemon::reload() {
   std::vector<std::string> oldAddr;
   for (const auto& m : rec_.members()) oldAddr.push_back(m.cfg.ep.str());
   std::vector<BackendHealth> oldHealth = health_;
-  std::string err = rec_.sync(next.vip, next.backends);
-  if (!err.empty()) {
-    log::error("SIGHUP: " + err + "; keeping the old config");
-    rec_.sync(cfg_.vip, cfg_.backends);
+  if (auto ec = rec_.sync(next.vip, next.backends)) {
+    log::error("SIGHUP: the new config cannot be applied (" + ec.message() +
+               "); keeping the old config");
+    (void)rec_.sync(cfg_.vip, cfg_.backends);  // logs its own error, if any
     return;
   }
   bool probeChanged = !(next.probe == cfg_.probe) || oldAddr.size() != rec_.members().size();
@@ -220,7 +219,7 @@ void Daemon::reload() {
 
 void Daemon::handleSignals() {
   signalfd_siginfo si;
-  while (read(sigfd_, &si, sizeof(si)) == sizeof(si)) {
+  while (read(sigfd_.get(), &si, sizeof(si)) == sizeof(si)) {
     if (si.ssi_signo == SIGHUP) {
       reload();
     } else {
@@ -252,7 +251,7 @@ int Daemon::run() {
     }
     if (metrics_) metrics_->update(view());  // also the loop's heartbeat for /healthz
     bool sig = false;
-    prober_->wait(200, sigfd_, &sig);
+    prober_->wait(200, sigfd_.get(), &sig);
     if (sig) handleSignals();
   }
   return 0;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/unique_fd.h"
 #include "config/config.h"
 #include "daemon/datapath_port.h"
 #include "daemon/health.h"
@@ -54,7 +55,7 @@ class Daemon {
   std::vector<BackendHealth> health_;  // index = Reconciler::members() index = prober target
   DaemonMetrics* metrics_ = nullptr;
   std::function<void()> tick_;
-  int sigfd_ = -1;
+  UniqueFd sigfd_;
   bool stop_ = false;
   bool dirty_ = true;
 };

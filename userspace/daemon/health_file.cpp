@@ -11,6 +11,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "bpf/errno_code.h"
+#include "bpf/unique_fd.h"
 #include "lb/timefmt.h"
 
 namespace lb {
@@ -43,24 +45,23 @@ std::error_code writeFileAtomic(const std::string& dir, const std::string& name,
   std::filesystem::create_directories(dir, ec);
   if (ec) return ec;
   std::string tmp = dir + "/." + name + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return {errno, std::generic_category()};
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errnoCode();
   size_t off = 0;
   while (off < text.size()) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
+    ssize_t n = write(fd.get(), text.data() + off, text.size() - off);
     if (n < 0) {
-      int e = errno;
-      close(fd);
+      ec = errnoCode();
       unlink(tmp.c_str());
-      return {e, std::generic_category()};
+      return ec;
     }
     off += static_cast<size_t>(n);
   }
-  close(fd);
+  fd.reset();
   if (rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) {
-    int e = errno;
+    ec = errnoCode();
     unlink(tmp.c_str());
-    return {e, std::generic_category()};
+    return ec;
   }
   return {};
 }

@@ -37,7 +37,7 @@ bool sameEndpoint(const lb_backend& be, const Endpoint& ep) {
 
 }  // namespace
 
-std::string Reconciler::sync(const Endpoint& vip, const std::vector<BackendConfig>& want) {
+std::error_code Reconciler::sync(const Endpoint& vip, const std::vector<BackendConfig>& want) {
   bool found = false;
   for (const auto& v : port_->vips()) {
     if (v.key.family == vip.family && v.key.port == htons(vip.port) &&
@@ -47,7 +47,10 @@ std::string Reconciler::sync(const Endpoint& vip, const std::vector<BackendConfi
       found = true;
     }
   }
-  if (!found) return "VIP " + vip.str() + " is not configured in the attached datapath";
+  if (!found) {
+    log::error("VIP " + vip.str() + " is not configured in the attached datapath");
+    return std::make_error_code(std::errc::no_such_file_or_directory);
+  }
   std::vector<uint32_t> table = port_->table(vipId_);
   std::set<uint32_t> inTable(table.begin(), table.end());
   inTable.erase(LB_NO_BACKEND);
@@ -82,7 +85,8 @@ std::string Reconciler::sync(const Endpoint& vip, const std::vector<BackendConfi
       refused_.push_back({w, why});
       continue;
     } else if (auto ec = port_->addBackend(vipId_, w.ep, w.weight, &id)) {
-      return "backend " + w.ep.str() + ": cannot add to the datapath: " + ec.message();
+      log::error("backend " + w.ep.str() + ": cannot add to the datapath: " + ec.message());
+      return ec;
     } else {
       log::info("backend " + w.ep.str() + " added to the datapath as #" + std::to_string(id) +
                 " (joins the table once healthy)");
@@ -91,7 +95,7 @@ std::string Reconciler::sync(const Endpoint& vip, const std::vector<BackendConfi
     names_[id] = w.ep.str();
     members_.push_back({id, w, inTable.count(id) > 0, flags_[id]});
   }
-  return "";
+  return {};
 }
 
 void Reconciler::apply(const Decision& d) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "config/config.h"
@@ -42,9 +43,9 @@ class Reconciler {
   // backends that are missing (not published until healthy) and marks the slots of this VIP
   // that are not configured for removal (done by the next apply(), after a republish).
   // A missing backend whose replies would not come back through apilb (Datapath::ifaceProblem)
-  // is not added: it is logged and listed in refused(). Returns "" or a one-line error (VIP not
-  // attached, no free slot, ...).
-  std::string sync(const Endpoint& vip, const std::vector<BackendConfig>& want);
+  // is not added: it is logged and listed in refused(). On failure logs the one-line reason and
+  // returns its code: ENOENT (VIP not attached) or addBackend's (ENOSPC: no free slot, ...).
+  [[nodiscard]] std::error_code sync(const Endpoint& vip, const std::vector<BackendConfig>& want);
 
   // Makes the datapath hold `d`: publish if the set changed, VIP fail-open flag, backend flags,
   // flow termination for newly DOWN backends, removal of unconfigured backends.
