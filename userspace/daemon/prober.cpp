@@ -49,28 +49,32 @@ bool isTlsError(CURLcode c) {
   }
 }
 
+struct EasyCleanup {
+  void operator()(CURL* e) const { curl_easy_cleanup(e); }
+};
+
 }  // namespace
 
 struct Prober::Target {
   Endpoint ep;
-  CURL* easy = nullptr;
   bool busy = false;
   Clock::time_point due{};
   Clock::time_point started{};
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::string url;
   std::string connectTo;
-  curl_slist* connectToList = nullptr;
+  std::unique_ptr<curl_slist, SlistFree> connectToList;
   size_t index = 0;
+  std::unique_ptr<CURL, EasyCleanup> easy;  // last: freed before the list it points to
 };
 
 Prober::Prober(const ProbeConfig& cfg, const std::vector<Endpoint>& targets)
     : cfg_(cfg), rng_(std::random_device{}()) {
   static const CURLcode kInit = curl_global_init(CURL_GLOBAL_DEFAULT);
   if (kInit != CURLE_OK) throw std::runtime_error("curl_global_init failed");
-  multi_ = curl_multi_init();
+  multi_.reset(curl_multi_init());
   if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(targets.size() * 2 + 4));
+  curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(targets.size() * 2 + 4));
   refreshToken();
   std::uniform_int_distribution<int> phase(0, static_cast<int>(cfg_.interval.count() / 10));
   auto now = Clock::now();
@@ -85,19 +89,15 @@ Prober::Prober(const ProbeConfig& cfg, const std::vector<Endpoint>& targets)
 }
 
 Prober::~Prober() {
-  for (auto& t : targets_) {
-    if (t->busy) curl_multi_remove_handle(multi_, t->easy);
-    curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->connectToList);
-  }
-  curl_slist_free_all(headers_);
-  curl_multi_cleanup(multi_);
+  // The handles themselves are freed by their owners: easy handles (targets_) before the multi.
+  for (auto& t : targets_)
+    if (t->busy) curl_multi_remove_handle(multi_.get(), t->easy.get());
 }
 
 void Prober::setup(Target* t) {
-  t->easy = curl_easy_init();
+  t->easy.reset(curl_easy_init());
   if (t->easy == nullptr) throw std::runtime_error("curl_easy_init failed");
-  CURL* e = t->easy;
+  CURL* e = t->easy.get();
   std::string port = std::to_string(t->ep.port);
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
@@ -118,8 +118,8 @@ void Prober::setup(Target* t) {
   curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
   if (!cfg_.serverName.empty()) {  // certificate name + SNI = serverName, TCP to the backend IP
     t->connectTo = cfg_.serverName + ":" + port + ":" + hostForUrl(t->ep) + ":" + port;
-    t->connectToList = curl_slist_append(nullptr, t->connectTo.c_str());
-    curl_easy_setopt(e, CURLOPT_CONNECT_TO, t->connectToList);
+    t->connectToList.reset(curl_slist_append(nullptr, t->connectTo.c_str()));
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, t->connectToList.get());
   }
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discardBody);
@@ -154,17 +154,16 @@ void Prober::refreshToken() {
   tokenMtime_ = st.st_mtim;
   if (tok == token_ && headers_ != nullptr) return;
   token_ = tok;
-  curl_slist_free_all(headers_);
-  headers_ = curl_slist_append(nullptr, ("Authorization: Bearer " + token_).c_str());
-  for (auto& t : targets_) curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, headers_);
+  headers_.reset(curl_slist_append(nullptr, ("Authorization: Bearer " + token_).c_str()));
+  for (auto& t : targets_) curl_easy_setopt(t->easy.get(), CURLOPT_HTTPHEADER, headers_.get());
   log::info("probe token loaded from " + cfg_.tokenFile);
 }
 
 void Prober::start(Target* t) {
   t->errbuf[0] = '\0';
-  if (headers_ != nullptr) curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, headers_);
+  if (headers_ != nullptr) curl_easy_setopt(t->easy.get(), CURLOPT_HTTPHEADER, headers_.get());
   t->started = Clock::now();
-  CURLMcode rc = curl_multi_add_handle(multi_, t->easy);
+  CURLMcode rc = curl_multi_add_handle(multi_.get(), t->easy.get());
   if (rc != CURLM_OK) {
     log::error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
     t->due = t->started + cfg_.interval;
@@ -210,7 +209,7 @@ ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, lon
 void Prober::finish(CURL* easy, CURLcode code, const Callback& cb) {
   Target* t = nullptr;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-  curl_multi_remove_handle(multi_, easy);
+  curl_multi_remove_handle(multi_.get(), easy);
   t->busy = false;
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -250,9 +249,9 @@ void Prober::drive(const Callback& cb) {
       start(t.get());
     }
   int running = 0;
-  curl_multi_perform(multi_, &running);
+  curl_multi_perform(multi_.get(), &running);
   int left = 0;
-  while (CURLMsg* m = curl_multi_info_read(multi_, &left))
+  while (CURLMsg* m = curl_multi_info_read(multi_.get(), &left))
     if (m->msg == CURLMSG_DONE) finish(m->easy_handle, m->data.result, cb);
 }
 
@@ -262,7 +261,8 @@ void Prober::wait(int maxWaitMs, int extraFd, bool* extraReady) {
   extra.fd = extraFd;
   extra.events = CURL_WAIT_POLLIN;
   int numfds = 0;
-  curl_multi_poll(multi_, extraFd >= 0 ? &extra : nullptr, extraFd >= 0 ? 1 : 0, wait, &numfds);
+  curl_multi_poll(multi_.get(), extraFd >= 0 ? &extra : nullptr, extraFd >= 0 ? 1 : 0, wait,
+                  &numfds);
   *extraReady = extraFd >= 0 && (extra.revents & CURL_WAIT_POLLIN);
 }
 

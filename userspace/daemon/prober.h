@@ -46,6 +46,13 @@ class Prober {
 
  private:
   struct Target;
+  // Owners of libcurl handles: nothing leaks when the constructor throws half-way.
+  struct MultiCleanup {
+    void operator()(CURLM* m) const { curl_multi_cleanup(m); }
+  };
+  struct SlistFree {
+    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  };
   void setup(Target* t);
   void start(Target* t);
   void refreshToken();
@@ -53,12 +60,14 @@ class Prober {
   int msUntilNextDue() const;
 
   ProbeConfig cfg_;
-  CURLM* multi_ = nullptr;
+  // Declaration order = reverse destruction order: easy handles, then the header list they
+  // point to, then the multi handle.
+  std::unique_ptr<CURLM, MultiCleanup> multi_;
+  std::unique_ptr<curl_slist, SlistFree> headers_;
   std::vector<std::unique_ptr<Target>> targets_;
   std::mt19937 rng_;
   std::string token_;
   struct timespec tokenMtime_ {};
-  curl_slist* headers_ = nullptr;
 };
 
 }  // namespace lb
