@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The `apilb` subcommands: each add*Command() registers one CLI11 subcommand whose callback
-// does the work (`run`'s callback ends the process with the daemon's exit code). Callbacks throw lb::BadInput (exit 2) or std::system_error
-// (exit 1); main() maps them to exit codes. Not thread-safe; build the CLI once.
+// does the work (`run`'s callback ends the process with the daemon's exit code). Callbacks throw
+// lb::BadInput (exit 2) or std::system_error (exit 1); main() prints them as one `apilb: ...` line
+// and maps them to exit codes (0 done, 1 runtime failure, 2 bad input; docs/architecture.md,
+// "Errors"). Not thread-safe; build the CLI once.
 #pragma once
 
 #include <CLI/CLI.hpp>

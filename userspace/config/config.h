@@ -9,7 +9,8 @@
 // (`--probe-ca` -> `probe_ca`); flags win over the file; a repeatable flag (--backend, --iface)
 // replaces the file's list. Pure functions (file readability aside, no kernel access), below
 // both users: depends on lb/ only. A later key (discovery, metrics_addr, mode) is one row of
-// keyDefs() in config.cpp plus its field here.
+// keyDefs() in config.cpp plus its field here. Errors: bool + std::string* or a list of
+// messages, never exceptions (docs/architecture.md, "Errors").
 #pragma once
 
 #include <chrono>

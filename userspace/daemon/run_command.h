@@ -4,6 +4,9 @@
 // flags, fail-open), destroys local sockets of flows to dead backends and writes
 // <state-dir>/health.json for `apilb status`. The flags and the config file are read by the CLI
 // (userspace/cli/run_cmd.cpp); this is the plain entry point that takes the validated intent.
+// Errors in the daemon layer: operations return std::error_code and log the detail where it is
+// known; only constructors throw; runDaemon turns failures into one stderr line and an exit code
+// (docs/architecture.md, "Errors").
 #pragma once
 
 #include <string>
