@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -70,11 +71,10 @@ char* countingStrdup(const char* s) {
 }
 void* countingRealloc(void* p, size_t n) {
   if (heap().shouldFail()) return nullptr;  // the old block stays valid, as with realloc
+  if (p) heap().untrack(p);
+  auto old = reinterpret_cast<uintptr_t>(p);  // still valid if realloc fails
   void* q = realloc(p, n);
-  if (q) {
-    if (p) heap().untrack(p);
-    heap().track(q);
-  }
+  heap().track(q ? q : reinterpret_cast<void*>(old));
   return q;
 }
 void countingFree(void* p) {
