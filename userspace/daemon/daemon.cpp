@@ -116,8 +116,12 @@ void Daemon::pollSignals() {
       continue;
     }
     prober_->probeNow(i);
-    log::info("backend " + name + ": datapath signals " + kinds + "; probing it now",
-              {{"event", "signal"}, {"backend", name}, {"signals", kinds}});
+    std::string line = "backend " + name + ": datapath signals " + kinds + "; probing it now";
+    log::Fields f = {{"event", "signal"}, {"backend", name}, {"signals", kinds}};
+    if (s == HealthState::kHealthy)
+      log::info(line, f);
+    else
+      log::debug(line, f);  // a draining backend's held flows keep signalling: once per recheck
   }
 }
 
