@@ -33,14 +33,26 @@ metrics() { in_node curl -sS --max-time 3 http://127.0.0.1:9810/metrics; }
 signal_sum() {
 	metrics | awk -v re="kind=\"($1)\"" '/^apilb_backend_signals_total/ && $0 ~ re {s+=$NF} END{print s+0}'
 }
-# loop_for SECONDS OUT: the 20 ms request loop in the background (sets CL_PID).
+# loop_for SECONDS OUT: the 20 ms request loop in the background (sets CL_PID); returns once its
+# requests are going out (python's start takes a while on a loaded machine) plus 500 ms.
 loop_for() {
-	in_node python3 "$CLIENT" loop "$LAB_CA" "$LAB_VIP4" "$LAB_PORT" "$1" 20 3 >"$2" &
+	in_node python3 "$CLIENT" loop "$LAB_CA" "$LAB_VIP4" "$LAB_PORT" "$1" 20 3 >"$2" 2>"$2.err" &
 	CL_PID=$!
+	local i
+	for i in $(seq 100); do
+		grep -q '^started' "$2.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.5
 }
 # window OUT T_FAULT: "<first failed start> <last failed start> <failed> <total>" after T_FAULT.
 window() {
 	awk -v k="$2" '$1>=k {n++} $1>=k && $3=="fail" {if(!f)f=$1; l=$1; c++} END{printf "%.0f %.0f %d %d\n", f, l, c, n}' "$1"
+}
+
+# served OUT T_FAULT: requests after T_FAULT by outcome and server ("ok:api1=12 fail:...=3").
+served() {
+	awk -v k="$2" '$1>=k {c[$3":"$4]++} END{for (x in c) printf "%s=%d ", x, c[x]}' "$1"
 }
 
 # ---- 1. client RST burst + forged RSTs: nothing happens ------------------------------------
@@ -82,11 +94,11 @@ fi
 
 # ---- 2. refused: kill -9 ----------------------------------------------------------------------
 loop_for "$loop_s" "$LAB_DIR/refused.txt"
-sleep 1
 t_fault=$(now_ms)
 kill_server api2
 wait "$CL_PID"
 read -r f1 l1 n1 tot1 < <(window "$LAB_DIR/refused.txt" "$t_fault")
+echo "    requests after the kill: $(served "$LAB_DIR/refused.txt" "$t_fault")"
 pub=$(grep -m1 'published Maglev table \[198.18.0.11:6443, 198.18.0.13:6443\]' "$LAB_DIR/daemon.log")
 t_pub=$(log_ms "$pub")
 grep -E '198.18.0.12:6443|published' "$LAB_DIR/daemon.log" | tail -4 | sed 's/^/    daemon: /'
@@ -106,12 +118,12 @@ fi
 # ---- 3. blackholed: link down inside api3's namespace ---------------------------------------
 log0=$(wc -l <"$LAB_DIR/daemon.log")
 loop_for "$loop_s" "$LAB_DIR/blackhole.txt"
-sleep 1
 t_fault=$(now_ms)
 in_ns api3 ip link set eth0 down
 wait "$CL_PID"
 in_ns api3 ip link set eth0 up
 read -r f2 l2 n2 tot2 < <(window "$LAB_DIR/blackhole.txt" "$t_fault")
+echo "    requests after the link went down: $(served "$LAB_DIR/blackhole.txt" "$t_fault")"
 pub=$(grep -m1 'published Maglev table \[198.18.0.11:6443\]' "$LAB_DIR/daemon.log")
 t_pub=$(log_ms "$pub")
 tail -n +$((log0 + 1)) "$LAB_DIR/daemon.log" | grep -E '198.18.0.13:6443|published' | head -8 |

@@ -6,7 +6,8 @@
 #   passive_client.py loop CA VIP PORT SECONDS GAP_MS TIMEOUT_S
 #       starts a new HTTPS GET /version through the VIP every GAP_MS for SECONDS, each in its own
 #       thread with TIMEOUT_S for the whole request; prints one line per request, in start order:
-#       "<start_ms> <end_ms> ok <server>" or "<start_ms> <end_ms> fail <error>".
+#       "<start_ms> <end_ms> ok <server>" or "<start_ms> <end_ms> fail <error>"; "started <ms>" on
+#       stderr when the first request goes out.
 #   passive_client.py rstburst CA VIP PORT COUNT THREADS
 #       COUNT connections through the VIP, THREADS at a time: half make one request and then close
 #       with a RST (SO_LINGER 0), half send the RST right after the TCP handshake; prints
@@ -59,6 +60,8 @@ def loop(ca, vip, port, seconds, gap_ms, timeout):
             results.append((start, line))
 
     threads = []
+    sys.stderr.write("started %d\n" % now_ms())  # the caller waits for this line
+    sys.stderr.flush()
     end = time.time() + seconds
     while time.time() < end:
         th = threading.Thread(target=one, args=(now_ms(),), daemon=True)
