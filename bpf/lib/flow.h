@@ -321,10 +321,12 @@ static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
 	else
 		exact = p->seq == r->cli_ack;
 	if (exact) {
-		/* Refused, or an established connection reset: the backend's word, in window. */
-		if (r->state == LB_TCP_SYN_SENT || r->state == LB_TCP_ESTABLISHED)
-			lb_signal_flow(fk, r->state == LB_TCP_SYN_SENT ? LB_SIG_RST_SYN :
-									LB_SIG_RST_EST);
+		/* Refused, or an established connection reset: the backend's word, exact. A RST
+		 * while closing (after a FIN) is an ordinary way to end and no signal. */
+		if (r->state == LB_TCP_SYN_SENT)
+			lb_signal_flow(fk, LB_SIG_RST_SYN);
+		else if (r->state == LB_TCP_ESTABLISHED)
+			lb_signal_flow(fk, LB_SIG_RST_EST);
 		lb_flow_delete(fk, &p->key);
 		*why = LB_R_FLOW_CLOSED;
 		return 1;

@@ -219,12 +219,13 @@ TEST_F(SignalTest, OnlyASynAckAnsweringOurSynIsAHandshake) {
   establish(kNode4, 40030, kVip4, kBe0, Prog::kRevTc);
   EXPECT_EQ(signals(0), only(LB_SIG_HANDSHAKE));
   // Its retransmission (established): translated, not a second handshake.
-  expect(Prog::kRevXdp, tcp(kBe0, kBePort, kNode4, 40030, kTcpSyn | kTcpAck, kSrvIsn, kIsn + 1, true),
-         XDP_PASS, LB_R_REV_HIT);
+  expect(Prog::kRevXdp,
+         tcp(kBe0, kBePort, kNode4, 40030, kTcpSyn | kTcpAck, kSrvIsn, kIsn + 1, true), XDP_PASS,
+         LB_R_REV_HIT);
   // Not acking our SYN, on a SYN_SENT flow.
   syn(kNode4, 40031, kVip4, LB_R_FWD_NEW);
-  expect(Prog::kRevXdp, tcp(kBe0, kBePort, kNode4, 40031, kTcpSyn | kTcpAck, 9, 77, true),
-         XDP_PASS, LB_R_PASS_SYNACK_MISMATCH);
+  expect(Prog::kRevXdp, tcp(kBe0, kBePort, kNode4, 40031, kTcpSyn | kTcpAck, 9, 77, true), XDP_PASS,
+         LB_R_PASS_SYNACK_MISMATCH);
   EXPECT_EQ(signals(0), only(LB_SIG_HANDSHAKE));
 }
 
@@ -273,8 +274,8 @@ TEST_F(SignalTest, ClientRstBurstIsNoSignal) {
     expect(Prog::kFwd, tcp(kNode4, port, kVip4, kVipPort, kTcpRst | kTcpAck, kIsn + 1, kSrvIsn + 1),
            TC_ACT_REDIRECT, LB_R_FLOW_CLOSED);
     // The backend's late data for the closed flow: untracked now, no signal.
-    expect(Prog::kRevXdp, tcp(kBe0, kBePort, kNode4, port, kTcpRst, kSrvIsn + 1, 0, true),
-           XDP_PASS, LB_R_PASS_NOT_TRACKED);
+    expect(Prog::kRevXdp, tcp(kBe0, kBePort, kNode4, port, kTcpRst, kSrvIsn + 1, 0, true), XDP_PASS,
+           LB_R_PASS_NOT_TRACKED);
   }
   EXPECT_EQ(signals(0), only(LB_SIG_HANDSHAKE, 64));
 }
@@ -315,10 +316,10 @@ TEST_F(SignalTest, UnreachableOnEstablishedFlowMustQuoteTheClientsAck) {
   expect(Prog::kRevXdp,
          icmpError(kRouter4, kNode4, 3, 1, quote(kNode4, 40060, kBe0, psh, kIsn + 1, 0x70000000)),
          XDP_PASS, LB_R_ICMP_XLATE);
-  expect(Prog::kRevTc,
-         icmpError(kRouter4, kNode4, 3, 1,
-                   quote(kNode4, 40060, kBe0, psh, kIsn + 1, kSrvIsn + 1, 8)),
-         TC_ACT_OK, LB_R_ICMP_XLATE);
+  expect(
+      Prog::kRevTc,
+      icmpError(kRouter4, kNode4, 3, 1, quote(kNode4, 40060, kBe0, psh, kIsn + 1, kSrvIsn + 1, 8)),
+      TC_ACT_OK, LB_R_ICMP_XLATE);
   EXPECT_EQ(signals(0)[LB_SIG_ICMP_UNREACH], 1u);
 }
 
@@ -330,8 +331,8 @@ TEST_F(SignalTest, IcmpErrorsThatDoNotMatchOrAreNoFailureAreNoSignal) {
          XDP_PASS, LB_R_ICMP_XLATE);
   // Path MTU (frag needed, packet too big) and time exceeded are no failure.
   expect(Prog::kRevXdp,
-         icmpError(kRouter4, kNode4, 3, 4, quote(kNode4, 40070, kBe0, kTcpSyn, kIsn, 0)),
-         XDP_PASS, LB_R_ICMP_XLATE);
+         icmpError(kRouter4, kNode4, 3, 4, quote(kNode4, 40070, kBe0, kTcpSyn, kIsn, 0)), XDP_PASS,
+         LB_R_ICMP_XLATE);
   expect(Prog::kRevTc,
          icmpError(kRouter4, kNode4, 11, 0, quote(kNode4, 40070, kBe0, kTcpSyn, kIsn, 0)),
          TC_ACT_OK, LB_R_ICMP_XLATE);

@@ -33,8 +33,8 @@ struct VipInfo {
 
 // Passive-detection counters of one backend slot, summed over CPUs.
 struct BackendSignals {
-  uint64_t newFlows = 0;                       // apilb_bstats: client SYNs sent to it
-  std::array<uint64_t, LB_SIG__MAX> n{};       // apilb_signals, by enum lb_signal
+  uint64_t newFlows = 0;                  // apilb_bstats: client SYNs sent to it
+  std::array<uint64_t, LB_SIG__MAX> n{};  // apilb_signals, by enum lb_signal
 };
 
 struct FlowInfo {

@@ -42,10 +42,7 @@ bool inFlux(const BackendHealth& h) {
 }  // namespace
 
 Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload)
-    : cfg_(std::move(cfg)),
-      port_(port),
-      reloader_(std::move(reload)),
-      rec_(port, killer) {}
+    : cfg_(std::move(cfg)), port_(port), reloader_(std::move(reload)), rec_(port, killer) {}
 
 Daemon::~Daemon() {
   if (sigfd_ >= 0) close(sigfd_);

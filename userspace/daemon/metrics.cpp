@@ -54,7 +54,8 @@ void renderDaemon(PromWriter* w, const DaemonView& v,
             "decided at once) or cleared (the probe succeeded)");
   for (const auto& [key, n] : v.passiveProbes)
     w->sample("apilb_passive_probes_total",
-              {{"backend", std::get<0>(key)}, {"trigger", std::get<1>(key)},
+              {{"backend", std::get<0>(key)},
+               {"trigger", std::get<1>(key)},
                {"outcome", std::get<2>(key)}},
               static_cast<double>(n));
 }
