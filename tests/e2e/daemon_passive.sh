@@ -5,6 +5,8 @@
 # request through the VIP every 20 ms (tests/e2e/passive_client.py, one thread per request).
 #   1. client RST burst: 400 connections closing with RST (SO_LINGER 0) plus a flood of forged
 #      RSTs from an apiserver's address: no backend ever leaves healthy, no RST/ICMP signal.
+#   1b. genuine signals from a healthy api1 (its firewall refuses some clients' SYNs, RST or ICMP):
+#      the signal-triggered probe succeeds and clears them; api1 stays healthy.
 #   2. refused: kill -9 of api2's nginx. Figure: first failed request -> last failed request,
 #      target <= 300 ms; the daemon log shows the probe confirming the datapath's rst_syn.
 #   3. blackholed: api3's eth0 goes down inside its namespace (silence). Same figure, target
@@ -92,6 +94,46 @@ else
 	echo "    (hping3 missing: forged RSTs not sent)"
 fi
 
+# ---- 1b. genuine signals from a healthy backend: the probe clears them ----------------------
+# api1's firewall refuses SYNs from node ports 20000-20199 only (RST, or ICMP port unreachable),
+# not the daemon's probes (ephemeral ports): real rst_syn / icmp_unreach about api1, which the
+# probe answers with a success. A daemon that let signals decide would mark api1 dead here.
+if command -v iptables >/dev/null; then
+	# No ICMP rate limit in api1's namespace, else most port-unreachables are suppressed and those
+	# clients wait for SYN retransmits.
+	in_ns api1 sysctl -qw net.ipv4.icmp_ratelimit=0
+	in_ns api1 iptables -A INPUT -p tcp --dport "$LAB_PORT" --sport 20000:20099 --syn \
+		-j REJECT --reject-with tcp-reset
+	in_ns api1 iptables -A INPUT -p tcp --dport "$LAB_PORT" --sport 20100:20199 --syn \
+		-j REJECT --reject-with icmp-port-unreachable
+	t_ports=$(now_ms)
+	read -r p_ok p_ref p_err < <(in_node python3 "$CLIENT" ports "$LAB_VIP4" "$LAB_PORT" 20000 20199)
+	echo "    the 200 connects took $(($(now_ms) - t_ports)) ms"
+	sleep 0.5  # a poll and the probe it asks for
+	in_ns api1 iptables -F INPUT
+	sig_api1() {
+		metrics | awk -v b="$(be4 api1)" -v k="$1" \
+			'/^apilb_backend_signals_total/ && index($0, "backend=\"" b "\"") && index($0, "kind=\"" k "\"") {print $NF}'
+	}
+	probes_api1() {
+		metrics | awk -v b="$(be4 api1)" -v o="$1" \
+			'/^apilb_passive_probes_total/ && index($0, "backend=\"" b "\"") && index($0, "outcome=\"" o "\"") {s+=$NF} END{print s+0}'
+	}
+	echo "    ports 20000-20199 through the VIP: $p_ok connected, $p_ref refused, $p_err other errors"
+	expect_ge genuine.refused "connections api1's firewall refused" "${p_ref:-0}" 20
+	expect_ge genuine.rst_syn "rst_syn signals of api1" "$(sig_api1 rst_syn)" 1
+	expect_ge genuine.icmp "icmp_unreach signals of api1" "$(sig_api1 icmp_unreach)" 1
+	expect_ge genuine.cleared "signal-triggered probes of api1 that succeeded (cleared)" \
+		"$(probes_api1 cleared)" 1
+	expect_eq genuine.confirmed "probes of api1 that confirmed a signal" "$(probes_api1 confirmed)" 0
+	expect_eq genuine.healthy "api1's state" "$(state_of api1)" healthy
+	echo "    signal-triggered probes of api1: $(grep -c '198.18.0.11:6443: datapath signals' "$LAB_DIR/daemon.log")"
+	check genuine.nolog "api1 never left healthy" not grep -qE '198.18.0.11:6443: healthy -> ' \
+		"$LAB_DIR/daemon.log"
+else
+	bad genuine.iptables "iptables missing: genuine signals from a healthy backend not tested"
+fi
+
 # ---- 2. refused: kill -9 ----------------------------------------------------------------------
 loop_for "$loop_s" "$LAB_DIR/refused.txt"
 t_fault=$(now_ms)
@@ -108,8 +150,8 @@ echo "FIGURE passive.refused.table_ms=$((t_pub - f1)) (first failed request -> t
 check refused.failed "the kill made some requests fail ($n1)" test "$n1" -gt 0 -a "$f1" -gt 0
 check refused.dead "api2 marked dead" wait_state api2 dead 1
 if [ "$PASSIVE" = true ]; then
-	check refused.confirmed "the dead decision confirms the datapath's rst_syn" \
-		grep -qE '198.18.0.12:6443: healthy -> dead .*confirms datapath signal (rst_syn|syn_unanswered)' \
+	check refused.confirmed "the dead decision confirms a datapath signal (rst_syn, or rst_est of a request cut by the kill)" \
+		grep -qE '198.18.0.12:6443: healthy -> dead .*confirms datapath signal [a-z_]+' \
 		"$LAB_DIR/daemon.log"
 	check refused.target "new requests stop failing within 300 ms of the first refused one ($((l1 - f1)) ms)" \
 		test $((l1 - f1)) -le 300

@@ -12,6 +12,9 @@
 #       COUNT connections through the VIP, THREADS at a time: half make one request and then close
 #       with a RST (SO_LINGER 0), half send the RST right after the TCP handshake; prints
 #       "<requests ok> <connections>".
+#   passive_client.py ports VIP PORT FIRST LAST
+#       one TCP connect through the VIP from each local port FIRST..LAST (then a normal close);
+#       prints "<connected> <refused> <other errors>".
 import socket
 import ssl
 import struct
@@ -108,15 +111,31 @@ def rstburst(ca, vip, port, count, nthreads):
     print("%d %d" % (ok[0], count))
 
 
+def ports(vip, port, first, last):
+    refused = ok = other = 0
+    for p in range(first, last + 1):
+        try:
+            s = socket.create_connection((vip, port), timeout=3, source_address=("", p))
+            s.close()
+            ok += 1
+        except ConnectionRefusedError:
+            refused += 1
+        except OSError:
+            other += 1
+    print("%d %d %d" % (ok, refused, other))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "loop":
         loop(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]),
              float(sys.argv[7]))
+    elif mode == "ports":
+        ports(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     elif mode == "rstburst":
         rstburst(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     else:
-        sys.exit("usage: passive_client.py loop|rstburst ...")
+        sys.exit("usage: passive_client.py loop|rstburst|ports ...")
 
 
 if __name__ == "__main__":
