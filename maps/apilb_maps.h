@@ -45,6 +45,7 @@
 #define LB_MAP_ATTACH "apilb_attach"
 #define LB_MAP_BPORTS "apilb_bports"
 #define LB_MAP_BSTATS "apilb_bstats"
+#define LB_MAP_SIGNALS "apilb_signals"
 
 /* Version of this map ABI (names, key/value layouts). A binary adopts a pinned datapath only
  * when the pinned ABI is the same; `apilb version` and the metrics print it. */
@@ -175,6 +176,28 @@ struct lb_backend_stat {
 	__u64 new_flows; /* client SYNs Maglev sent to this backend (new connections) */
 };
 LB_ABI_SIZE(struct lb_backend_stat, 8);
+
+/* ---- apilb_signals: PERCPU_ARRAY __u32 backend_id -> lb_signal_stat ------------------------
+ * Passive failure detection: what real traffic showed of a backend's health, counted by the
+ * datapath (summed over CPUs by userspace) only for packets that match a tracked flow's state:
+ * a reply that does not fit the flow (a forged RST, an ICMP error quoting a segment the client
+ * never sent) is no signal. `apilb run` reads its backends' slots every 50 ms and probes a
+ * backend whose failure counters moved; a signal never changes a backend's state by itself.
+ * Optional in a pin dir (an older apilb attached without it). Userspace zeroes a slot when it
+ * assigns the slot to a backend, as apilb_bstats. */
+enum lb_signal {
+	LB_SIG_RST_SYN = 0,  /* backend RST acking our SYN: connection refused */
+	LB_SIG_ICMP_UNREACH, /* ICMP/ICMPv6 destination unreachable quoting a segment of a flow */
+	LB_SIG_SYN_RETX,     /* client SYN retransmitted on a flow still in SYN_SENT */
+	LB_SIG_RST_EST,	     /* backend RST closing an established flow (seq = the client's ack) */
+	LB_SIG_HANDSHAKE,    /* not a failure: SYN-ACK answering our SYN (the daemon's silence clock) */
+	LB_SIG__MAX
+};
+
+struct lb_signal_stat {
+	__u64 n[LB_SIG__MAX]; /* events, indexed by enum lb_signal */
+};
+LB_ABI_SIZE(struct lb_signal_stat, 40);
 
 /* Why a packet left a program the way it did. One vocabulary for BPF and `apilb status`;
  * the names userspace prints are in userspace/lb/reasons.cpp, in this order. */

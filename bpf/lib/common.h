@@ -47,6 +47,7 @@ struct lb_icmphdr {
 	__be32 rest; /* unused / next-hop MTU */
 };
 #define LB_ICMP_DEST_UNREACH 3
+#define LB_ICMP_FRAG_NEEDED 4 /* code of DEST_UNREACH: path MTU, not a failure */
 #define LB_ICMP_TIME_EXCEEDED 11
 
 /* What lb_parse() found. */

@@ -29,6 +29,7 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/select.h"
+#include "lib/signal.h"
 
 #define LB_FIN_BOTH (LB_FLOW_F_FIN_CLIENT | LB_FLOW_F_FIN_SERVER)
 
@@ -80,8 +81,9 @@ static __always_inline void lb_flow_delete(const struct lb_flow_key *fk,
 	bpf_map_delete_elem(&apilb_rev_v2, rk);
 }
 
-/* Sets flags (and the state they imply) in both entries. */
-static __always_inline void lb_flow_mark(const struct lb_flow_key *fk,
+/* Sets flags (and the state they imply) in both entries. Returns the flow's backend slot
+ * (LB_NO_BACKEND without fwd entry). */
+static __always_inline __u32 lb_flow_mark(const struct lb_flow_key *fk,
 					 const struct lb_flow_key *rk, __u8 set, __u8 state)
 {
 	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd, fk);
@@ -101,6 +103,7 @@ static __always_inline void lb_flow_mark(const struct lb_flow_key *fk,
 		r->state = state ? state : ((flags & LB_FIN_BOTH) == LB_FIN_BOTH ?
 					    LB_TCP_CLOSING : LB_TCP_FIN_WAIT);
 	}
+	return f ? f->backend_id : LB_NO_BACKEND;
 }
 
 /* Applies one packet's TCP flags to a tracked flow. fin_bit: this direction's FIN flag; flags:
@@ -259,6 +262,8 @@ static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
 		return lb_fwd_pick(p, vip, f, why);
 	}
 	*why = LB_R_FWD_HIT;
+	if (syn) /* the same ISN again, still SYN_SENT: no SYN-ACK came (see above) */
+		lb_signal(f->backend_id, LB_SIG_SYN_RETX);
 	lb_rev_key_of(&rk, &p->key, &f->backend, f->backend_port);
 	lb_rev_sync(p, f, &rk);
 	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_CLIENT, f->flags, &p->key, &rk);
@@ -289,7 +294,7 @@ static __always_inline int lb_rev_synack(const struct lb_pkt *p, struct lb_rev *
 	if (ours && r->state == LB_TCP_SYN_SENT) {
 		r->srv_isn = p->seq;
 		r->cli_ack = p->seq + 1;
-		lb_flow_mark(fk, &p->key, 0, LB_TCP_ESTABLISHED);
+		lb_signal(lb_flow_mark(fk, &p->key, 0, LB_TCP_ESTABLISHED), LB_SIG_HANDSHAKE);
 		return 1;
 	}
 	if (ours && r->state == LB_TCP_ESTABLISHED && p->seq == r->srv_isn)
@@ -316,6 +321,12 @@ static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
 	else
 		exact = p->seq == r->cli_ack;
 	if (exact) {
+		/* Refused, or an established connection reset: the backend's word, exact. A RST
+		 * while closing (after a FIN) is an ordinary way to end and no signal. */
+		if (r->state == LB_TCP_SYN_SENT)
+			lb_signal_flow(fk, LB_SIG_RST_SYN);
+		else if (r->state == LB_TCP_ESTABLISHED)
+			lb_signal_flow(fk, LB_SIG_RST_EST);
 		lb_flow_delete(fk, &p->key);
 		*why = LB_R_FLOW_CLOSED;
 		return 1;

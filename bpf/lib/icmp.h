@@ -24,11 +24,47 @@
 #include "lib/common.h"
 #include "lib/csum.h"
 #include "lib/maps.h"
+#include "lib/flow.h"
+#include "lib/signal.h"
 
 struct lb_ports {
 	__be16 source;
 	__be16 dest;
 };
+
+/* Does an ICMP error's quoted TCP header (client -> backend, at least the 8 bytes RFC 792
+ * promises) belong to the tracked flow r? In SYN_SENT the quote must be our SYN (its ISN); once
+ * established it must ack what the client acked (cli_ack) or up to LB_SEQ_WINDOW less -- the
+ * acceptance rule of a backend RST (lib/flow.h), which needs the quote's ack field (Linux quotes
+ * the whole header). A blind forger must guess the ISN (2^-32) or the window (2^-12). */
+static __always_inline int lb_icmp_quote_matches(const void *qth, void *data_end,
+						 const struct lb_rev *r)
+{
+	const __be32 *seq = qth + 4, *ack = qth + 8;
+
+	if ((void *)(seq + 1) > data_end)
+		return 0;
+	if (r->state == LB_TCP_SYN_SENT)
+		return bpf_ntohl(*seq) == r->syn_seq;
+	if (r->state != LB_TCP_ESTABLISHED || (void *)(ack + 1) > data_end)
+		return 0;
+	return r->cli_ack - bpf_ntohl(*ack) < LB_SEQ_WINDOW;
+}
+
+/* An ICMP error about tracked flow r (rk: its rev key, from the quote) counts as
+ * LB_SIG_ICMP_UNREACH when `unreach` (destination unreachable, not "fragmentation needed" /
+ * "packet too big": those are path MTU, not failure) and the quote matches the flow. */
+static __always_inline void lb_icmp_signal(int unreach, const struct lb_flow_key *rk,
+					   const struct lb_rev *r, const void *qth, void *data_end)
+{
+	struct lb_flow_key fk;
+
+	if (!unreach || !lb_icmp_quote_matches(qth, data_end, r))
+		return;
+	lb_fwd_key_of(&fk, rk, r);
+	lb_signal_flow(&fk, LB_SIG_ICMP_UNREACH);
+}
+
 
 /* Quoted TCP checksum, when the quote is long enough to hold it (RFC 792 only promises 8
  * bytes of the TCP header; Linux quotes more). */
@@ -106,6 +142,8 @@ static __always_inline int lb_icmp4_xlate(void *data, void *data_end, __u32 l4_o
 	r = bpf_map_lookup_elem(&apilb_rev_v2, &k);
 	if (!r)
 		return 0;
+	lb_icmp_signal(ic->type == LB_ICMP_DEST_UNREACH && ic->code != LB_ICMP_FRAG_NEEDED, &k, r,
+		       qp, data_end);
 	d = lb_csum_diff_addr(&k.src, &r->vip, 1);
 	acc = d; /* the quoted address change, inside the ICMP payload */
 	lb_set16(&qip->check, lb_csum_apply(qip->check, d), &acc);
@@ -163,6 +201,7 @@ static __always_inline int lb_icmp6_xlate(void *data, void *data_end, __u32 l4_o
 	r = bpf_map_lookup_elem(&apilb_rev_v2, &k);
 	if (!r)
 		return 0;
+	lb_icmp_signal(ic->icmp6_type == ICMPV6_DEST_UNREACH, &k, r, qp, data_end);
 	d = lb_csum_diff_addr(&k.src, &r->vip, 4);
 	acc = d; /* no quoted IPv6 header checksum: the address change stands */
 	__builtin_memcpy(&qip->daddr, &r->vip, sizeof(r->vip));

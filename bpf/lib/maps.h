@@ -75,6 +75,13 @@ struct {
 	__type(value, struct lb_backend_stat);
 } apilb_bstats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_signal_stat);
+} apilb_signals SEC(".maps");
+
 /* Written by `apilb attach` only. BPF never touches it; it lives in this object so that it is
  * created and pinned together with the others (libbpf creates every map of the .maps section,
  * referenced or not, and a non-static global is never dropped by the compiler). */

@@ -110,4 +110,15 @@ std::array<lb_stat, LB_R__MAX> readStats(int fd) {
   return out;
 }
 
+std::array<uint64_t, LB_SIG__MAX> readSignals(int fd, uint32_t id) {
+  std::array<uint64_t, LB_SIG__MAX> out{};
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<lb_signal_stat> per(static_cast<size_t>(ncpu));  // 40 bytes: a multiple of 8
+  if (bpf_map_lookup_elem(fd, &id, per.data())) return out;
+  for (const auto& s : per)
+    for (size_t k = 0; k < LB_SIG__MAX; k++) out[k] += s.n[k];
+  return out;
+}
+
 }  // namespace lb::test

@@ -36,5 +36,7 @@ size_t countEntries(int fd, size_t keySize);
 
 // Per-reason counters summed over all possible CPUs.
 std::array<lb_stat, LB_R__MAX> readStats(int statsFd);
+// Backend slot id's apilb_signals counters (by enum lb_signal) summed over all possible CPUs.
+std::array<uint64_t, LB_SIG__MAX> readSignals(int signalsFd, uint32_t id);
 
 }  // namespace lb::test

@@ -39,6 +39,7 @@ Endpoint VipInfo::endpoint() const { return makeEndpoint(key.addr, key.port, key
 
 struct Datapath::Fds {
   UniqueFd vips, backends, maglev, fwd, rev, stats, attach, bports, bstats;
+  UniqueFd signals;  // optional: pins of an apilb without passive detection lack it
 };
 
 Datapath::Datapath(std::string pinDir)
@@ -63,6 +64,12 @@ Datapath Datapath::open(const std::string& pinDir) {
   get(LB_MAP_ATTACH, &dp.fds_->attach);
   get(LB_MAP_BPORTS, &dp.fds_->bports);
   get(LB_MAP_BSTATS, &dp.fds_->bstats);
+  std::string signals = pinDir + "/" + LB_MAP_SIGNALS;
+  int sigFd = bpf_obj_get(signals.c_str());
+  int sigErr = errno;
+  if (sigFd < 0 && sigErr != ENOENT)
+    throw std::system_error(sigErr, std::generic_category(), "bpf_obj_get " + signals);
+  dp.fds_->signals.reset(sigFd);
   return dp;
 }
 
@@ -300,6 +307,10 @@ std::error_code Datapath::clearBackendStats(uint32_t id) {
   if (ncpu <= 0) return errnoCodeOf(ncpu);
   std::vector<lb_backend_stat> zero(static_cast<size_t>(ncpu));  // 8 bytes: already 8-aligned
   if (bpf_map_update_elem(fds_->bstats.get(), &id, zero.data(), BPF_ANY) != 0) return errnoCode();
+  if (!fds_->signals.valid()) return {};
+  std::vector<lb_signal_stat> zeroSig(static_cast<size_t>(ncpu));  // 40 bytes: 8-aligned
+  if (bpf_map_update_elem(fds_->signals.get(), &id, zeroSig.data(), BPF_ANY) != 0)
+    return errnoCode();
   return {};
 }
 
@@ -313,6 +324,23 @@ std::vector<uint64_t> Datapath::backendNewFlows() const {
     for (const auto& s : per) out[id] += s.new_flows;
   }
   return out;
+}
+
+bool Datapath::hasSignals() const { return fds_->signals.valid(); }
+
+std::error_code Datapath::backendSignals(uint32_t id, BackendSignals* out) const {
+  if (!fds_->signals.valid()) return std::make_error_code(std::errc::not_supported);
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return std::error_code(-ncpu, std::generic_category());
+  std::vector<lb_signal_stat> per(static_cast<size_t>(ncpu));
+  std::vector<lb_backend_stat> flows(static_cast<size_t>(ncpu));
+  if (bpf_map_lookup_elem(fds_->signals.get(), &id, per.data()) != 0) return errnoCode();
+  if (bpf_map_lookup_elem(fds_->bstats.get(), &id, flows.data()) != 0) return errnoCode();
+  *out = BackendSignals{};
+  for (const auto& s : per)
+    for (size_t k = 0; k < LB_SIG__MAX; k++) out->n[k] += s.n[k];
+  for (const auto& f : flows) out->newFlows += f.new_flows;
+  return {};
 }
 
 std::array<lb_stat, LB_R__MAX> Datapath::counters() const {

@@ -31,6 +31,12 @@ struct VipInfo {
   Endpoint endpoint() const;
 };
 
+// Passive-detection counters of one backend slot, summed over CPUs.
+struct BackendSignals {
+  uint64_t newFlows = 0;                  // apilb_bstats: client SYNs sent to it
+  std::array<uint64_t, LB_SIG__MAX> n{};  // apilb_signals, by enum lb_signal
+};
+
 struct FlowInfo {
   lb_flow_key key;  // fwd key: client -> VIP
   lb_fwd fwd;
@@ -95,6 +101,11 @@ class Datapath {
   std::array<lb_stat, LB_R__MAX> counters() const;
   // New flows per backend slot (index = backend id), summed over CPUs; zeroed at addBackend().
   std::vector<uint64_t> backendNewFlows() const;
+  // Whether the pinned datapath has apilb_signals (an older apilb attached without it).
+  bool hasSignals() const;
+  // Passive-detection counters of backend slot id (apilb_signals and its new flows), summed over
+  // CPUs; zeroed at addBackend(). ENOTSUP without apilb_signals; errno of the map lookup.
+  [[nodiscard]] std::error_code backendSignals(uint32_t id, BackendSignals* out) const;
 
  private:
   [[nodiscard]] std::error_code setBackendPort(uint16_t port, bool on);

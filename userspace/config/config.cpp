@@ -268,6 +268,14 @@ const std::vector<KeyDef>& keyDefs() {
          else
            c->logFormat = v;
        }},
+      {{"passive_detection", false, false, "true", false,
+        "probe a backend at once when its flows show failure (refused SYN, ICMP unreachable, "
+        "unanswered or retransmitted SYN, reset); a failed probe then decides without waiting "
+        "for `probe_fall`; `false`: probes only",
+        kUseRun, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         setBool(&c->passiveDetection, k, v, e);
+       }},
       {{"metrics_addr", false, false, "127.0.0.1:9810", false,
         "serve GET /metrics (Prometheus) and GET /healthz on `ip:port`; `off` disables them; "
         "loopback unless you expose it",

@@ -67,6 +67,9 @@ struct DaemonConfig {
   std::string logLevel = "info";
   std::string logFormat = "text";              // text (key=value) | json
   std::string metricsAddr = "127.0.0.1:9810";  // GET /metrics and /healthz; "off" disables
+  // Probe a backend at once when the datapath reports failure signals on its flows
+  // (userspace/daemon/passive.h); the probe still decides.
+  bool passiveDetection = true;
   DaemonConfig();
   bool operator==(const DaemonConfig&) const = default;
 };

@@ -43,9 +43,7 @@ bool inFlux(const BackendHealth& h) {
 }  // namespace
 
 Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload)
-    : cfg_(std::move(cfg)),
-      reloader_(std::move(reload)),
-      rec_(port, killer) {}
+    : cfg_(std::move(cfg)), port_(port), reloader_(std::move(reload)), rec_(port, killer) {}
 
 Daemon::~Daemon() = default;
 
@@ -53,6 +51,7 @@ std::string Daemon::start() {
   if (auto ec = rec_.sync(cfg_.vip, cfg_.backends))
     return "cannot adopt the attached datapath (see the error above): " + ec.message();
   resetHealth({}, {});
+  resetPassive();
   prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
   if (cfg_.probe.insecureSkipVerify && cfg_.probe.type == ProbeType::kHttps)
     log::warn("insecure_skip_verify: true -- apiserver certificates are NOT verified");
@@ -71,8 +70,55 @@ std::string Daemon::start() {
             "), backends: " + list + "; probing " +
             (cfg_.probe.type == ProbeType::kTcp ? "tcp" : "https " + cfg_.probe.path) + " every " +
             formatDuration(cfg_.probe.interval) + ", rise " + std::to_string(cfg_.probe.rise) +
-            ", fall " + std::to_string(cfg_.probe.fall));
+            ", fall " + std::to_string(cfg_.probe.fall) +
+            (passiveOn_ ? "; passive detection on" : "; passive detection off"));
   return "";
+}
+
+void Daemon::resetPassive() {
+  passive_ = PassiveDetector(
+      std::max<std::chrono::milliseconds>(cfg_.probe.interval / 5, std::chrono::milliseconds(100)));
+  passive_.reset(rec_.members().size());
+  passiveOn_ = cfg_.passiveDetection;
+  if (!passiveOn_ || rec_.members().empty()) return;
+  BackendSignals probe;
+  if (port_->backendSignals(rec_.members()[0].id, &probe) == std::errc::not_supported) {
+    log::warn(
+        "passive_detection: the attached datapath has no apilb_signals map (attached by an older "
+        "apilb): probes only until it is re-attached");
+    passiveOn_ = false;
+  }
+}
+
+void Daemon::pollSignals() {
+  auto now = std::chrono::steady_clock::now();
+  const auto& members = rec_.members();
+  for (size_t i = 0; i < members.size() && i < health_.size(); i++) {
+    BackendSignals c;
+    if (port_->backendSignals(members[i].id, &c)) continue;  // read again at the next poll
+    HealthState s = health_[i].state;
+    bool watch = s == HealthState::kHealthy || s == HealthState::kDraining;
+    auto o = passive_.observe(i, c, now, watch);
+    if (!o.any()) continue;
+    const std::string& name = members[i].cfg.ep.str();
+    synUnanswered_[name] += o.signals[static_cast<size_t>(SignalKind::kSynUnanswered)];
+    std::string kinds;
+    for (size_t k = 0; k < kSignalKinds; k++)
+      if (o.signals[k])
+        kinds += (kinds.empty() ? "" : " ") + std::string(signalKindName(SignalKind(k))) + "=" +
+                 std::to_string(o.signals[k]);
+    if (!watch || !passive_.takeProbeRequest(i, now)) {
+      log::debug("backend " + name + ": datapath signals " + kinds);
+      continue;
+    }
+    prober_->probeNow(i);
+    std::string line = "backend " + name + ": datapath signals " + kinds + "; probing it now";
+    log::Fields f = {{"event", "signal"}, {"backend", name}, {"signals", kinds}};
+    if (s == HealthState::kHealthy)
+      log::info(line, f);
+    else
+      log::debug(line, f);  // a draining backend's held flows keep signalling: once per recheck
+  }
 }
 
 void Daemon::resetHealth(const std::vector<BackendHealth>& keep,
@@ -95,12 +141,20 @@ void Daemon::resetHealth(const std::vector<BackendHealth>& keep,
 bool Daemon::onProbe(size_t index, const ProbeResult& r) {
   if (index >= health_.size()) return false;
   BackendHealth& h = health_[index];
-  auto t = recordProbe(&h, r, {cfg_.probe.rise, cfg_.probe.fall, cfg_.probe.timeoutDeadAfter},
-                       std::chrono::system_clock::now());
   const std::string& name = rec_.members()[index].cfg.ep.str();
+  HealthRules rules{cfg_.probe.rise, cfg_.probe.fall, cfg_.probe.timeoutDeadAfter};
+  // A probe answering a datapath signal: its failure decides at once (passive.h).
+  PassiveDetector::Answer a = passive_.onProbe(index, r.started);
+  bool confirms = passiveOn_ && a.answers && r.outcome != ProbeOutcome::kOk;
+  if (confirms) rules.fall = 1;
+  if (passiveOn_ && a.answers)
+    passiveProbes_[{name, signalKindName(a.trigger), confirms ? "confirmed" : "cleared"}]++;
+  auto t = recordProbe(&h, r, rules, std::chrono::system_clock::now());
   if (metrics_) metrics_->observeProbe(name, r);
   log::debug("probe " + name + ": " + r.result + " " + std::to_string(r.latencyMs) + " ms" +
              (r.error.empty() ? "" : " (" + r.error + ")"));
+  if (t && confirms)
+    t->reason += std::string("; confirms datapath signal ") + signalKindName(a.trigger);
   if (t) {
     std::string line = "backend " + name + ": " + healthStateName(t->from) + " -> " +
                        healthStateName(t->to) + " (" + t->reason + ")";
@@ -115,7 +169,7 @@ bool Daemon::onProbe(size_t index, const ProbeResult& r) {
       log::warn(line, f);
     dirty_ = true;
   }
-  return inFlux(h);
+  return inFlux(h) || (passiveOn_ && passive_.suspect(index));
 }
 
 void Daemon::reconcile() {
@@ -159,6 +213,8 @@ DaemonView Daemon::view() const {
   v.failOpen = rec_.failOpen();
   v.publishes = rec_.publishes();
   v.flowsReset = rec_.socketsDestroyed();
+  v.synUnanswered = synUnanswered_;
+  v.passiveProbes = passiveProbes_;
   return v;
 }
 
@@ -211,6 +267,7 @@ void Daemon::reload() {
     probeChanged = oldAddr[i] != rec_.members()[i].cfg.ep.str();
   cfg_ = next;
   resetHealth(oldHealth, oldAddr);
+  resetPassive();
   if (probeChanged) prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
   log::info("SIGHUP: config reloaded (" + std::to_string(rec_.members().size()) + " backends)",
             {{"event", "reload"}, {"result", "applied"}});
@@ -235,6 +292,7 @@ int Daemon::run() {
   auto nextSweep = Clock::now() + std::chrono::seconds(1);
   auto cb = [this](size_t i, const ProbeResult& r) { return onProbe(i, r); };
   while (!stop_) {
+    if (passiveOn_) pollSignals();  // every pass: at most kSignalPollMs apart (the wait below)
     prober_->drive(cb);
     if (dirty_) reconcile();  // at once: a dead backend's flows go within milliseconds
     auto now = Clock::now();
@@ -251,7 +309,7 @@ int Daemon::run() {
     }
     if (metrics_) metrics_->update(view());  // also the loop's heartbeat for /healthz
     bool sig = false;
-    prober_->wait(200, sigfd_.get(), &sig);
+    prober_->wait(passiveOn_ ? kSignalPollMs : 200, sigfd_.get(), &sig);
     if (sig) handleSignals();
   }
   return 0;

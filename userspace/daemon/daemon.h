@@ -3,10 +3,14 @@
 // signalfd (SIGTERM/SIGINT stop, SIGHUP reloads). Each probe result goes through the health
 // state machine; on any transition the Reconciler makes the datapath match decide(); health.json
 // is rewritten on every change and every 2 s; flows to DOWN backends are swept every second.
+// With passive_detection, the loop also reads the datapath's signal counters every
+// kSignalPollMs and probes a backend they accuse at once (PassiveDetector, passive.h).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "daemon/datapath_port.h"
 #include "daemon/health.h"
 #include "daemon/metrics.h"
+#include "daemon/passive.h"
 #include "daemon/prober.h"
 #include "daemon/reconciler.h"
 
@@ -40,6 +45,8 @@ class Daemon {
 
  private:
   bool onProbe(size_t index, const ProbeResult& r);
+  void pollSignals();
+  void resetPassive();
   void reconcile();
   void reload();
   void handleSignals();
@@ -49,10 +56,15 @@ class Daemon {
                    const std::vector<std::string>& keepAddr);
 
   DaemonConfig cfg_;
+  DatapathPort* port_;
   Reloader reloader_;
   Reconciler rec_;
   std::unique_ptr<Prober> prober_;
   std::vector<BackendHealth> health_;  // index = Reconciler::members() index = prober target
+  PassiveDetector passive_{std::chrono::milliseconds(100)};  // same indexes; reset by resetPassive
+  bool passiveOn_ = false;                   // passive_detection and the datapath has the counters
+  std::map<std::string, uint64_t> synUnanswered_;  // backend name -> syn_unanswered signals
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> passiveProbes_;
   DaemonMetrics* metrics_ = nullptr;
   std::function<void()> tick_;
   UniqueFd sigfd_;

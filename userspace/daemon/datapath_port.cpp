@@ -33,6 +33,9 @@ class RealDatapath : public DatapathPort {
   std::error_code deleteFlowsTo(uint32_t id, size_t* n) override {
     return dp_.deleteFlowsTo(id, n);
   }
+  std::error_code backendSignals(uint32_t id, BackendSignals* out) const override {
+    return dp_.backendSignals(id, out);
+  }
 
  private:
   Datapath dp_;

@@ -34,6 +34,13 @@ class DatapathPort {
                                                     uint32_t clear) = 0;
   virtual std::vector<FlowInfo> flows() const = 0;
   [[nodiscard]] virtual std::error_code deleteFlowsTo(uint32_t id, size_t* n) = 0;
+  // Datapath::backendSignals: backend slot id's passive-detection counters. This default is a
+  // datapath without them (ENOTSUP: passive detection off).
+  [[nodiscard]] virtual std::error_code backendSignals(uint32_t id, BackendSignals* out) const {
+    (void)id;
+    (void)out;
+    return std::make_error_code(std::errc::not_supported);
+  }
 };
 
 class SocketKiller {

@@ -36,6 +36,7 @@ struct ProbeResult {
   std::string result;    // "200", "503", "connected", "refused", "timeout", "tls: ..."
   std::string error;     // human-readable error, "" on success
   double latencyMs = 0;  // time the probe took
+  std::chrono::steady_clock::time_point started{};  // when it started (set by the Prober)
 };
 
 struct BackendHealth {

@@ -7,6 +7,7 @@
 
 #include "bpf/attach.h"
 #include "bpf/datapath.h"
+#include "daemon/passive.h"
 #include "lb/reasons.h"
 
 namespace lb {
@@ -48,6 +49,36 @@ void renderDaemon(PromWriter* w, const DaemonView& v,
   w->sample("apilb_table_publishes_total", {}, static_cast<double>(v.publishes));
   w->family("apilb_fail_open", "gauge", "1 while no backend is healthy and the last table is kept");
   w->sample("apilb_fail_open", {}, v.failOpen ? 1 : 0);
+  w->family("apilb_passive_probes_total", "counter",
+            "Probes that answered a datapath signal: the signal confirmed (the probe failed and "
+            "decided at once) or cleared (the probe succeeded)");
+  for (const auto& [key, n] : v.passiveProbes)
+    w->sample("apilb_passive_probes_total",
+              {{"backend", std::get<0>(key)},
+               {"trigger", std::get<1>(key)},
+               {"outcome", std::get<2>(key)}},
+              static_cast<double>(n));
+}
+
+// Datapath signals of each backend (apilb_signals, since the slot was assigned) and the daemon's
+// own syn_unanswered (since it started; only with passive detection on).
+void renderSignals(PromWriter* w, const DaemonView& v, const Datapath& dp) {
+  w->family("apilb_backend_signals_total", "counter",
+            "Passive failure signals seen on each backend's flows, by kind");
+  for (const auto& b : v.backends) {
+    BackendSignals s;
+    if (!dp.backendSignals(b.id, &s)) {
+      for (size_t k = 0; k < LB_SIG_HANDSHAKE; k++)
+        w->sample("apilb_backend_signals_total",
+                  {{"vip", v.vip}, {"backend", b.name}, {"kind", signalKindName(SignalKind(k))}},
+                  static_cast<double>(s.n[k]));
+    }
+    auto it = v.synUnanswered.find(b.name);
+    if (it != v.synUnanswered.end())
+      w->sample("apilb_backend_signals_total",
+                {{"vip", v.vip}, {"backend", b.name}, {"kind", "syn_unanswered"}},
+                static_cast<double>(it->second));
+  }
 }
 
 void renderDatapath(PromWriter* w, const DaemonView& v, const Datapath& dp) {
@@ -70,6 +101,7 @@ void renderDatapath(PromWriter* w, const DaemonView& v, const Datapath& dp) {
     w->sample("apilb_backend_new_flows_total", {{"vip", v.vip}, {"backend", b.name}},
               static_cast<double>(n));
   }
+  renderSignals(w, v, dp);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "daemon/health.h"
@@ -41,6 +42,9 @@ struct DaemonView {
   bool failOpen = false;
   uint64_t publishes = 0;                       // tables published since start
   std::map<std::string, uint64_t> flowsReset;   // backend -> local sockets destroyed (cumulative)
+  std::map<std::string, uint64_t> synUnanswered;  // backend -> syn_unanswered signals (passive.h)
+  // (backend, trigger signal kind, "confirmed" | "cleared") -> probes that answered a signal
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> passiveProbes;
 };
 
 // Failure reason label of a probe result: "" for success, "http_503", "refused", "timeout",

@@ -58,6 +58,7 @@ struct EasyCleanup {
 struct Prober::Target {
   Endpoint ep;
   bool busy = false;
+  bool rerun = false;  // probeNow() while busy: start again as soon as this one finishes
   Clock::time_point due{};
   Clock::time_point started{};
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -219,6 +220,7 @@ void Prober::finish(CURL* easy, CURLcode code, const Callback& cb) {
   curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &osErrno);
   ProbeResult r =
       classify(cfg_.type, code, status, osErrno, t->errbuf, static_cast<double>(totalUs) / 1000.0);
+  r.started = t->started;
   bool fast = cb(t->index, r);
   auto base =
       fast ? std::max<std::chrono::milliseconds>(cfg_.interval / 5, std::chrono::milliseconds(100))
@@ -226,6 +228,17 @@ void Prober::finish(CURL* easy, CURLcode code, const Callback& cb) {
   std::uniform_real_distribution<double> jitter(0.9, 1.1);
   auto next = std::chrono::duration_cast<Clock::duration>(base * jitter(rng_));
   t->due = std::max(t->started + next, Clock::now() + std::chrono::milliseconds(fast ? 0 : 10));
+  if (t->rerun) t->due = Clock::now();
+  t->rerun = false;
+}
+
+void Prober::probeNow(size_t index) {
+  if (index >= targets_.size()) return;
+  Target* t = targets_[index].get();
+  if (t->busy)
+    t->rerun = true;
+  else
+    t->due = Clock::now();
 }
 
 int Prober::msUntilNextDue() const {

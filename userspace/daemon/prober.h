@@ -4,7 +4,8 @@
 // its TLS session) is reused between probes. HTTPS GET <path> with CA verification, SNI/cert
 // name via CURLOPT_CONNECT_TO, client cert/key, bearer token file (re-read when it changes);
 // or a TCP connect (CURLOPT_CONNECT_ONLY). Each probe is scheduled interval +-10% after the
-// previous one started; a backend whose state is in flux is re-checked after interval/5.
+// previous one started; a backend whose state is in flux is re-checked after interval/5, and one
+// the datapath reported signals for is probed at once (probeNow).
 // Not thread-safe: one owner drives pollOnce().
 #pragma once
 
@@ -36,6 +37,9 @@ class Prober {
 
   // Starts the probes that are due, drives transfers, reports finished ones through `cb`.
   void drive(const Callback& cb);
+  // Makes target `index` due now (started by the next drive()); if a probe of it is running,
+  // the next one starts as soon as that one finishes. Passive detection asks for this.
+  void probeNow(size_t index);
   // Waits up to maxWaitMs (less if a probe is due sooner) for network activity or for `extraFd`
   // (if >= 0) to become readable; *extraReady tells whether it did.
   void wait(int maxWaitMs, int extraFd, bool* extraReady);
