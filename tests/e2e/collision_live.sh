@@ -17,6 +17,7 @@
 #      it: it gets no data while the VIP flow lives (its TLS handshake times out).
 #   In both: the VIP download completes intact and stays in `apilb flows`; once it is over, a
 #   direct connection from P works (the sequential case, tests/e2e/collision.sh).
+#   C. The same as A with a hairpin (the backend is the node's own address, replies on lo).
 # B fails without lb_flow_live (bpf/lib/flow.h): the mismatching SYN-ACK then deletes the live
 # flow's entries, B's next segments reach the node untranslated and the download stalls.
 set -uo pipefail
@@ -24,7 +25,7 @@ set -uo pipefail
 e2e_init collision_live
 
 P=41077
-RATE=640k	# server pacing: 16 MiB in ~26 s, longer than parts A and B
+RATE=512k	# server pacing: 16 MiB in ~33 s, longer than parts A and B
 vip_pid=""
 trap '[ -n "$vip_pid" ] && kill "$vip_pid" 2>/dev/null; e2e_cleanup' EXIT
 require attach "apilb attach (3 backends)" attach4 --ingress xdp -- api1 api2 api3
@@ -40,7 +41,7 @@ s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", lport))
 if mode == "direct":
-    s.settimeout(5)
+    s.settimeout(3)  # SYN at 0, 1 and 3 s: each one answered by a challenge ACK in case A
     try:
         s.connect((addr, port))
     except OSError as e:
@@ -50,7 +51,7 @@ if mode == "direct":
     # retransmitting to B would hold the tuple node:P -> B:6443 for minutes.
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     print("connected", s.getpeername()[0], flush=True)
-    s.settimeout(4)
+    s.settimeout(3)
     try:
         ctx.wrap_socket(s, server_hostname=addr).close()
         print("tls-ok", flush=True)
@@ -187,3 +188,32 @@ direct=$(client direct "$(lab_addr4 "$b")" "$LAB_PORT" "$P" "$LAB_CA")
 expect_eq after.direct "direct connection from port $P to $b after the VIP flow" \
 	"$(tr '\n' ' ' <<<"$direct")" "connected $(lab_addr4 "$b") tls-ok "
 require detach "apilb detach" lb detach
+
+# C. Hairpin: the backend is the node itself (nginx "node" on the node's address). The direct
+# connection node:P2 -> node:6443 meets the hairpinned VIP flow's server socket (node:6443 <->
+# node:P2): the node's own stack answers with a challenge ACK, which lb_rev_tc on lo translates
+# into the VIP flow. Same outcome as A.
+P2=41078
+require c.attach "apilb attach with the node's own address as the only backend" \
+	attach4 --ingress xdp -- node
+client vip "$LAB_VIP4" "$LAB_PORT" "$P2" "$LAB_CA" "/paced/rand.bin?rate=2m" >"$LAB_DIR/vip2.out" &
+vip_pid=$!
+up=""
+for _ in $(seq 50); do
+	up=$(in_node ss -Htn state established "( sport = :$LAB_PORT and dport = :$P2 )")
+	[ -n "$up" ] && break
+	sleep 0.1
+done
+require c.flow "hairpinned VIP download from port $P2 is established" test -n "$up"
+direct=$(client direct "$LAB_NODE4" "$LAB_PORT" "$P2" "$LAB_CA")
+printf '%s\n' "$direct" | sed 's/^/    C.direct| /'
+expect_eq c.direct "direct connect from port $P2 to the node's own :$LAB_PORT while the VIP flow lives" \
+	"$direct" "connect-error TimeoutError"
+check c.running "the hairpinned VIP download is still running" kill -0 "$vip_pid"
+wait "$vip_pid"
+vip_pid=""
+read -r status size sum peer <"$LAB_DIR/vip2.out"
+echo "    hairpinned VIP download: $status $size bytes, peer $peer"
+expect_eq c.download "hairpinned VIP download (status, bytes, sha256, peer)" "$status $size $sum $peer" \
+	"200 $want_size $want_sum $LAB_VIP4"
+require c.detach "apilb detach" lb detach
