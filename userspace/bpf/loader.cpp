@@ -75,12 +75,17 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
   UniqueFd tmpl = sizeMaglevInner(impl->skel->maps.apilb_maglev, tableSize);
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
   impl->skel->rodata->lb_require_local = 1;  // forwarded packets never create flow state
-  bpf_program* xdp = impl->skel->progs.lb_rev_xdp;
-  impl->xdpFrags = wantXdpFrags();
-  if (!impl->xdpFrags) bpf_program__set_flags(xdp, bpf_program__flags(xdp) & ~BPF_F_XDP_HAS_FRAGS);
-  impl->skel->rodata->lb_xdp_frags = impl->xdpFrags ? 1 : 0;
+  impl->xdpFrags = chooseXdpFrags(impl->skel.get());
   if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
   return LbProgram(std::move(impl));
+}
+
+bool chooseXdpFrags(apilb* skel) {
+  bpf_program* xdp = skel->progs.lb_rev_xdp;
+  bool frags = wantXdpFrags();
+  if (!frags) bpf_program__set_flags(xdp, bpf_program__flags(xdp) & ~BPF_F_XDP_HAS_FRAGS);
+  skel->rodata->lb_xdp_frags = frags ? 1 : 0;
+  return frags;
 }
 
 int LbProgram::fwdProg() const { return bpf_program__fd(impl_->skel->progs.lb_fwd); }

@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+struct apilb;  // the skeleton (apilb.skel.h)
+
 namespace lb {
 
 class LbProgram {
@@ -41,6 +43,12 @@ class LbProgram {
   explicit LbProgram(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Declares lb_rev_xdp of an opened, not yet loaded skeleton multi-buffer aware (xdp.frags, its
+// section) or, when the kernel refuses BPF_F_XDP_HAS_FRAGS (< 5.18) or APILB_XDP_FRAGS=0, plain
+// xdp, and sets the rodata lb_xdp_frags to match. Returns true for xdp.frags. LbProgram::load
+// calls it; so do the tests that load the skeleton themselves (tests/bpf, tests/fuzz).
+bool chooseXdpFrags(apilb* skel);
 
 // Removes apilb's pins (entries named apilb*) from pinDir; if nothing else is left, removes pinDir
 // too (unmounting it first if it is a bpffs mount of its own; never /sys/fs/bpf). Missing files
