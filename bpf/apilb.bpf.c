@@ -5,7 +5,7 @@
  *   lb_fwd     (tc, egress of the VIP device apilb0): client -> VIP packets are DNATed to a
  *              backend chosen by Maglev (connection-tracked), then bpf_redirect_neigh()ed to the
  *              backend's NIC, or bpf_redirect()ed to lo ingress when the backend is the node.
- *   lb_rev_xdp (xdp, NIC ingress) and lb_rev_tc (tc, NIC ingress in --ingress tc mode, and lo
+ *   lb_rev_xdp (xdp.frags, NIC ingress) and lb_rev_tc (tc, NIC ingress in --ingress tc mode, and lo
  *              ingress for hairpin): replies backend -> client get the VIP back as source;
  *              ICMP errors about tracked flows are translated too.
  *
@@ -166,13 +166,24 @@ static __lb_noinline int lb_rev_xdp_process(struct xdp_md *ctx, __u32 *why)
 	return XDP_PASS;
 }
 
-SEC("xdp")
+/* Bytes of the whole frame: with frags, data..data_end is only its first buffer. */
+static __always_inline __u64 lb_xdp_len(struct xdp_md *ctx)
+{
+	if (lb_xdp_frags)
+		return bpf_xdp_get_buff_len(ctx);
+	return ctx->data_end - ctx->data;
+}
+
+/* xdp.frags: multi-buffer aware, so native XDP attaches on NICs with a jumbo MTU (the headers it
+ * reads and rewrites are always in the first buffer; a frame whose headers are not passes as
+ * unparsable). The loader falls back to plain xdp on kernels that refuse the flag (< 5.18). */
+SEC("xdp.frags")
 int lb_rev_xdp(struct xdp_md *ctx)
 {
 	__u32 why = LB_R_PASS_NOT_IP;
 	int act = lb_rev_xdp_process(ctx, &why);
 
-	lb_count(why, ctx->data_end - ctx->data);
+	lb_count(why, lb_xdp_len(ctx));
 	return act;
 }
 

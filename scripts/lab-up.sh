@@ -102,6 +102,8 @@ http {
 	log_format lab '\$remote_addr \$remote_port \$server_addr \$server_port "\$request" '
 		'\$status \$body_bytes_sent \$request_time';
 	access_log $d/access.log lab;
+	# /paced/: the server paces the download (limit_rate ?rate=, default 1m per connection).
+	map \$arg_rate \$paced_rate { "" 1m; default \$arg_rate; }
 	client_body_temp_path $d/tmp/body;
 	proxy_temp_path $d/tmp/proxy;
 	server {
@@ -128,6 +130,7 @@ http {
 			return 200 '$s\n';
 		}
 		location /files/ { alias $dir/www/; }
+		location /paced/ { alias $dir/www/; limit_rate \$paced_rate; }
 	}
 }
 EOF

@@ -80,6 +80,12 @@ const volatile __u32 lb_lo_ifindex = 1;
  * loader sets 1; BPF_PROG_TEST_RUN has no socket, so the unit fixtures run with 0. */
 const volatile __u32 lb_require_local = 0;
 
+/* 1 when lb_rev_xdp was loaded as xdp.frags (multi-buffer, BPF_F_XDP_HAS_FRAGS): its byte counts
+ * then take the whole frame from bpf_xdp_get_buff_len() (5.18+). The loader sets it; with 0 (a
+ * kernel that refused xdp.frags, loaded as plain xdp) that helper is dead code the verifier
+ * never sees, so older kernels still load the program. */
+const volatile __u32 lb_xdp_frags = 0;
+
 #ifdef LB_DEBUG
 #define lb_dbg(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
 #else

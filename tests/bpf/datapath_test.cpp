@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "apilb.skel.h"
+#include "bpf/loader.h"
 #include "bpf/maglev_map.h"
 #include "bpf/unique_fd.h"
 #include "bpf_maps.h"
@@ -87,6 +88,7 @@ class DatapathTest : public ::testing::Test {
     skel_->rodata->lb_lo_ifindex = 1;
     // BPF_PROG_TEST_RUN packets have no socket: only LocalOnlyTest runs with the production 1.
     skel_->rodata->lb_require_local = requireLocal();
+    frags_ = lb::chooseXdpFrags(skel_);  // as LbProgram::load: xdp.frags where the kernel takes it
     int err = apilb::load(skel_);
     ASSERT_EQ(err, 0) << "apilb::load failed (verifier log above)";
     ASSERT_EQ(putVip(fd(skel_->maps.apilb_vips), kVip4, kVipPort, 0, kTable), 0);
@@ -195,6 +197,7 @@ class DatapathTest : public ::testing::Test {
   size_t revs() { return countEntries(revFd(), sizeof(lb_flow_key)); }
 
   apilb* skel_ = nullptr;
+  bool frags_ = false;  // lb_rev_xdp loaded as xdp.frags
 };
 
 // ---- pass-through: byte for byte, on the forward and both reverse programs -----------------
@@ -605,6 +608,20 @@ TEST_F(DatapathTest, SpoofedSynAckOnEstablishedFlowChangesNothing) {
   expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40030, kTcpAck, 5001, 1001, kHello),
          XDP_PASS, LB_R_REV_HIT,
          replyPkt(kVip4, kVipPort, kNode4, 40030, kTcpAck, 5001, 1001, kHello));
+}
+
+// lb_rev_xdp is xdp.frags: a reply larger than a page (a jumbo-MTU NIC) is a multi-buffer frame
+// (BPF_PROG_TEST_RUN splits it the same way: one page, the rest in fragments). Its headers are
+// translated, the payload in the fragments is untouched (checksum still valid), and the byte
+// counter sees the whole frame (bpf_xdp_get_buff_len).
+TEST_F(DatapathTest, JumboReplyIsTranslatedAsMultiBufferFrame) {
+  if (!frags_) GTEST_SKIP() << "the kernel refused xdp.frags (< 5.18): lb_rev_xdp is plain xdp";
+  establish(kNode4, 40040, kVip4, kBe0, kBe0Port);
+  Bytes big(8000);
+  for (size_t i = 0; i < big.size(); i++) big[i] = uint8_t(i * 7 + 3);
+  expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40040, kTcpAck, 5001, 1001, big),
+         XDP_PASS, LB_R_REV_HIT,
+         replyPkt(kVip4, kVipPort, kNode4, 40040, kTcpAck, 5001, 1001, big));
 }
 
 // Item "simultaneous collision": a direct connection node:P -> be0 picks the port of a LIVE VIP

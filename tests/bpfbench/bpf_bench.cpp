@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "apilb.skel.h"
+#include "bpf/loader.h"
 #include "bpf/maglev_map.h"
 #include "bpf/unique_fd.h"
 #include "apilb_maps.h"
@@ -136,6 +137,7 @@ class Bench {
     if (!skel_) throw std::runtime_error("apilb__open failed (run as root?)");
     lb::UniqueFd tmpl = lb::sizeMaglevInner(skel_->maps.apilb_maglev, kTable);  // as attach does
     skel_->rodata->lb_lo_ifindex = 1;
+    (void)lb::chooseXdpFrags(skel_.get());  // as LbProgram::load
     if (int err = apilb__load(skel_.get()))
       throw std::runtime_error("apilb__load failed: " + std::string(strerror(-err)));
     noopXdp_ = loadNoop(BPF_PROG_TYPE_XDP, XDP_PASS);

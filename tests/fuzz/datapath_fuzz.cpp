@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "apilb.skel.h"
+#include "bpf/loader.h"
 #include "bpf_maps.h"
 #include "packet.h"
 #include "privileges.h"
@@ -260,6 +261,7 @@ void setUp() {
   if (tmpl < 0 || bpf_map__set_inner_map_fd(g_skel->maps.apilb_maglev, tmpl) != 0)
     fail("Maglev inner map template", kFwd, errno);
   g_skel->rodata->lb_lo_ifindex = 1;
+  (void)lb::chooseXdpFrags(g_skel);  // as LbProgram::load: xdp.frags where the kernel takes it
   if (apilb::load(g_skel) != 0) fail("apilb::load", kFwd, errno);
   close(tmpl);
   int vips = mapFd(g_skel->maps.apilb_vips), bes = mapFd(g_skel->maps.apilb_backends);

@@ -419,6 +419,11 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   preparePinDir(cfg.pinDir, journal, undo, log);
   VipDevice dev = createDevice(cfg, r, journal, undo, log);
   LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex);
+  if (cfg.ingress == IngressMode::kXdp)
+    log << "loaded " << kProgRevXdp
+        << (prog.xdpFrags() ? " as xdp.frags (multi-buffer)\n"
+                            : " as plain xdp (xdp.frags refused or disabled): a NIC with an MTU "
+                              "above one page may refuse native XDP\n");
   journal.intend("pins " + cfg.pinDir);
   undo.push([p = cfg.pinDir] { removePinDir(p); });
   prog.pinMaps(cfg.pinDir);

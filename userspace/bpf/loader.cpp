@@ -4,6 +4,7 @@
 #include "bpf/loader.h"
 
 #include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
 #include <vector>
@@ -25,6 +27,28 @@
 namespace lb {
 namespace {
 
+// Does the kernel take BPF_F_XDP_HAS_FRAGS (5.18+)? Loads a two-instruction XDP program
+// (r0 = XDP_PASS; exit) with the flag. Older kernels refuse the unknown flag with EINVAL.
+bool kernelTakesXdpFrags() {
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0,
+       .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .prog_flags = BPF_F_XDP_HAS_FRAGS);
+  UniqueFd fd(bpf_prog_load(BPF_PROG_TYPE_XDP, "apilb_frags", "Dual BSD/GPL", insns,
+                            sizeof(insns) / sizeof(insns[0]), &opts));
+  return fd.valid();
+}
+
+// lb_rev_xdp is SEC("xdp.frags"); load it as plain xdp when the kernel refuses frags or
+// APILB_XDP_FRAGS=0 asks for it (tests of the fallback, docs/datapath.md).
+bool wantXdpFrags() {
+  const char* env = std::getenv("APILB_XDP_FRAGS");
+  if (env && std::strcmp(env, "0") == 0) return false;
+  return kernelTakesXdpFrags();
+}
+
 struct SkelDeleter {
   void operator()(apilb* s) const noexcept { apilb__destroy(s); }
 };
@@ -33,6 +57,7 @@ struct SkelDeleter {
 
 struct LbProgram::Impl {
   std::unique_ptr<apilb, SkelDeleter> skel;
+  bool xdpFrags = false;
 };
 
 LbProgram::LbProgram(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -47,13 +72,23 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
   UniqueFd tmpl = sizeMaglevInner(impl->skel->maps.apilb_maglev, tableSize);
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
   impl->skel->rodata->lb_require_local = 1;  // forwarded packets never create flow state
+  impl->xdpFrags = chooseXdpFrags(impl->skel.get());
   if (int rc = apilb__load(impl->skel.get()); rc < 0) sysFail(errnoCodeOf(rc), "apilb__load");
   return LbProgram(std::move(impl));
+}
+
+bool chooseXdpFrags(apilb* skel) {
+  bpf_program* xdp = skel->progs.lb_rev_xdp;
+  bool frags = wantXdpFrags();
+  if (!frags) bpf_program__set_flags(xdp, bpf_program__flags(xdp) & ~BPF_F_XDP_HAS_FRAGS);
+  skel->rodata->lb_xdp_frags = frags ? 1 : 0;
+  return frags;
 }
 
 int LbProgram::fwdProg() const { return bpf_program__fd(impl_->skel->progs.lb_fwd); }
 int LbProgram::revXdpProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_xdp); }
 int LbProgram::revTcProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_tc); }
+bool LbProgram::xdpFrags() const { return impl_->xdpFrags; }
 
 void LbProgram::pinMaps(const std::string& pinDir) const {
   // Not bpf_object__pin_maps(): libbpf 1.1 replaces every '.' in the whole path with '_', so a

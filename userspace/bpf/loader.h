@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Loading the embedded BPF object (apilb.skel.h) for `apilb attach`: sets the Maglev inner map
-// size (bpf/maglev_map.h) and the rodata tunables (skel->rodata), loads, and pins every map under
+// size (bpf/maglev_map.h) and the rodata tunables (skel->rodata), loads (lb_rev_xdp as xdp.frags
+// where the kernel takes it, else as plain xdp), and pins every map under
 // a pin dir. Programs are reached through the typed skeleton (skel->progs.lb_fwd, ...), so a
 // renamed program or tunable fails the build. Errors: std::system_error (startup).
 #pragma once
@@ -10,6 +11,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+
+struct apilb;  // the skeleton (apilb.skel.h)
 
 namespace lb {
 
@@ -28,6 +31,9 @@ class LbProgram {
   int fwdProg() const;
   int revXdpProg() const;
   int revTcProg() const;
+  // lb_rev_xdp was loaded multi-buffer aware (SEC("xdp.frags"), BPF_F_XDP_HAS_FRAGS); false: as
+  // plain xdp, because the kernel refused the flag (< 5.18) or APILB_XDP_FRAGS=0 was set.
+  bool xdpFrags() const;
   // Pins every map as pinDir/<map name> ('.' in a name becomes '_'), like bpf_object__pin_maps
   // but without its rewriting of '.' in the directory part.
   void pinMaps(const std::string& pinDir) const;
@@ -37,6 +43,12 @@ class LbProgram {
   explicit LbProgram(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Declares lb_rev_xdp of an opened, not yet loaded skeleton multi-buffer aware (xdp.frags, its
+// section) or, when the kernel refuses BPF_F_XDP_HAS_FRAGS (< 5.18) or APILB_XDP_FRAGS=0, plain
+// xdp, and sets the rodata lb_xdp_frags to match. Returns true for xdp.frags. LbProgram::load
+// calls it; so do the tests that load the skeleton themselves (tests/bpf, tests/fuzz).
+bool chooseXdpFrags(apilb* skel);
 
 // Removes apilb's pins (entries named apilb*) from pinDir; if nothing else is left, removes pinDir
 // too (unmounting it first if it is a bpffs mount of its own; never /sys/fs/bpf). Missing files
