@@ -127,7 +127,10 @@ SEC("tc")
 int lb_fwd(struct __sk_buff *skb)
 {
 	__u32 why = LB_R_PASS_NOT_IP;
-	int act = lb_fwd_process(skb, &why);
+	int act;
+
+	lb_build_mark();
+	act = lb_fwd_process(skb, &why);
 
 	if (act == TC_ACT_SHOT)
 		lb_dbg("apilb: lb_fwd drop, reason %u", why);
@@ -170,7 +173,10 @@ SEC("xdp")
 int lb_rev_xdp(struct xdp_md *ctx)
 {
 	__u32 why = LB_R_PASS_NOT_IP;
-	int act = lb_rev_xdp_process(ctx, &why);
+	int act;
+
+	lb_build_mark();
+	act = lb_rev_xdp_process(ctx, &why);
 
 	lb_count(why, ctx->data_end - ctx->data);
 	return act;
@@ -232,7 +238,10 @@ SEC("tc")
 int lb_rev_tc(struct __sk_buff *skb)
 {
 	__u32 why = LB_R_PASS_NOT_IP;
-	int act = lb_rev_tc_process(skb, &why);
+	int act;
+
+	lb_build_mark();
+	act = lb_rev_tc_process(skb, &why);
 
 	lb_count(why, skb->len);
 	return act;
