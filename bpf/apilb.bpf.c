@@ -127,7 +127,10 @@ SEC("tc")
 int lb_fwd(struct __sk_buff *skb)
 {
 	__u32 why = LB_R_PASS_NOT_IP;
-	int act = lb_fwd_process(skb, &why);
+	int act;
+
+	lb_build_mark();
+	act = lb_fwd_process(skb, &why);
 
 	if (act == TC_ACT_SHOT)
 		lb_dbg("apilb: lb_fwd drop, reason %u", why);
@@ -181,7 +184,10 @@ SEC("xdp.frags")
 int lb_rev_xdp(struct xdp_md *ctx)
 {
 	__u32 why = LB_R_PASS_NOT_IP;
-	int act = lb_rev_xdp_process(ctx, &why);
+	int act;
+
+	lb_build_mark();
+	act = lb_rev_xdp_process(ctx, &why);
 
 	lb_count(why, lb_xdp_len(ctx));
 	return act;
@@ -243,7 +249,10 @@ SEC("tc")
 int lb_rev_tc(struct __sk_buff *skb)
 {
 	__u32 why = LB_R_PASS_NOT_IP;
-	int act = lb_rev_tc_process(skb, &why);
+	int act;
+
+	lb_build_mark();
+	act = lb_rev_tc_process(skb, &why);
 
 	lb_count(why, skb->len);
 	return act;

@@ -47,8 +47,10 @@
 #define LB_MAP_BSTATS "apilb_bstats"
 #define LB_MAP_SIGNALS "apilb_signals"
 
-/* Version of this map ABI (names, key/value layouts). A binary adopts a pinned datapath only
- * when the pinned ABI is the same; `apilb version` and the metrics print it. */
+/* Version of this map ABI (map names, types, key/value layouts, max_entries). Bump it with any
+ * such change (a new counter reason changes apilb_stats' max_entries). A binary adopts a pinned
+ * datapath, replacing its programs in place, only when the pinned ABI (the attach record's
+ * version) is the same; `apilb version` and the metrics print it (docs/architecture.md). */
 #define LB_ABI_VERSION 1
 
 /* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. The datapath
@@ -252,7 +254,8 @@ LB_ABI_SIZE(struct lb_iface_rec, 8);
 
 struct lb_attach_rec {
 	__u32 magic;		/* LB_ATTACH_MAGIC when attached */
-	__u32 version;		/* 1 */
+	__u32 version;		/* LB_ABI_VERSION of the apilb that attached; these first 8
+				 * bytes keep this layout in every ABI (userspace/bpf/upgrade.h) */
 	__u64 attached_ns;	/* CLOCK_REALTIME ns of the attach */
 	__u32 vip_dev_ifindex;	/* apilb0 */
 	__u32 vip_peer_ifindex; /* its veth peer (0 if a dummy device) */

@@ -86,6 +86,17 @@ const volatile __u32 lb_require_local = 0;
  * never sees, so older kernels still load the program. */
 const volatile __u32 lb_xdp_frags = 0;
 
+/* A build with a different program image (other instructions, same maps, same behaviour): the
+ * "previous version" that tests/e2e/upgrade.sh upgrades from (apilb_prev, bpf/CMakeLists.txt).
+ * Every entry program starts with it; in normal builds it is empty. */
+#ifdef LB_BUILD_MARK
+#define lb_mark_str(x) #x
+#define lb_mark_xstr(x) lb_mark_str(x)
+#define lb_build_mark() asm volatile("r0 = " lb_mark_xstr(LB_BUILD_MARK) ::: "r0")
+#else
+#define lb_build_mark() do { } while (0)
+#endif
+
 #ifdef LB_DEBUG
 #define lb_dbg(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
 #else

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # `apilb manifest`: the output parses and carries the fields a node-critical agent needs
 # (hostNetwork, privileged, bpffs/state/data mounts, system-node-critical, tolerate all, a
-# liveness probe without a shell); the systemd unit passes `systemd-analyze verify`; bad input
-# exits 2 with one line naming the flag; deploy/* are exactly the command's output.
+# liveness probe without a shell); the systemd unit (generated, and deploy/apilb.service as
+# shipped) passes `systemd-analyze verify`; bad input exits 2 with one line naming the flag;
+# deploy/* are exactly the command's output.
 # No root needed. Env: APILB (binary), APILB_REPO (source tree).
 set -euo pipefail
 : "${APILB:?}" "${APILB_REPO:?}"
@@ -79,6 +80,13 @@ grep -v 'kubelet.service' "$tmp/verify.err" | grep . && fail "systemd-analyze ve
 for line in Before=kubelet.service After=network-online.target Restart=always "ExecStart=$APILB run --config /etc/apilb/config.yaml"; do
 	grep -qxF "$line" "$tmp/apilb.service" || fail "unit lacks $line"
 done
+# The shipped deploy/apilb.service itself, with its binary path pointed at the binary under test
+# (systemd-analyze requires ExecStart's binary to exist).
+mkdir "$tmp/shipped"
+sed "s|/usr/local/bin/apilb|$APILB|g" "$APILB_REPO/deploy/apilb.service" >"$tmp/shipped/apilb.service"
+grep -q "^ExecStart=$APILB run " "$tmp/shipped/apilb.service" || fail "deploy/apilb.service: ExecStart is not /usr/local/bin/apilb run"
+systemd-analyze verify "$tmp/shipped/apilb.service" 2>"$tmp/verify.err" || { cat "$tmp/verify.err"; fail "systemd-analyze verify deploy/apilb.service"; }
+grep -v 'kubelet.service' "$tmp/verify.err" | grep . && fail "systemd-analyze verify deploy/apilb.service: warnings"
 
 # Bad input: exit 2, one line, naming the flag; nothing on stdout.
 bad() {

@@ -30,6 +30,7 @@
 #include "bpf/sysctl.h"
 #include "bpf/system.h"
 #include "bpf/unique_fd.h"
+#include "bpf/upgrade.h"
 #include "lb/maglev.h"
 
 namespace lb {
@@ -295,7 +296,7 @@ void writeRecord(const std::string& pinDir, lb_attach_rec rec) {
 
 lb_attach_rec baseRecord(const AttachConfig& cfg, const VipDevice& dev, const Resolved& r) {
   lb_attach_rec rec{};
-  rec.version = 1;
+  rec.version = LB_ABI_VERSION;  // bpf/upgrade.h
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   rec.attached_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
@@ -381,12 +382,7 @@ std::string validateStatic(const AttachConfig& cfg) {
 }
 
 bool isAttached(const std::string& pinDir) {
-  std::string path = pinDir + "/" LB_MAP_ATTACH;
-  UniqueFd fd(bpf_obj_get(path.c_str()));
-  if (!fd.valid()) return false;
-  lb_attach_rec rec{};
-  uint32_t key = 0;
-  return bpf_map_lookup_elem(fd.get(), &key, &rec) == 0 && rec.magic == LB_ATTACH_MAGIC;
+  return pinnedAbi(pinDir) != 0;  // reads the record of any ABI, whatever its size
 }
 
 std::string genericXdpWarning(const std::string& ifname) {

@@ -35,6 +35,14 @@ uint32_t xdpProgId(uint32_t ifindex, std::string* name);
 // EPERM if it is someone else's.
 [[nodiscard]] std::error_code xdpDetach(uint32_t ifindex, const std::string& expectName);
 
+// Upgrade in place (bpf/upgrade.h): one program swapped for another, atomically for packets
+// (each packet runs the old or the new one, never none).
+// tc: a filter replace at our handle/priority (NLM_F_REPLACE); ENOENT if our filter is not there.
+[[nodiscard]] std::error_code tcReplace(uint32_t ifindex, TcDir dir, int progFd);
+// XDP: XDP_FLAGS_REPLACE in the same mode with the expected old program, which the kernel checks
+// (EEXIST if oldFd's program is no longer the one attached).
+[[nodiscard]] std::error_code xdpReplace(uint32_t ifindex, int oldFd, int progFd, bool generic);
+
 // Name of the program with id (empty if it does not exist).
 std::string progName(uint32_t id);
 

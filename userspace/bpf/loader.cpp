@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 #include <vector>
@@ -47,6 +48,34 @@ bool wantXdpFrags() {
   const char* env = std::getenv("APILB_XDP_FRAGS");
   if (env && std::strcmp(env, "0") == 0) return false;
   return kernelTakesXdpFrags();
+}
+
+// The pin name of a map: its name with '.' as '_' ("apilb.rodata" -> "apilb_rodata").
+std::string pinName(const bpf_map* m) {
+  std::string name = bpf_map__name(m);
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+// Why the pinned map fd cannot stand for m ("" if it can).
+std::string mismatch(const bpf_map* m, int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return std::strerror(errno);
+  auto differs = [](const char* what, uint32_t pinned, uint32_t want) {
+    return what + std::string(" ") + std::to_string(pinned) + ", this build's is " +
+           std::to_string(want);
+  };
+  if (info.type != bpf_map__type(m)) return differs("map type", info.type, bpf_map__type(m));
+  if (info.key_size != bpf_map__key_size(m))
+    return differs("key size", info.key_size, bpf_map__key_size(m));
+  if (info.value_size != bpf_map__value_size(m))
+    return differs("value size", info.value_size, bpf_map__value_size(m));
+  if (info.max_entries != bpf_map__max_entries(m))
+    return differs("max_entries", info.max_entries, bpf_map__max_entries(m));
+  if (info.map_flags != bpf_map__map_flags(m))
+    return differs("flags", info.map_flags, bpf_map__map_flags(m));
+  return "";
 }
 
 struct SkelDeleter {
@@ -85,6 +114,27 @@ bool chooseXdpFrags(apilb* skel) {
   return frags;
 }
 
+LbProgram LbProgram::loadOnPins(const std::string& pinDir, uint32_t loIfindex) {
+  auto impl = std::make_unique<Impl>();
+  impl->skel.reset(apilb__open());
+  if (!impl->skel) sysFail(errnoCodeOf(errno), "apilb__open");
+  bpf_map* m;
+  bpf_object__for_each_map(m, impl->skel->obj) {
+    if (bpf_map__is_internal(m)) continue;
+    std::string path = pinDir + "/" + pinName(m);
+    UniqueFd fd(bpf_obj_get(path.c_str()));
+    if (!fd.valid()) throw MapMismatch("pinned map " + path + ": " + std::strerror(errno));
+    if (std::string why = mismatch(m, fd.get()); !why.empty())
+      throw MapMismatch("pinned map " + path + ": " + why);
+    if (int rc = bpf_map__reuse_fd(m, fd.get()); rc < 0) sysFail(errnoCodeOf(rc), "reuse " + path);
+  }
+  impl->skel->rodata->lb_lo_ifindex = loIfindex;
+  impl->skel->rodata->lb_require_local = 1;  // as load()
+  impl->xdpFrags = chooseXdpFrags(impl->skel.get());
+  if (int rc = apilb__load(impl->skel.get()); rc < 0) sysFail(errnoCodeOf(rc), "apilb__load");
+  return LbProgram(std::move(impl));
+}
+
 int LbProgram::fwdProg() const { return bpf_program__fd(impl_->skel->progs.lb_fwd); }
 int LbProgram::revXdpProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_xdp); }
 int LbProgram::revTcProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_tc); }
@@ -96,11 +146,22 @@ void LbProgram::pinMaps(const std::string& pinDir) const {
   // ("apilb.rodata" -> "apilb_rodata", the names bpf_object__pin_maps would use).
   bpf_map* m;
   bpf_object__for_each_map(m, impl_->skel->obj) {
-    std::string name = bpf_map__name(m);
-    std::replace(name.begin(), name.end(), '.', '_');
-    std::string path = pinDir + "/" + name;
+    std::string path = pinDir + "/" + pinName(m);
     if (int rc = bpf_map__pin(m, path.c_str()); rc < 0)
       sysFail(errnoCodeOf(rc), "bpf_map__pin(" + path + ")");
+  }
+}
+
+void LbProgram::repinInternalMaps(const std::string& pinDir) const {
+  bpf_map* m;
+  bpf_object__for_each_map(m, impl_->skel->obj) {
+    if (!bpf_map__is_internal(m)) continue;
+    std::string path = pinDir + "/" + pinName(m);
+    // bpffs refuses '.' in names; apilb*: removePinDir() cleans it up if we die here.
+    std::string tmp = path + "_new";
+    ::unlink(tmp.c_str());
+    if (int rc = bpf_map__pin(m, tmp.c_str()); rc < 0) sysFail(errnoCodeOf(rc), "bpf_map__pin(" + tmp + ")");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) sysFail(errnoCodeOf(errno), "rename " + tmp + " " + path);
   }
 }
 

@@ -1,26 +1,40 @@
 // SPDX-License-Identifier: Apache-2.0
 // Loading the embedded BPF object (apilb.skel.h) for `apilb attach`: sets the Maglev inner map
 // size (bpf/maglev_map.h) and the rodata tunables (skel->rodata), loads (lb_rev_xdp as xdp.frags
-// where the kernel takes it, else as plain xdp), and pins every map under
-// a pin dir. Programs are reached through the typed skeleton (skel->progs.lb_fwd, ...), so a
-// renamed program or tunable fails the build. Errors: std::system_error (startup).
+// where the kernel takes it, else as plain xdp), and pins every map under a pin dir; or, for an
+// upgrade in place (bpf/upgrade.h), loads it on the maps already pinned.
+// Programs are reached through the typed skeleton (skel->progs.lb_fwd, ...), so a renamed
+// program or tunable fails the build. Errors: std::system_error (startup).
 #pragma once
 
 #include <bpf/libbpf.h>
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 struct apilb;  // the skeleton (apilb.skel.h)
 
 namespace lb {
 
+// A pinned map this build cannot use: missing, or another type, key/value size, max_entries or
+// flags than the object declares. The message names the pin and the difference.
+class MapMismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class LbProgram {
  public:
   // Opens and loads the skeleton with the Maglev inner map sized tableSize and
   // lb_lo_ifindex = loIfindex.
   static LbProgram load(uint32_t tableSize, uint32_t loIfindex);
+  // Opens the skeleton on the maps pinned under pinDir instead of new ones (every map except the
+  // per-load .rodata, which keeps this build's tunables), after checking each pin against the
+  // map this build declares (MapMismatch), and loads the programs: they use the pinned maps, so
+  // the flows and tables stay. Changes nothing under pinDir. Other errors: std::system_error.
+  static LbProgram loadOnPins(const std::string& pinDir, uint32_t loIfindex);
 
   LbProgram(LbProgram&&) noexcept;
   LbProgram& operator=(LbProgram&&) noexcept;
@@ -37,6 +51,9 @@ class LbProgram {
   // Pins every map as pinDir/<map name> ('.' in a name becomes '_'), like bpf_object__pin_maps
   // but without its rewriting of '.' in the directory part.
   void pinMaps(const std::string& pinDir) const;
+  // Pins the per-load maps (.rodata) of a loadOnPins() program over the old ones: each is pinned
+  // under a temporary name and renamed, so the pin is never missing.
+  void repinInternalMaps(const std::string& pinDir) const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `apilb run` once its intent is validated (the flags are in userspace/cli/run_cmd.cpp):
-// privileges, netns, attach-if-needed or adopt, then the Daemon loop.
+// privileges, netns, attach-if-needed or adopt (upgrading the programs in place), then the
+// Daemon loop.
 #include "daemon/run_command.h"
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "bpf/attach.h"
 #include "bpf/pin_lock.h"
 #include "bpf/system.h"
+#include "bpf/upgrade.h"
 #include "config/config.h"
 #include "daemon/datapath_port.h"
 #include "daemon/log.h"
@@ -24,12 +26,36 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitBadInput = 2;
 
-// Attaches when nothing is attached at pinDir. Returns an exit code, or -1 to continue.
-int attachIfNeeded(const DaemonConfig& cfg, const std::string& pinDir, bool* attachedHere) {
-  if (isAttached(pinDir)) {
-    log::info("datapath already attached at " + pinDir + ": adopting it");
-    return -1;
+// Logs each line of `out` as "<prefix><line>".
+void logLines(const std::string& prefix, const std::string& out) {
+  std::istringstream lines(out);
+  for (std::string l; std::getline(lines, l);) log::info(prefix + l);
+}
+
+// Adopts the datapath attached at pinDir, replacing its programs by this build's when the map
+// ABI is the same (bpf/upgrade.h). Returns an exit code, or -1 to continue.
+int adopt(const std::string& pinDir) {
+  log::info("datapath already attached at " + pinDir + ": adopting it");
+  std::ostringstream out;
+  try {
+    adoptPrograms(pinDir, out);
+  } catch (const BadInput& e) {
+    logLines("upgrade: ", out.str());
+    std::cerr << "apilb run: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    logLines("upgrade: ", out.str());
+    std::cerr << "apilb run: upgrade in place failed (programs put back): " << e.what() << "\n";
+    return kExitRuntime;
   }
+  logLines("upgrade: ", out.str());
+  return -1;
+}
+
+// Attaches when nothing is attached at pinDir, else adopts. Returns an exit code, or -1 to
+// continue.
+int attachIfNeeded(const DaemonConfig& cfg, const std::string& pinDir, bool* attachedHere) {
+  if (isAttached(pinDir)) return adopt(pinDir);
   std::ostringstream out;
   try {
     attach(attachConfigOf(cfg, pinDir), out);
@@ -40,8 +66,7 @@ int attachIfNeeded(const DaemonConfig& cfg, const std::string& pinDir, bool* att
     std::cerr << "apilb run: attach failed: " << e.what() << "\n";
     return kExitRuntime;
   }
-  std::istringstream lines(out.str());
-  for (std::string l; std::getline(lines, l);) log::info("attach: " + l);
+  logLines("attach: ", out.str());
   log::info("nothing was attached at " + pinDir + ": attached the datapath");
   *attachedHere = true;
   return -1;

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+// Upgrade in place (see upgrade.h): ABI check, load on the pinned maps, compare program tags,
+// swap hook by hook, put the swapped hooks back if a later swap fails.
+#include "bpf/upgrade.h"
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <system_error>
+#include <vector>
+
+#include "apilb_maps.h"
+#include "bpf/attach.h"
+#include "bpf/hooks.h"
+#include "bpf/loader.h"
+#include "bpf/netlink.h"
+#include "bpf/unique_fd.h"
+
+namespace lb {
+namespace {
+
+// One place where apilb attached a program, as the attach record lists it.
+struct Hook {
+  std::string where;  // "tc egress of apilb0", for the log
+  uint32_t ifindex = 0;
+  bool xdp = false;
+  bool generic = false;  // XDP in generic (skb) mode
+  TcDir dir = TcDir::kIngress;
+  const char* prog = "";  // the program's name
+  int newFd = -1;         // this build's program (owned by the LbProgram)
+  uint32_t oldId = 0;     // attached now (0: hook empty)
+  UniqueFd oldFd;         // held while swapping, to put it back
+};
+
+std::vector<Hook> hooksOf(const lb_attach_rec& rec, const LbProgram& p) {
+  std::vector<Hook> out;
+  auto tc = [&](uint32_t idx, TcDir dir, const char* prog, int fd) {
+    Hook h;
+    h.where = std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") + " of " +
+              ifName(idx);
+    h.ifindex = idx;
+    h.dir = dir;
+    h.prog = prog;
+    h.newFd = fd;
+    out.push_back(std::move(h));
+  };
+  tc(rec.vip_dev_ifindex, TcDir::kEgress, "lb_fwd", p.fwdProg());
+  tc(rec.lo_ifindex, TcDir::kIngress, "lb_rev_tc", p.revTcProg());
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
+    const lb_iface_rec& ir = rec.ifaces[i];
+    if (ir.mode == LB_MODE_TC) {
+      tc(ir.ifindex, TcDir::kIngress, "lb_rev_tc", p.revTcProg());
+      continue;
+    }
+    Hook h;
+    h.where = "XDP of " + ifName(ir.ifindex);
+    h.ifindex = ir.ifindex;
+    h.xdp = true;
+    h.generic = ir.mode == LB_MODE_XDP_GENERIC;
+    h.prog = "lb_rev_xdp";
+    h.newFd = p.revXdpProg();
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+uint32_t attachedId(const Hook& h) {
+  return h.xdp ? xdpProgId(h.ifindex, nullptr) : tcProgId(h.ifindex, h.dir);
+}
+
+bool progInfo(int fd, bpf_prog_info* info) {
+  uint32_t len = sizeof(*info);
+  *info = {};
+  return bpf_obj_get_info_by_fd(fd, info, &len) == 0;
+}
+
+// Whether the program attached at h is this build's: same tag (a hash of the instructions
+// before map fds are resolved, so one build's programs have one tag in every load).
+bool current(const Hook& h) {
+  bpf_prog_info a, b;
+  return progInfo(h.oldFd.get(), &a) && progInfo(h.newFd, &b) &&
+         std::memcmp(a.tag, b.tag, sizeof(a.tag)) == 0;
+}
+
+std::error_code swap(const Hook& h, int from, int to) {
+  return h.xdp ? xdpReplace(h.ifindex, from, to, h.generic) : tcReplace(h.ifindex, h.dir, to);
+}
+
+uint32_t idOf(int fd) {
+  bpf_prog_info info;
+  return progInfo(fd, &info) ? info.id : 0;
+}
+
+// Finds what is attached at each hook. A hook that is empty or holds a program that is not
+// apilb's is left alone, with a warning.
+void findAttached(std::vector<Hook>* hooks, std::ostream& log) {
+  for (Hook& h : *hooks) {
+    h.oldId = attachedId(h);
+    std::string name = h.oldId ? progName(h.oldId) : "";
+    if (h.oldId && name == h.prog) h.oldFd.reset(bpf_prog_get_fd_by_id(h.oldId));
+    if (h.oldFd.valid()) continue;
+    log << "warning: " << h.where << ": "
+        << (h.oldId ? "holds " + name + ", not " + h.prog : std::string("no program"))
+        << "; left as it is\n";
+    h.oldId = 0;
+  }
+}
+
+}  // namespace
+
+uint32_t pinnedAbi(const std::string& pinDir) {
+  UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (!fd.valid() || bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.value_size < 8)
+    return 0;
+  std::vector<uint8_t> value(info.value_size);  // the record of any ABI, whatever its size
+  uint32_t key = 0, magic = 0, version = 0;
+  if (bpf_map_lookup_elem(fd.get(), &key, value.data()) != 0) return 0;
+  std::memcpy(&magic, value.data(), 4);
+  std::memcpy(&version, value.data() + 4, 4);
+  return magic == LB_ATTACH_MAGIC ? version : 0;
+}
+
+bool adoptPrograms(const std::string& pinDir, std::ostream& log) {
+  uint32_t abi = pinnedAbi(pinDir);
+  if (abi != LB_ABI_VERSION)
+    throw BadInput("the datapath at " + pinDir + " has map ABI " + std::to_string(abi) +
+                   ", this apilb has map ABI " + std::to_string(LB_ABI_VERSION) +
+                   ": not adopting it (nothing changed); run the apilb version that attached "
+                   "it, or detach with that version and attach with this one");
+  lb_attach_rec rec{};
+  {
+    UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
+    uint32_t key = 0;
+    if (!fd.valid() || bpf_map_lookup_elem(fd.get(), &key, &rec) != 0)
+      throw std::system_error(errno, std::generic_category(), "read " LB_MAP_ATTACH);
+  }
+  std::optional<LbProgram> prog;
+  try {
+    prog.emplace(LbProgram::loadOnPins(pinDir, rec.lo_ifindex));
+  } catch (const MapMismatch& e) {
+    throw BadInput(std::string(e.what()) + " (map ABI " + std::to_string(abi) +
+                   " on both sides: a map changed without a new ABI version); not adopting it "
+                   "(nothing changed)");
+  }
+  std::vector<Hook> hooks = hooksOf(rec, *prog);
+  findAttached(&hooks, log);
+  std::vector<Hook*> swapped;
+  for (Hook& h : hooks) {
+    if (!h.oldId || current(h)) continue;
+    if (auto ec = swap(h, h.oldFd.get(), h.newFd)) {
+      for (auto it = swapped.rbegin(); it != swapped.rend(); ++it)
+        (void)swap(**it, (*it)->newFd, (*it)->oldFd.get());  // best effort, like attach's undo
+      throw std::system_error(ec, std::string("replace ") + h.prog + " on " + h.where);
+    }
+    swapped.push_back(&h);
+    log << "replaced " << h.prog << " on " << h.where << " (program id " << h.oldId << " -> "
+        << idOf(h.newFd) << ")\n";
+  }
+  if (swapped.empty()) {
+    log << "the attached programs are this build's (map ABI " << abi << "): nothing to replace\n";
+    return false;
+  }
+  try {  // only the pin of this build's .rodata (for inspection): the swap itself is done
+    prog->repinInternalMaps(pinDir);
+  } catch (const std::exception& e) {
+    log << "warning: " << e.what() << "\n";
+  }
+  log << "upgraded in place: maps and flows kept (map ABI " << abi << ")\n";
+  return true;
+}
+
+}  // namespace lb
