@@ -1,15 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// health.json rendering (the document is lb::HealthDoc, lb/health_doc.h) and atomic write.
+// health.json rendering (the document is lb::HealthDoc, lb/health_doc.h).
 #include "daemon/health_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <ctime>
-#include <filesystem>
 
 #include "lb/timefmt.h"
 
@@ -35,34 +28,6 @@ std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                             h.failures, b.inTable});
   }
   return renderHealthDoc(doc);
-}
-
-std::error_code writeFileAtomic(const std::string& dir, const std::string& name,
-                                const std::string& text) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return ec;
-  std::string tmp = dir + "/." + name + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return {errno, std::generic_category()};
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return {e, std::generic_category()};
-    }
-    off += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) {
-    int e = errno;
-    unlink(tmp.c_str());
-    return {e, std::generic_category()};
-  }
-  return {};
 }
 
 }  // namespace lb

@@ -43,8 +43,8 @@ struct DaemonView {
   std::map<std::string, uint64_t> flowsReset;   // backend -> local sockets destroyed (cumulative)
 };
 
-// Failure reason label of a probe result: "" for success, "http_503", "refused", "timeout",
-// "tls", "reset", "error". Bounded vocabulary (no error text in labels).
+// Failure reason label of a probe result: "" for success, "http_503", "credentials" (401/403),
+// "refused", "timeout", "tls", "reset", "error". Bounded vocabulary (no error text in labels).
 std::string probeFailureReason(const ProbeResult& r);
 
 class DaemonMetrics {
