@@ -366,9 +366,9 @@ int Daemon::run() {
     if (dirty_) reconcile();  // at once: a dead backend's flows go within milliseconds
     auto now = Clock::now();
     if (now >= nextSweep) {  // also retries a publish/flag write that failed
+      finishDrainedLeavers();  // first: the reconcile below removes them from the datapath
       reconcile();
       rec_.sweepDown();
-      finishDrainedLeavers();
       if (tick_) tick_();
       nextSweep = now + std::chrono::seconds(1);
     }
