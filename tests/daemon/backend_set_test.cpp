@@ -72,15 +72,15 @@ TEST(BackendSet, WatchRemovalDrainsAndReturnCancelsIt) {
   std::vector<std::string> notes;
   BackendSet s(kVip, {bc("10.0.0.1:6443")}, {}, &notes);
   auto t = Clock::now();
-  ASSERT_TRUE(s.applyDiscovered({ep("10.0.0.1:6443"), ep("10.0.0.2:6443"), ep("10.0.0.3:6443")},
-                                t, &notes));
-  EXPECT_FALSE(s.applyDiscovered({ep("10.0.0.1:6443"), ep("10.0.0.2:6443"), ep("10.0.0.3:6443")},
-                                 t, &notes));  // same set: no change
+  ASSERT_TRUE(s.applyDiscovered({ep("10.0.0.1:6443"), ep("10.0.0.2:6443"), ep("10.0.0.3:6443")}, t,
+                                &notes));
+  EXPECT_FALSE(s.applyDiscovered({ep("10.0.0.1:6443"), ep("10.0.0.2:6443"), ep("10.0.0.3:6443")}, t,
+                                 &notes));  // same set: no change
   ASSERT_TRUE(s.applyDiscovered({ep("10.0.0.1:6443"), ep("10.0.0.2:6443")}, t, &notes));
   EXPECT_TRUE(s.isLeaving(ep("10.0.0.3:6443")));
   EXPECT_EQ(s.managed().size(), 3u);  // still managed while it drains
-  ASSERT_TRUE(s.applyDiscovered({ep("10.0.0.1:6443"), ep("10.0.0.2:6443"), ep("10.0.0.3:6443")},
-                                t, &notes));  // listed again before it was removed
+  ASSERT_TRUE(s.applyDiscovered({ep("10.0.0.1:6443"), ep("10.0.0.2:6443"), ep("10.0.0.3:6443")}, t,
+                                &notes));  // listed again before it was removed
   EXPECT_FALSE(s.isLeaving(ep("10.0.0.3:6443")));
   EXPECT_EQ(names(s.managed()), (Names{"10.0.0.1:6443@1", "10.0.0.2:6443@1", "10.0.0.3:6443@1"}));
 }
@@ -153,8 +153,9 @@ TEST(DiscoveryCredentials, ErrorsUseTheConfigWording) {
   DaemonConfig ic;
   ic.inCluster = true;
   err = discoveryCredentials(ic, &creds, "/nonexistent/sa");
-  EXPECT_EQ(err, "in_cluster: 'true': /nonexistent/sa/token does not exist (no service account "
-                 "mounted)");
+  EXPECT_EQ(err,
+            "in_cluster: 'true': /nonexistent/sa/token does not exist (no service account "
+            "mounted)");
 }
 
 TEST(DiscoveryCredentials, InClusterGoesThroughTheVip) {

@@ -288,16 +288,18 @@ TEST(Config, BadConfigsNameFieldAndValue) {
       {"list for scalar", "backend: 10.0.0.1:6443\niface: eth0\nvip: [a, b]\nprobe_ca: " + ca,
        "vip", "single value"},
       {"missing kubeconfig",
-       "backend: 10.0.0.1:6443\niface: eth0\nkubeconfig: /nonexistent/kubelet.conf\nprobe_ca: " + ca,
+       "backend: 10.0.0.1:6443\niface: eth0\nkubeconfig: /nonexistent/kubelet.conf\nprobe_ca: " +
+           ca,
        "kubeconfig", "'/nonexistent/kubelet.conf': No such file"},
       {"kubeconfig and in_cluster",
-       "backend: 10.0.0.1:6443\niface: eth0\nkubeconfig: " + ca + "\nin_cluster: true\nprobe_ca: " +
-           ca,
+       "backend: 10.0.0.1:6443\niface: eth0\nkubeconfig: " + ca +
+           "\nin_cluster: true\nprobe_ca: " + ca,
        "in_cluster", "kubeconfig is set too"},
       {"in_cluster junk", "backend: 10.0.0.1:6443\niface: eth0\nin_cluster: yes\nprobe_ca: " + ca,
        "in_cluster", "'yes': must be true or false"},
-      {"relative data dir", "backend: 10.0.0.1:6443\niface: eth0\ndata_dir: var/lib\nprobe_ca: " + ca,
-       "data_dir", "'var/lib': must be an absolute path"},
+      {"relative data dir",
+       "backend: 10.0.0.1:6443\niface: eth0\ndata_dir: var/lib\nprobe_ca: " + ca, "data_dir",
+       "'var/lib': must be an absolute path"},
       {"not a mapping", "- a\n- b\n", "config", "mapping"},
       {"yaml syntax", "vip: [\n", "config", "YAML"},
   };
@@ -317,8 +319,8 @@ TEST(Config, DiscoveryKeys) {
   EXPECT_FALSE(def.discovery());
   EXPECT_EQ(def.dataDir, "/var/lib/apilb");
   DaemonConfig cfg;
-  auto errs = loadAndValidate(goodYaml() + "kubeconfig: " + tempFile() + "\ndata_dir: /srv/apilb\n",
-                              &cfg);
+  auto errs =
+      loadAndValidate(goodYaml() + "kubeconfig: " + tempFile() + "\ndata_dir: /srv/apilb\n", &cfg);
   ASSERT_TRUE(errs.empty()) << errs[0];
   EXPECT_TRUE(cfg.discovery());
   EXPECT_EQ(cfg.kubeconfig, tempFile());

@@ -144,7 +144,7 @@ check doctor.inuse "doctor names api2: in use, not in the slice" \
 	contains "$doc" "in use by apilb run (health.json) but not in the EndpointSlice: $(be4 api2)"
 check doctor.persisted "doctor: discovered.json differs from the slice" \
 	contains "$doc" "discovered.json differs: not saved none; saved but gone $(be4 api2)"
-grep -q 'discovery' <<<"$doc" || printf '%s\n' "$doc" | sed 's/^/    | /'
+contains "$doc" "discovery in use:" || printf '%s\n' "$doc" | sed 's/^/    | /'
 
 # ---- 2. a MODIFIED event without api3: it drains (download intact), then is removed ----------
 require drain.dl "a download through the VIP on api3" download_on api3 "$LAB_DIR/dl.bin" 2M
@@ -207,4 +207,3 @@ check cred.log "the transition names credentials" \
 	grep -q "backend $(be4 api2): healthy -> draining (2 consecutive failures, last: credentials" "$LAB_DIR/daemon.log"
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" readyz api2 200
 daemon_stop TERM
-[ -n "${DISC_KEEP:-}" ] && cp "$LAB_DIR"/daemon*.log "$K8S/requests.jsonl" "$DISC_KEEP/"

@@ -6,8 +6,8 @@
 #include <bpf/libbpf.h>
 #include <curl/curl.h>
 #include <net/if.h>
-#include <poll.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -550,9 +550,10 @@ std::vector<Check> checkDiscovery(const DoctorInput& in) {
   }
   if (ev.kind == k8s::DiscoveryEvent::Kind::kWatchError) {
     bool creds = ev.problem == k8s::DiscoveryEvent::Problem::kCredentials;
-    out.push_back(fail(name, std::string("LIST of the kubernetes EndpointSlice at ") +
-                                 in.discoveryCreds.server + " failed: " +
-                                 k8s::problemName(ev.problem) + ": " + ev.reason,
+    out.push_back(fail(name,
+                       std::string("LIST of the kubernetes EndpointSlice at ") +
+                           in.discoveryCreds.server + " failed: " + k8s::problemName(ev.problem) +
+                           ": " + ev.reason,
                        creds ? "let this identity read EndpointSlices in namespace default: "
                                "`apilb manifest rbac ... | kubectl apply -f -`"
                              : "check the kubeconfig's server and CA"));
@@ -574,11 +575,11 @@ std::vector<Check> checkDiscovery(const DoctorInput& in) {
     if (d.onlyInSlice.empty() && d.onlyInOther.empty())
       out.push_back(ok(name + " in use", "the backends " + source + " match the EndpointSlice"));
     if (!d.onlyInSlice.empty())
-      out.push_back(warn(name + " in use",
-                         "in the EndpointSlice but not " + source + ": " +
-                             endpointList(d.onlyInSlice),
-                         "is `apilb run` running with kubeconfig/in_cluster? It adds them "
-                         "(after probe_rise successes) within seconds"));
+      out.push_back(
+          warn(name + " in use",
+               "in the EndpointSlice but not " + source + ": " + endpointList(d.onlyInSlice),
+               "is `apilb run` running with kubeconfig/in_cluster? It adds them "
+               "(after probe_rise successes) within seconds"));
     if (!d.onlyInOther.empty())
       out.push_back(warn(name + " in use",
                          source + " but not in the EndpointSlice: " + endpointList(d.onlyInOther),
@@ -587,11 +588,11 @@ std::vector<Check> checkDiscovery(const DoctorInput& in) {
   }
   SetDiff cfg = diffBackends(slice, in.backends);
   if (!cfg.onlyInOther.empty())
-    out.push_back(warn(name + " bootstrap",
-                       "configured `backend` entries not in the EndpointSlice: " +
-                           endpointList(cfg.onlyInOther),
-                       "the static list only bootstraps discovery; keep it to addresses that "
-                       "serve (an outdated one only costs a dead probe until the first LIST)"));
+    out.push_back(warn(
+        name + " bootstrap",
+        "configured `backend` entries not in the EndpointSlice: " + endpointList(cfg.onlyInOther),
+        "the static list only bootstraps discovery; keep it to addresses that "
+        "serve (an outdated one only costs a dead probe until the first LIST)"));
   k8s::DiscoveredSet saved;
   std::string why = k8s::loadDiscovered(in.dataDir, &saved);
   if (!why.empty()) {

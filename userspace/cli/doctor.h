@@ -35,8 +35,8 @@ struct DoctorInput {
   std::string kubeletKubeconfig;      // "" = do not check
   bool expectDaemon = true;           // a daemon should be running (FAIL if not) vs warn
   bool discovery = false;             // kubeconfig / in_cluster configured
-  k8s::ApiCredentials discoveryCreds; // what `apilb run` would LIST with
-  std::string dataDir;                // where discovered.json is
+  k8s::ApiCredentials discoveryCreds;  // what `apilb run` would LIST with
+  std::string dataDir;                 // where discovered.json is
 };
 
 // Runs every check in order; the caller prints them.

@@ -277,8 +277,7 @@ std::string daemonSet(const ManifestOptions& o) {
     << "    app.kubernetes.io/name: apilb\n"
     << "data:\n"
     << "  config.yaml: |\n"
-    << configYaml(o, serviceAccountCredentials(), "    ")
-    << "---\n"
+    << configYaml(o, serviceAccountCredentials(), "    ") << "---\n"
     << "apiVersion: apps/v1\n"
     << "kind: DaemonSet\n"
     << "metadata:\n"

@@ -282,7 +282,8 @@ const std::vector<KeyDef>& keyDefs() {
        }},
       {{"kubeconfig", false, false, R"("")", false,
         "turns discovery on: follow the `kubernetes` EndpointSlice with this kubeconfig's "
-        "current context (server normally the VIP; e.g. the kubelet's `/etc/kubernetes/kubelet.conf`)",
+        "current context (server normally the VIP; e.g. the kubelet's "
+        "`/etc/kubernetes/kubelet.conf`)",
         kUseRun, 0},
        [](const std::string&, const std::string& v, DaemonConfig* c, Errs*) { c->kubeconfig = v; }},
       {{"in_cluster", false, true, "false", false,

@@ -44,10 +44,7 @@ bool inFlux(const BackendHealth& h) {
 }  // namespace
 
 Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload)
-    : cfg_(std::move(cfg)),
-      port_(port),
-      reloader_(std::move(reload)),
-      rec_(port, killer) {}
+    : cfg_(std::move(cfg)), port_(port), reloader_(std::move(reload)), rec_(port, killer) {}
 
 Daemon::~Daemon() {
   disc_.reset();  // stops the watch thread first
@@ -242,8 +239,9 @@ void Daemon::reload() {
   }
   if (next.kubeconfig != cfg_.kubeconfig || next.inCluster != cfg_.inCluster ||
       next.dataDir != cfg_.dataDir) {
-    log::warn("SIGHUP: kubeconfig/in_cluster/data_dir changes need a restart; keeping the current "
-              "discovery settings");
+    log::warn(
+        "SIGHUP: kubeconfig/in_cluster/data_dir changes need a restart; keeping the current "
+        "discovery settings");
     next.kubeconfig = cfg_.kubeconfig;
     next.inCluster = cfg_.inCluster;
     next.dataDir = cfg_.dataDir;

@@ -75,8 +75,7 @@ Discovery::~Discovery() = default;
 
 void Discovery::start() {
   watcher_->start();
-  log::info("discovery: watching EndpointSlices of service default/kubernetes at " +
-                creds_.server,
+  log::info("discovery: watching EndpointSlices of service default/kubernetes at " + creds_.server,
             {{"event", "discovery"}, {"server", creds_.server}});
 }
 
@@ -89,9 +88,8 @@ bool Discovery::poll(BackendSet::Clock::time_point now) {
     if (ev.kind == Kind::kWatchError) {
       std::string line = std::string("discovery: ") + k8s::problemName(ev.problem) + ": " +
                          ev.reason + " (retrying; the current backends stay)";
-      log::Fields f = {{"event", "discovery"},
-                       {"problem", k8s::problemName(ev.problem)},
-                       {"error", ev.reason}};
+      log::Fields f = {
+          {"event", "discovery"}, {"problem", k8s::problemName(ev.problem)}, {"error", ev.reason}};
       if (ev.reason != lastProblem_)
         log::warn(line, f);
       else
@@ -109,8 +107,9 @@ bool Discovery::poll(BackendSet::Clock::time_point now) {
     bool c = set_->applyDiscovered(ev.backends, now, &notes);
     logNotes(notes);
     if (c)
-      log::info(std::string("discovery: ") + (was ? "" : "the discovered set replaces the bootstrap: ") +
-                    "managing " + joined(set_->managed()),
+      log::info(std::string("discovery: ") +
+                    (was ? "" : "the discovered set replaces the bootstrap: ") + "managing " +
+                    joined(set_->managed()),
                 {{"event", "discovery"}, {"managed", joined(set_->managed())}});
     changed |= c;
     persist();

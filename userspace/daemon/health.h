@@ -37,7 +37,7 @@ inline constexpr const char* kProbeCredentials = "credentials";
 
 struct ProbeResult {
   ProbeOutcome outcome = ProbeOutcome::kFailed;
-  std::string result;    // "200", "503", "credentials", "connected", "refused", "timeout", "tls: ..."
+  std::string result;  // "200", "503", "credentials", "connected", "refused", "timeout", "tls: ..."
   std::string error;     // human-readable error, "" on success
   double latencyMs = 0;  // time the probe took
 };

@@ -29,5 +29,4 @@ std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                              const std::vector<std::string>& table,
                              const std::vector<HealthEntry>& backends, WallTime now);
 
-
 }  // namespace lb

@@ -189,8 +189,9 @@ ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, lon
     r.error = "HTTP " + r.result;
     if (httpStatus == 401 || httpStatus == 403) {  // it answers: a credentials problem, not dead
       r.result = kProbeCredentials;
-      r.error += " credentials: /readyz refused the probe's identity (anonymous auth off? set "
-                 "probe_cert/probe_key or probe_token_file)";
+      r.error +=
+          " credentials: /readyz refused the probe's identity (anonymous auth off? set "
+          "probe_cert/probe_key or probe_token_file)";
     }
     return r;
   }
