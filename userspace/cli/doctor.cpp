@@ -312,9 +312,10 @@ std::vector<Check> checkReadyz(const DoctorInput& in) {
       out.push_back(fail(name, "no answer", "check that the address is reachable"));
     } else if (r.outcome == ProbeOutcome::kOk) {
       out.push_back(ok(name, what + " answered " + r.result));
-    } else if (r.result == "401" || r.result == "403") {
+    } else if (r.result == kProbeCredentials) {  // 401/403; r.error starts "HTTP 401"
       bool hasCred = !in.probe.cert.empty() || !in.probe.tokenFile.empty();
-      out.push_back(fail(name, what + " answered " + r.result + (hasCred ? " with the configured credentials" : " to an anonymous request"),
+      std::string status = r.error.substr(5, 3);
+      out.push_back(fail(name, what + " answered " + status + " (credentials)" + (hasCred ? " with the configured credentials" : " to an anonymous request"),
                          hasCred ? "the credential is not accepted: any authenticated identity may read /readyz (system:public-info-viewer); check the certificate's CA / the token"
                                  : "anonymous auth is off (k3s, RKE2, CIS): set probe_cert/probe_key to the kubelet's client certificate, or probe_token_file to a service-account token"));
     } else if (r.result == "refused") {
