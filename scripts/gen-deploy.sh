@@ -10,7 +10,7 @@ APILB=${1:-build/userspace/cli/apilb}
 ARGS=(--vip 169.254.64.43:6443 --backend 10.0.0.11:6443 --backend 10.0.0.12:6443
 	--backend 10.0.0.13:6443)
 declare -A FILES=([static-pod]=static-pod.yaml [daemonset]=daemonset.yaml
-	[systemd]=apilb.service [config]=config.yaml)
+	[systemd]=apilb.service [config]=config.yaml [rbac]=rbac.yaml)
 out=${DEPLOY_OUT:-deploy}
 for kind in "${!FILES[@]}"; do
 	"$APILB" manifest "$kind" "${ARGS[@]}" >"$out/${FILES[$kind]}"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The pure parts of `apilb doctor`: SAN parsing and coverage, kubeconfig server lookup.
+// The pure parts of `apilb doctor`: SAN parsing and coverage, kubeconfig server lookup, the
+// EndpointSlice vs in-use comparison of the discovery check.
 #include "cli/doctor.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,23 @@ Endpoint ip(const char* text) {
   std::string err;
   EXPECT_TRUE(parseAddr(text, &e, &err)) << err;
   return e;
+}
+
+Endpoint ep(const char* text) {
+  Endpoint e;
+  std::string err;
+  EXPECT_TRUE(parseEndpoint(text, &e, &err)) << err;
+  return e;
+}
+
+TEST(DoctorTest, DiscoveryDiffNamesBothSides) {
+  std::vector<Endpoint> slice = {ep("10.0.0.1:6443"), ep("10.0.0.2:6443"), ep("10.0.0.2:6443")};
+  std::vector<Endpoint> used = {ep("10.0.0.2:6443"), ep("10.0.0.3:6443"), ep("10.0.0.1:6444")};
+  SetDiff d = diffBackends(slice, used);
+  EXPECT_EQ(d.onlyInSlice, (std::vector<Endpoint>{ep("10.0.0.1:6443")}));  // port matters
+  EXPECT_EQ(d.onlyInOther, (std::vector<Endpoint>{ep("10.0.0.3:6443"), ep("10.0.0.1:6444")}));
+  SetDiff same = diffBackends(slice, {ep("10.0.0.2:6443"), ep("10.0.0.1:6443")});
+  EXPECT_TRUE(same.onlyInSlice.empty() && same.onlyInOther.empty());
 }
 
 TEST(DoctorTest, ParsesOpensslSanText) {

@@ -56,21 +56,28 @@ def pod_checks(spec, name, image):
 pod = yaml.safe_load(open(d + "/pod.yaml"))
 check(pod["kind"] == "Pod" and pod["metadata"]["namespace"] == "kube-system", "pod kind")
 m, v, _ = pod_checks(pod["spec"], "static-pod", "reg.example/apilb:9")
-for path in ("/etc/kubernetes/pki", "/var/lib/kubelet/pki", "/etc/apilb"):
+for path in ("/etc/kubernetes/pki", "/var/lib/kubelet/pki", "/etc/apilb", "/etc/kubernetes"):
     check(m[path].get("readOnly") is True and v[m[path]["name"]]["hostPath"]["path"] == path, "static-pod: host file dir " + path)
 
-cm, ds = yaml.safe_load_all(open(d + "/ds.yaml"))
-check(cm["kind"] == "ConfigMap" and ds["kind"] == "DaemonSet", "daemonset: kinds")
+docs = {x["kind"]: x for x in yaml.safe_load_all(open(d + "/ds.yaml"))}
+check(sorted(docs) == ["ConfigMap", "DaemonSet", "Role", "RoleBinding", "ServiceAccount"], "daemonset: kinds " + str(sorted(docs)))
+cm, ds = docs["ConfigMap"], docs["DaemonSet"]
+check(ds["spec"]["template"]["spec"]["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"], "daemonset: its service account")
+role, rb = docs["Role"], docs["RoleBinding"]
+check(role["metadata"]["namespace"] == "default" and role["rules"] == [{"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]}], "rbac: read-only EndpointSlices in default")
+check({"kind": "ServiceAccount", "name": "apilb", "namespace": "kube-system"} in rb["subjects"] and any(s.get("name") == "system:nodes" for s in rb["subjects"]), "rbac: the DaemonSet's account and the kubelets")
 m, v, cfgpath = pod_checks(ds["spec"]["template"]["spec"], "daemonset", "localhost/apilb:0.1.0")
 check(v[m["/etc/apilb"]["name"]]["configMap"]["name"] == cm["metadata"]["name"], "daemonset: config from the ConfigMap")
 cfg = yaml.safe_load(cm["data"]["config.yaml"])
 check(cfg["vip"] == "169.254.64.43:6443" and cfg["backend"] == ["10.0.0.11:6443", "10.0.0.12:6443@2"], "daemonset: vip/backend")
 check("iface" not in cfg, "daemonset: no NIC name in the cluster-wide ConfigMap")
+check(cfg["in_cluster"] is True and "kubeconfig" not in cfg and cfg["data_dir"] == "/var/lib/apilb", "daemonset: discovery with the service account")
 check(not any("/etc/kubernetes" in str(x) for x in cfg.values()), "daemonset: no kubeadm-only path")
 check(cfg["probe_token_file"].startswith("/var/run/secrets/kubernetes.io/serviceaccount/"), "daemonset: SA token")
 
 host = yaml.safe_load(open(d + "/config.yaml"))
 check(host["iface"] == ["ens3"] and host["probe_cert"] and host["cleanup_on_exit"] is False, "config: fields")
+check(host["kubeconfig"] == "/etc/kubernetes/kubelet.conf" and "in_cluster" not in host, "config: discovery with the kubelet's kubeconfig")
 PY
 
 # systemd: verified, ordered before kubelet, restarted.

@@ -287,6 +287,19 @@ TEST(Config, BadConfigsNameFieldAndValue) {
       {"too many backends", many257(ca), "backend", "at most 256"},
       {"list for scalar", "backend: 10.0.0.1:6443\niface: eth0\nvip: [a, b]\nprobe_ca: " + ca,
        "vip", "single value"},
+      {"missing kubeconfig",
+       "backend: 10.0.0.1:6443\niface: eth0\nkubeconfig: /nonexistent/kubelet.conf\nprobe_ca: " +
+           ca,
+       "kubeconfig", "'/nonexistent/kubelet.conf': No such file"},
+      {"kubeconfig and in_cluster",
+       "backend: 10.0.0.1:6443\niface: eth0\nkubeconfig: " + ca +
+           "\nin_cluster: true\nprobe_ca: " + ca,
+       "in_cluster", "kubeconfig is set too"},
+      {"in_cluster junk", "backend: 10.0.0.1:6443\niface: eth0\nin_cluster: yes\nprobe_ca: " + ca,
+       "in_cluster", "'yes': must be true or false"},
+      {"relative data dir",
+       "backend: 10.0.0.1:6443\niface: eth0\ndata_dir: var/lib\nprobe_ca: " + ca, "data_dir",
+       "'var/lib': must be an absolute path"},
       {"not a mapping", "- a\n- b\n", "config", "mapping"},
       {"yaml syntax", "vip: [\n", "config", "YAML"},
   };
@@ -298,6 +311,35 @@ TEST(Config, BadConfigsNameFieldAndValue) {
     for (const auto& e : errs)
       found |= e.rfind(c.wantField, 0) == 0 && e.find(c.wantValue) != std::string::npos;
     EXPECT_TRUE(found) << c.name << ": got '" << errs[0] << "'";
+  }
+}
+
+TEST(Config, DiscoveryKeys) {
+  DaemonConfig def;
+  EXPECT_FALSE(def.discovery());
+  EXPECT_EQ(def.dataDir, "/var/lib/apilb");
+  DaemonConfig cfg;
+  auto errs =
+      loadAndValidate(goodYaml() + "kubeconfig: " + tempFile() + "\ndata_dir: /srv/apilb\n", &cfg);
+  ASSERT_TRUE(errs.empty()) << errs[0];
+  EXPECT_TRUE(cfg.discovery());
+  EXPECT_EQ(cfg.kubeconfig, tempFile());
+  EXPECT_FALSE(cfg.inCluster);
+  EXPECT_EQ(cfg.dataDir, "/srv/apilb");
+  // The flags come from the same table: --in-cluster is a value-less boolean of `run` only.
+  DaemonConfig flags;
+  RawSettings raw{{"in_cluster", {"true"}}};
+  applySettings(raw, &flags, &errs);
+  ASSERT_TRUE(errs.empty()) << errs[0];
+  EXPECT_TRUE(flags.inCluster && flags.discovery());
+  for (const auto& k : keyTable()) {
+    std::string name = k.name;
+    if (name == "kubeconfig" || name == "in_cluster" || name == "data_dir") {
+      EXPECT_EQ(k.use, static_cast<unsigned>(kUseRun)) << name;
+    }
+    if (name == "in_cluster") {
+      EXPECT_TRUE(k.boolean);
+    }
   }
 }
 

@@ -251,7 +251,7 @@ TEST(ProbeFailureReason, BoundedVocabulary) {
   };
   EXPECT_EQ(r(ProbeOutcome::kOk, "200"), "");
   EXPECT_EQ(r(ProbeOutcome::kNotReady, "503"), "http_503");
-  EXPECT_EQ(r(ProbeOutcome::kNotReady, "401"), "http_401");
+  EXPECT_EQ(r(ProbeOutcome::kNotReady, "credentials"), "credentials");  // 401/403
   EXPECT_EQ(r(ProbeOutcome::kFailed, "refused"), "refused");
   EXPECT_EQ(r(ProbeOutcome::kFailed, "timeout"), "timeout");
   EXPECT_EQ(r(ProbeOutcome::kFailed, "reset"), "reset");

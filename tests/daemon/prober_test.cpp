@@ -29,8 +29,13 @@ TEST(Classify, Outcomes) {
   EXPECT_EQ(nr.outcome, ProbeOutcome::kNotReady);
   EXPECT_EQ(nr.result, "503");
   auto unauth = Prober::classify(ProbeType::kHttps, CURLE_OK, 401, 0, "", 1);
-  EXPECT_EQ(unauth.outcome, ProbeOutcome::kNotReady);
+  EXPECT_EQ(unauth.outcome, ProbeOutcome::kNotReady);  // answers: draining at worst, never dead
+  EXPECT_EQ(unauth.result, "credentials");
+  EXPECT_EQ(unauth.error.rfind("HTTP 401 credentials: ", 0), 0u) << unauth.error;
   EXPECT_NE(unauth.error.find("probe_cert"), std::string::npos);
+  auto forbidden = Prober::classify(ProbeType::kHttps, CURLE_OK, 403, 0, "", 1);
+  EXPECT_EQ(forbidden.result, "credentials");
+  EXPECT_EQ(forbidden.error.rfind("HTTP 403 credentials: ", 0), 0u) << forbidden.error;
   auto ref = Prober::classify(ProbeType::kHttps, CURLE_COULDNT_CONNECT, 0, ECONNREFUSED,
                               "Failed to connect", 0.1);
   EXPECT_EQ(ref.outcome, ProbeOutcome::kFailed);
@@ -148,24 +153,6 @@ TEST(HealthFile, RendersTheContract) {
         "\"result\": \"503\"", "\"latency_ms\": 1.235", "\"error\": \"HTTP 503\"",
         "\"successes\": 0", "\"failures\": 2", "\"fail_open\": false", "\"pid\": 42"})
     EXPECT_NE(s.find(want), std::string::npos) << want << " in " << s;
-}
-
-TEST(HealthFile, AtomicWrite) {
-  char tmpl[] = "/tmp/apilb-hftest-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string dir = std::string(tmpl) + "/state";
-  ASSERT_FALSE(writeFileAtomic(dir, "health.json", "{}\n"));
-  ASSERT_FALSE(writeFileAtomic(dir, "health.json", "{\"a\":1}\n"));
-  FILE* f = fopen((dir + "/health.json").c_str(), "r");
-  ASSERT_NE(f, nullptr);
-  char buf[32] = {0};
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  EXPECT_EQ(std::string(buf, n), "{\"a\":1}\n");
-  EXPECT_NE(access((dir + "/.health.json.tmp").c_str(), F_OK), 0);  // no temp left behind
-  unlink((dir + "/health.json").c_str());
-  rmdir(dir.c_str());
-  rmdir(tmpl);
 }
 
 }  // namespace

@@ -11,13 +11,16 @@ The script is a JSON list of steps; each request takes the next one:
   {"expect": "watch", "events": [WatchEvent...], "end": "close"|"drop"|"hold"}
       a chunked 200 response, one event per line, each line split over two chunks;
       close = terminating chunk (the apiserver's timeoutSeconds), drop = a truncated chunk then
-      the TCP connection is cut, hold = stay open until the client goes away.
+      the TCP connection is cut, hold = stay open until the client goes away. With
+      "wait_for": PATH the headers go out at once and the events only once PATH exists (a
+      test's trigger; 120 s at most).
 When the script is exhausted every request is held open (a watch with no events).
 A request of the wrong kind gets 500 and "expect_mismatch" in the log.
 Every request is logged as one JSON line: path, query, authorization, client_cn, step, time.
 """
 import argparse
 import json
+import os
 import select
 import socket
 import ssl
@@ -65,6 +68,7 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         kind = "watch" if query.get("watch") in ("1", "true") else "list"
         index, step = self.server.script.take()
+        self.step = step
         entry = {"path": url.path, "query": query, "kind": kind, "step": index,
                  "authorization": self.headers.get("Authorization", ""),
                  "host": self.headers.get("Host", ""), "client_cn": self.client_cn(),
@@ -97,6 +101,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self.wfile.flush()
+        trigger = self.step.get("wait_for") if self.step else None
+        if trigger:
+            deadline = time.time() + 120
+            while not os.path.exists(trigger) and time.time() < deadline:
+                time.sleep(0.05)
         for ev in events:
             line = (json.dumps(ev) + "\n").encode()
             half = len(line) // 2

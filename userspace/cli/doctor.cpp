@@ -7,12 +7,14 @@
 #include <curl/curl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -26,6 +28,9 @@
 #include "bpf/unique_fd.h"
 #include "daemon/datapath_port.h"
 #include "daemon/prober.h"
+#include "k8s/discovered_store.h"
+#include "k8s/slice_watcher.h"
+#include "lb/health_doc.h"
 
 namespace lb {
 namespace {
@@ -307,9 +312,10 @@ std::vector<Check> checkReadyz(const DoctorInput& in) {
       out.push_back(fail(name, "no answer", "check that the address is reachable"));
     } else if (r.outcome == ProbeOutcome::kOk) {
       out.push_back(ok(name, what + " answered " + r.result));
-    } else if (r.result == "401" || r.result == "403") {
+    } else if (r.result == kProbeCredentials) {  // 401/403; r.error starts "HTTP 401"
       bool hasCred = !in.probe.cert.empty() || !in.probe.tokenFile.empty();
-      out.push_back(fail(name, what + " answered " + r.result + (hasCred ? " with the configured credentials" : " to an anonymous request"),
+      std::string status = r.error.substr(5, 3);
+      out.push_back(fail(name, what + " answered " + status + " (credentials)" + (hasCred ? " with the configured credentials" : " to an anonymous request"),
                          hasCred ? "the credential is not accepted: any authenticated identity may read /readyz (system:public-info-viewer); check the certificate's CA / the token"
                                  : "anonymous auth is off (k3s, RKE2, CIS): set probe_cert/probe_key to the kubelet's client certificate, or probe_token_file to a service-account token"));
     } else if (r.result == "refused") {
@@ -464,9 +470,155 @@ std::vector<Check> checkKubeconfig(const DoctorInput& in) {
   return out;
 }
 
+SetDiff diffBackends(const std::vector<Endpoint>& slice, const std::vector<Endpoint>& other) {
+  auto has = [](const std::vector<Endpoint>& v, const Endpoint& e) {
+    return std::find(v.begin(), v.end(), e) != v.end();
+  };
+  SetDiff d;
+  for (const auto& e : slice)
+    if (!has(other, e) && !has(d.onlyInSlice, e)) d.onlyInSlice.push_back(e);
+  for (const auto& e : other)
+    if (!has(slice, e) && !has(d.onlyInOther, e)) d.onlyInOther.push_back(e);
+  return d;
+}
+
+namespace {
+
+std::string endpointList(const std::vector<Endpoint>& v) {
+  std::string s;
+  for (const auto& e : v) s += (s.empty() ? "" : ", ") + e.str();
+  return s.empty() ? "none" : s;
+}
+
+// One LIST through a SliceWatcher (its first event), within `timeout`.
+bool listSlice(const k8s::ApiCredentials& creds, std::chrono::milliseconds timeout,
+               k8s::DiscoveryEvent* out) {
+  k8s::WatchOptions o;
+  o.creds = creds;
+  o.connectTimeout = std::min(timeout, o.connectTimeout);
+  o.listTimeout = timeout;
+  k8s::SliceWatcher w(std::move(o));
+  w.start();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{w.fd(), POLLIN, 0};
+    poll(&p, 1, 100);
+    for (auto& ev : w.take()) {
+      if (ev.kind == k8s::DiscoveryEvent::Kind::kWatchError &&
+          ev.problem == k8s::DiscoveryEvent::Problem::kProtocol)
+        continue;  // one bad slice: the LIST result follows
+      *out = std::move(ev);
+      return true;
+    }
+  }
+  return false;
+}
+
+// The backends the daemon uses now: health.json's, else the attached datapath's.
+std::vector<Endpoint> backendsInUse(const DoctorInput& in, std::string* source) {
+  std::vector<Endpoint> v;
+  std::string err;
+  auto doc = readHealthDoc(in.stateDir + "/health.json", &err);
+  if (doc && processStartTime(doc->pid) == doc->pidStart && doc->pidStart != 0) {
+    for (const auto& b : doc->backends) {
+      Endpoint e;
+      std::string why;
+      if (b.id != LB_NO_BACKEND && parseEndpoint(b.address, &e, &why)) v.push_back(e);
+    }
+    *source = "in use by apilb run (health.json)";
+    return v;
+  }
+  if (isAttached(in.pinDir)) {
+    Datapath dp = Datapath::open(in.pinDir);
+    for (const auto& b : dp.backends()) v.push_back(b.endpoint());
+    *source = "in the attached datapath";
+  }
+  return v;
+}
+
+}  // namespace
+
+std::vector<Check> checkDiscovery(const DoctorInput& in) {
+  std::vector<Check> out;
+  if (!in.discovery) return out;
+  const std::string name = "discovery";
+  k8s::DiscoveryEvent ev;
+  if (!listSlice(in.discoveryCreds, std::chrono::seconds(10), &ev)) {
+    out.push_back(fail(name, "no answer from " + in.discoveryCreds.server + " within 10 s",
+                       "the kubeconfig's server must be reachable from this node (normally the "
+                       "VIP, served by the bootstrap `backend` list)"));
+    return out;
+  }
+  if (ev.kind == k8s::DiscoveryEvent::Kind::kWatchError) {
+    bool creds = ev.problem == k8s::DiscoveryEvent::Problem::kCredentials;
+    out.push_back(fail(name,
+                       std::string("LIST of the kubernetes EndpointSlice at ") +
+                           in.discoveryCreds.server + " failed: " + k8s::problemName(ev.problem) +
+                           ": " + ev.reason,
+                       creds ? "let this identity read EndpointSlices in namespace default: "
+                               "`apilb manifest rbac ... | kubectl apply -f -`"
+                             : "check the kubeconfig's server and CA"));
+    return out;
+  }
+  std::vector<Endpoint> slice;  // the VIP's family only, as `apilb run` uses it
+  for (const auto& e : ev.backends)
+    if (e.family == in.vip.family && !(e == in.vip)) slice.push_back(e);
+  out.push_back(ok(name, "the kubernetes EndpointSlice lists " + std::to_string(slice.size()) +
+                             " ready apiservers: " + endpointList(slice)));
+  if (slice.empty())
+    out.push_back(warn(name, "no ready apiserver of the VIP's family in the EndpointSlice",
+                       "apilb keeps the backends it has; check `kubectl get endpointslices -n "
+                       "default -l kubernetes.io/service-name=kubernetes`"));
+  std::string source;
+  std::vector<Endpoint> used = backendsInUse(in, &source);
+  if (!source.empty()) {
+    SetDiff d = diffBackends(slice, used);
+    if (d.onlyInSlice.empty() && d.onlyInOther.empty())
+      out.push_back(ok(name + " in use", "the backends " + source + " match the EndpointSlice"));
+    if (!d.onlyInSlice.empty())
+      out.push_back(
+          warn(name + " in use",
+               "in the EndpointSlice but not " + source + ": " + endpointList(d.onlyInSlice),
+               "is `apilb run` running with kubeconfig/in_cluster? It adds them "
+               "(after probe_rise successes) within seconds"));
+    if (!d.onlyInOther.empty())
+      out.push_back(warn(name + " in use",
+                         source + " but not in the EndpointSlice: " + endpointList(d.onlyInOther),
+                         "with discovery on, `apilb run` drains and removes them; a dead one "
+                         "there means the slice lists an address that does not serve"));
+  }
+  SetDiff cfg = diffBackends(slice, in.backends);
+  if (!cfg.onlyInOther.empty())
+    out.push_back(warn(
+        name + " bootstrap",
+        "configured `backend` entries not in the EndpointSlice: " + endpointList(cfg.onlyInOther),
+        "the static list only bootstraps discovery; keep it to addresses that "
+        "serve (an outdated one only costs a dead probe until the first LIST)"));
+  k8s::DiscoveredSet saved;
+  std::string why = k8s::loadDiscovered(in.dataDir, &saved);
+  if (!why.empty()) {
+    out.push_back(warn(name + " persisted", why,
+                       "written by `apilb run` after its first LIST; data_dir must be writable "
+                       "and survive reboots"));
+  } else {
+    SetDiff p = diffBackends(slice, saved.backends);
+    if (p.onlyInSlice.empty() && p.onlyInOther.empty())
+      out.push_back(ok(name + " persisted", in.dataDir + "/discovered.json matches the slice"));
+    else
+      out.push_back(warn(name + " persisted",
+                         in.dataDir + "/discovered.json differs: not saved " +
+                             endpointList(p.onlyInSlice) + "; saved but gone " +
+                             endpointList(p.onlyInOther),
+                         "`apilb run` rewrites it on the next change it sees; a daemon without "
+                         "discovery never does"));
+  }
+  return out;
+}
+
 std::vector<Check> runDoctor(const DoctorInput& in) {
   std::vector<Check> all = checkKernel();
-  for (auto* fn : {checkDatapath, checkDaemon, checkReadyz, checkCertificates, checkKubeconfig}) {
+  for (auto* fn : {checkDatapath, checkDaemon, checkReadyz, checkCertificates, checkKubeconfig,
+                   checkDiscovery}) {
     auto v = fn(in);
     all.insert(all.end(), v.begin(), v.end());
   }

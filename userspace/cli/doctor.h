@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "k8s/credentials.h"
 #include "lb/endpoint.h"
 
 namespace lb {
@@ -33,6 +34,9 @@ struct DoctorInput {
   std::string stateDir;               // where the daemon writes health.json
   std::string kubeletKubeconfig;      // "" = do not check
   bool expectDaemon = true;           // a daemon should be running (FAIL if not) vs warn
+  bool discovery = false;             // kubeconfig / in_cluster configured
+  k8s::ApiCredentials discoveryCreds;  // what `apilb run` would LIST with
+  std::string dataDir;                 // where discovered.json is
 };
 
 // Runs every check in order; the caller prints them.
@@ -53,6 +57,16 @@ std::vector<Check> checkDatapath(const DoctorInput& in);
 std::vector<Check> checkDaemon(const DoctorInput& in);
 // The kubelet kubeconfig's server is the VIP.
 std::vector<Check> checkKubeconfig(const DoctorInput& in);
+// With discovery configured: one LIST of the `kubernetes` EndpointSlice with the configured
+// credentials, compared with the backends in use (health.json, else the datapath), the
+// configured bootstrap list and discovered.json; each difference is a warn with its fix.
+std::vector<Check> checkDiscovery(const DoctorInput& in);
+
+// Pure: what differs between the EndpointSlice's set and another set ("in use", "configured").
+struct SetDiff {
+  std::vector<Endpoint> onlyInSlice, onlyInOther;
+};
+SetDiff diffBackends(const std::vector<Endpoint>& slice, const std::vector<Endpoint>& other);
 
 // Pure helpers (unit-tested): SANs of an OpenSSL certinfo "X509v3 Subject Alternative Name"
 // value ("DNS:a, IP Address:1.2.3.4"); whether they cover an IP (textual compare after

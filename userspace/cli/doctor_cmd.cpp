@@ -16,6 +16,7 @@
 #include "cli/doctor.h"
 #include "cli/key_flags.h"
 #include "config/config.h"
+#include "daemon/discovery.h"
 
 namespace lb {
 namespace {
@@ -44,6 +45,12 @@ DoctorInput buildInput(const DoctorFlags& f, const GlobalOptions& g) {
   in.probe = cfg.probe;
   in.stateDir = cfg.stateDir;
   in.kubeletKubeconfig = f.kubelet;
+  in.discovery = cfg.discovery();
+  in.dataDir = cfg.dataDir;
+  if (in.discovery) {
+    std::string err = discoveryCredentials(cfg, &in.discoveryCreds);
+    if (!err.empty()) throw BadInput(err);
+  }
   for (const auto& b : cfg.backends) in.backends.push_back(b.ep);
   if (in.backends.empty() && isAttached(g.pinDir)) {  // nothing given: what is attached
     Datapath dp = Datapath::open(g.pinDir);

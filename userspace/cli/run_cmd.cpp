@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/key_flags.h"
 #include "config/config.h"
+#include "daemon/discovery.h"
 #include "daemon/run_command.h"
 
 namespace lb {
@@ -34,6 +35,10 @@ bool buildIntent(const RunFlags& f, DaemonConfig* cfg, std::vector<std::string>*
   // Every malformed value is reported; the cross-field checks only run on well-formed values,
   // so one bad value gives one line (a bad backend is not also "no backend").
   if (errs->empty()) validateConfig(c, false, errs);
+  if (errs->empty() && c.discovery()) {  // the kubeconfig or service account must be usable
+    k8s::ApiCredentials creds;
+    if (std::string e = discoveryCredentials(c, &creds); !e.empty()) errs->push_back(e);
+  }
   if (!errs->empty()) return false;
   *cfg = c;
   return true;

@@ -288,6 +288,29 @@ const std::vector<KeyDef>& keyDefs() {
          else
            c->metricsAddr = v;
        }},
+      {{"kubeconfig", false, false, R"("")", false,
+        "turns discovery on: follow the `kubernetes` EndpointSlice with this kubeconfig's "
+        "current context (server normally the VIP; e.g. the kubelet's "
+        "`/etc/kubernetes/kubelet.conf`)",
+        kUseRun, 0},
+       [](const std::string&, const std::string& v, DaemonConfig* c, Errs*) { c->kubeconfig = v; }},
+      {{"in_cluster", false, true, "false", false,
+        "turns discovery on with the pod's service account (token and CA under "
+        "/var/run/secrets/kubernetes.io/serviceaccount), through the VIP; not with `kubeconfig`",
+        kUseRun, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         setBool(&c->inCluster, k, v, e);
+       }},
+      {{"data_dir", false, false, "/var/lib/apilb", false,
+        "where discovery keeps `discovered.json` (the last discovered apiservers, used at the next "
+        "start); must survive reboots; an absolute path",
+        kUseRun, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         if (v.empty() || v[0] != '/')
+           e->push_back(bad(k, v, "must be an absolute path"));
+         else
+           c->dataDir = v;
+       }},
   };
   return kDefs;
 }
@@ -348,6 +371,12 @@ void validateBackends(const DaemonConfig& cfg, Errs* errs) {
       errs->push_back(bad("backend", s, "address family differs from the VIP " + cfg.vip.str()));
     if (b.ep == cfg.vip) errs->push_back(bad("backend", s, "is the VIP itself"));
   }
+}
+
+void validateDiscoveryKeys(const DaemonConfig& cfg, Errs* errs) {
+  if (!cfg.kubeconfig.empty() && cfg.inCluster)
+    errs->push_back(bad("in_cluster", "true", "kubeconfig is set too; use one of them"));
+  checkFile("kubeconfig", cfg.kubeconfig, errs);
 }
 
 void validateProbe(const ProbeConfig& p, Errs* errs) {
@@ -478,6 +507,7 @@ void validateConfig(const DaemonConfig& cfg, bool needIfaces, std::vector<std::s
   if (needIfaces && cfg.ifaces.empty())
     errs->push_back("iface: at least one interface is required to attach the datapath");
   validateProbe(cfg.probe, errs);
+  validateDiscoveryKeys(cfg, errs);
 }
 
 bool parseBackend(std::string_view v, BackendConfig* out, std::string* err) {

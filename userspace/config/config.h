@@ -70,6 +70,12 @@ struct DaemonConfig {
   // Probe a backend at once when the datapath reports failure signals on its flows
   // (userspace/daemon/passive.h); the probe still decides.
   bool passiveDetection = true;
+  // Discovery of the apiservers from the `kubernetes` EndpointSlice (daemon/discovery.h): on
+  // when a kubeconfig is named or inCluster is set (never both).
+  std::string kubeconfig;
+  bool inCluster = false;
+  std::string dataDir = "/var/lib/apilb";  // discovered.json: the last discovered set
+  bool discovery() const { return !kubeconfig.empty() || inCluster; }
   DaemonConfig();
   bool operator==(const DaemonConfig&) const = default;
 };
@@ -128,8 +134,9 @@ void applySettings(const RawSettings& raw, DaemonConfig* cfg, std::vector<std::s
 // duplicates, counts, table size, interface names): what `apilb attach` needs.
 void validateDatapath(const DaemonConfig& cfg, std::vector<std::string>* errs);
 // validateDatapath plus the probe checks (readable CA/cert/key/token files, cert and key
-// together, timeout within the interval): what `apilb run` needs. `needIfaces`: whether at
-// least one interface is required.
+// together, timeout within the interval) and the discovery keys (kubeconfig readable, not
+// together with in_cluster): what `apilb run` needs. `needIfaces`: whether at least one
+// interface is required. Parsing the kubeconfig itself is daemon/discovery.h's job.
 void validateConfig(const DaemonConfig& cfg, bool needIfaces, std::vector<std::string>* errs);
 
 // "500ms", "1s", "1.5s", "2m", "1h" -> milliseconds. Rejects a missing unit, negatives and junk.

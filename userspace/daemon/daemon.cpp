@@ -3,12 +3,14 @@
 #include "daemon/daemon.h"
 
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <set>
 
 #include "bpf/errno_code.h"
 #include "daemon/health_file.h"
@@ -45,10 +47,41 @@ bool inFlux(const BackendHealth& h) {
 Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloader reload)
     : cfg_(std::move(cfg)), port_(port), reloader_(std::move(reload)), rec_(port, killer) {}
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() {
+  disc_.reset();  // stops the watch thread first
+  if (waitfd_ >= 0 && waitfd_ != sigfd_.get()) close(waitfd_);
+}
+
+std::vector<BackendConfig> Daemon::wantedBackends() const {
+  return disc_ ? disc_->set().managed() : cfg_.backends;
+}
+
+bool Daemon::isLeaving(size_t index) const {
+  return disc_ && index < rec_.members().size() &&
+         disc_->set().isLeaving(rec_.members()[index].cfg.ep);
+}
+
+// One fd for the prober's wait: the signalfd alone, or an epoll of it and the watcher's eventfd
+// (level-triggered: readable while either is).
+std::string Daemon::openWaitFd() {
+  if (!disc_) {
+    waitfd_ = sigfd_.get();
+    return "";
+  }
+  waitfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (waitfd_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
+  for (int fd : {sigfd_.get(), disc_->fd()}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(waitfd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      return std::string("epoll_ctl: ") + std::strerror(errno);
+  }
+  return "";
+}
 
 std::string Daemon::start() {
-  if (auto ec = rec_.sync(cfg_.vip, cfg_.backends))
+  if (auto ec = rec_.sync(cfg_.vip, wantedBackends()))
     return "cannot adopt the attached datapath (see the error above): " + ec.message();
   resetHealth({}, {});
   resetPassive();
@@ -63,6 +96,14 @@ std::string Daemon::start() {
   sigprocmask(SIG_BLOCK, &set, nullptr);
   sigfd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd_.valid()) return "signalfd: " + errnoCode().message();
+  if (std::string e = openWaitFd(); !e.empty()) return e;
+  if (disc_) {
+    try {
+      disc_->start();
+    } catch (const std::exception& e) {
+      return std::string("discovery: ") + e.what();
+    }
+  }
   std::string list;
   for (const auto& m : rec_.members())
     list += (list.empty() ? "" : ", ") + m.cfg.ep.str() + (m.priorUsable ? " (in table)" : "");
@@ -150,6 +191,10 @@ bool Daemon::onProbe(size_t index, const ProbeResult& r) {
   if (passiveOn_ && a.answers)
     passiveProbes_[{name, signalKindName(a.trigger), confirms ? "confirmed" : "cleared"}]++;
   auto t = recordProbe(&h, r, rules, std::chrono::system_clock::now());
+  if (isLeaving(index) && h.state == HealthState::kHealthy) {  // left the slice: drains on
+    h.state = HealthState::kDraining;
+    if (t && t->to == HealthState::kHealthy) t.reset();
+  }
   if (metrics_) metrics_->observeProbe(name, r);
   log::debug("probe " + name + ": " + r.result + " " + std::to_string(r.latencyMs) + " ms" +
              (r.error.empty() ? "" : " (" + r.error + ")"));
@@ -189,6 +234,11 @@ void Daemon::writeHealth() {
   for (size_t i = 0; i < members.size(); i++) {
     bool in = std::binary_search(table.begin(), table.end(), members[i].id);
     entries.push_back({members[i].cfg.ep.str(), members[i].id, health_[i], in});
+    if (isLeaving(i)) {
+      std::string& e = entries.back().health.error;
+      e = "no longer in the EndpointSlice: draining until its flows end" +
+          (e.empty() ? std::string() : "; last probe: " + e);
+    }
     if (in) tableNames.push_back(members[i].cfg.ep.str());
   }
   for (const auto& r : rec_.refused()) {
@@ -245,6 +295,15 @@ void Daemon::reload() {
     next.ingress = cfg_.ingress;
     next.tableSize = cfg_.tableSize;
   }
+  if (next.kubeconfig != cfg_.kubeconfig || next.inCluster != cfg_.inCluster ||
+      next.dataDir != cfg_.dataDir) {
+    log::warn(
+        "SIGHUP: kubeconfig/in_cluster/data_dir changes need a restart; keeping the current "
+        "discovery settings");
+    next.kubeconfig = cfg_.kubeconfig;
+    next.inCluster = cfg_.inCluster;
+    next.dataDir = cfg_.dataDir;
+  }
   log::Level lvl;
   if (log::parseLevel(next.logLevel, &lvl)) log::setLevel(lvl);
   log::Format fmt;
@@ -253,25 +312,93 @@ void Daemon::reload() {
     log::info("SIGHUP: config unchanged");
     return;
   }
-  std::vector<std::string> oldAddr;
-  for (const auto& m : rec_.members()) oldAddr.push_back(m.cfg.ep.str());
-  std::vector<BackendHealth> oldHealth = health_;
-  if (auto ec = rec_.sync(next.vip, next.backends)) {
-    log::error("SIGHUP: the new config cannot be applied (" + ec.message() +
-               "); keeping the old config");
-    (void)rec_.sync(cfg_.vip, cfg_.backends);  // logs its own error, if any
-    return;
+  std::vector<BackendConfig> want = next.backends;
+  if (disc_) {
+    std::vector<std::string> notes;
+    disc_->set().setBootstrap(next.backends, Clock::now(), &notes);
+    for (const auto& n : notes) log::warn("SIGHUP: discovery: " + n);
+    want = disc_->set().managed();
   }
-  bool probeChanged = !(next.probe == cfg_.probe) || oldAddr.size() != rec_.members().size();
-  for (size_t i = 0; !probeChanged && i < oldAddr.size(); i++)
-    probeChanged = oldAddr[i] != rec_.members()[i].cfg.ep.str();
+  if (!setMembers(want, next.probe, "SIGHUP")) return;
   cfg_ = next;
-  resetHealth(oldHealth, oldAddr);
-  resetPassive();
-  if (probeChanged) prober_ = std::make_unique<Prober>(cfg_.probe, endpointsOf(rec_.members()));
   log::info("SIGHUP: config reloaded (" + std::to_string(rec_.members().size()) + " backends)",
             {{"event", "reload"}, {"result", "applied"}});
+}
+
+// The one way the backend set changes after start (SIGHUP, discovery, a drained leaver): sync
+// the datapath, keep the health of the backends that stay, restart the prober if its targets or
+// settings changed. On a sync error the previous set is restored and false returned.
+bool Daemon::setMembers(const std::vector<BackendConfig>& backends, const ProbeConfig& probe,
+                        const char* why) {
+  std::vector<std::string> oldAddr;
+  std::vector<BackendConfig> oldWant;
+  for (const auto& m : rec_.members()) {
+    oldAddr.push_back(m.cfg.ep.str());
+    oldWant.push_back(m.cfg);
+  }
+  std::vector<BackendHealth> oldHealth = health_;
+  if (auto ec = rec_.sync(cfg_.vip, backends)) {
+    log::error(std::string(why) + ": the new backend set cannot be applied (" + ec.message() +
+               "); keeping the current backends");
+    (void)rec_.sync(cfg_.vip, oldWant);  // logs its own error, if any
+    return false;
+  }
+  bool probeChanged = !(probe == cfg_.probe) || oldAddr.size() != rec_.members().size();
+  for (size_t i = 0; !probeChanged && i < oldAddr.size(); i++)
+    probeChanged = oldAddr[i] != rec_.members()[i].cfg.ep.str();
+  resetHealth(oldHealth, oldAddr);
+  resetPassive();
+  auto now = std::chrono::system_clock::now();
+  for (size_t i = 0; i < health_.size(); i++) {
+    BackendHealth& h = health_[i];
+    if (!isLeaving(i) || h.state == HealthState::kDraining || h.state == HealthState::kDead)
+      continue;
+    const std::string name = rec_.members()[i].cfg.ep.str();
+    const char* reason = "no longer in the EndpointSlice";
+    log::warn("backend " + name + ": " + healthStateName(h.state) + " -> draining (" + reason + ")",
+              {{"event", "state"},
+               {"backend", name},
+               {"from", healthStateName(h.state)},
+               {"to", "draining"},
+               {"reason", reason}});
+    h.state = HealthState::kDraining;
+    h.since = now;
+  }
+  if (probeChanged) prober_ = std::make_unique<Prober>(probe, endpointsOf(rec_.members()));
   dirty_ = true;
+  return true;
+}
+
+void Daemon::pollDiscovery() {
+  if (disc_ && disc_->poll(Clock::now()))
+    setMembers(disc_->set().managed(), cfg_.probe, "discovery");
+}
+
+// Backends that left the EndpointSlice: removed once no flow is tracked to them (a dead one's
+// were reset) or after BackendSet::kLeaveGrace.
+void Daemon::finishDrainedLeavers() {
+  if (!disc_) return;
+  std::map<uint32_t, size_t> flows;
+  bool any = false;
+  for (size_t i = 0; i < rec_.members().size(); i++)
+    if (isLeaving(i)) any = true, flows[rec_.members()[i].id] = 0;
+  if (!any) return;
+  for (const auto& f : port_->flows())
+    if (auto it = flows.find(f.fwd.backend_id); it != flows.end()) it->second++;
+  bool changed = false;
+  auto expired = disc_->set().leavingExpired(Clock::now());
+  for (const auto& m : rec_.members()) {
+    if (!disc_->set().isLeaving(m.cfg.ep)) continue;
+    bool late = std::find(expired.begin(), expired.end(), m.cfg.ep) != expired.end();
+    if (flows[m.id] > 0 && !late) continue;
+    log::info("backend " + m.cfg.ep.str() + ": left the EndpointSlice and " +
+                  (late ? "its drain time is over (" + std::to_string(flows[m.id]) +
+                              " flows reset): removing"
+                        : std::string("has no flows left: removing")),
+              {{"event", "discovery"}, {"backend", m.cfg.ep.str()}});
+    changed |= disc_->set().finishLeaving(m.cfg.ep);
+  }
+  if (changed) setMembers(disc_->set().managed(), cfg_.probe, "discovery");
 }
 
 void Daemon::handleSignals() {
@@ -297,6 +424,7 @@ int Daemon::run() {
     if (dirty_) reconcile();  // at once: a dead backend's flows go within milliseconds
     auto now = Clock::now();
     if (now >= nextSweep) {  // also retries a publish/flag write that failed
+      finishDrainedLeavers();  // first: the reconcile below removes them from the datapath
       reconcile();
       rec_.sweepDown();
       if (tick_) tick_();
@@ -309,8 +437,11 @@ int Daemon::run() {
     }
     if (metrics_) metrics_->update(view());  // also the loop's heartbeat for /healthz
     bool sig = false;
-    prober_->wait(passiveOn_ ? kSignalPollMs : 200, sigfd_.get(), &sig);
-    if (sig) handleSignals();
+    prober_->wait(passiveOn_ ? kSignalPollMs : 200, waitfd_, &sig);
+    if (sig) {
+      handleSignals();
+      pollDiscovery();
+    }
   }
   return 0;
 }

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Daemon: the `apilb run` main loop. One thread: the Prober's curl multi loop also watches a
-// signalfd (SIGTERM/SIGINT stop, SIGHUP reloads). Each probe result goes through the health
+// signalfd (SIGTERM/SIGINT stop, SIGHUP reloads) and, with discovery on, the EndpointSlice
+// watcher's eventfd (both through one epoll fd). A changed backend set goes through the same
+// path as a SIGHUP's (setMembers: Reconciler::sync, health kept by address, new backends wait
+// for rise); a backend that left the EndpointSlice stays a draining member until it has no
+// flows (or BackendSet::kLeaveGrace), then is removed. Each probe result goes through the health
 // state machine; on any transition the Reconciler makes the datapath match decide(); health.json
 // is rewritten on every change and every 2 s; flows to DOWN backends are swept every second.
 // With passive_detection, the loop also reads the datapath's signal counters every
@@ -17,6 +21,7 @@
 #include "bpf/unique_fd.h"
 #include "config/config.h"
 #include "daemon/datapath_port.h"
+#include "daemon/discovery.h"
 #include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "daemon/passive.h"
@@ -42,6 +47,8 @@ class Daemon {
   void setMetrics(DaemonMetrics* m) { metrics_ = m; }
   // Called on the loop's 1 s sweep tick (run_command: the VIP device follows the NICs' MTU).
   void setTick(std::function<void()> f) { tick_ = std::move(f); }
+  // Turns discovery on (before start()): the managed backends come from d->set().
+  void setDiscovery(std::unique_ptr<Discovery> d) { disc_ = std::move(d); }
 
  private:
   bool onProbe(size_t index, const ProbeResult& r);
@@ -54,6 +61,13 @@ class Daemon {
   DaemonView view() const;
   void resetHealth(const std::vector<BackendHealth>& keep,
                    const std::vector<std::string>& keepAddr);
+  std::vector<BackendConfig> wantedBackends() const;
+  bool setMembers(const std::vector<BackendConfig>& backends, const ProbeConfig& probe,
+                  const char* why);
+  std::string openWaitFd();
+  void pollDiscovery();
+  void finishDrainedLeavers();
+  bool isLeaving(size_t index) const;
 
   DaemonConfig cfg_;
   DatapathPort* port_;
@@ -68,6 +82,8 @@ class Daemon {
   DaemonMetrics* metrics_ = nullptr;
   std::function<void()> tick_;
   UniqueFd sigfd_;
+  std::unique_ptr<Discovery> disc_;
+  int waitfd_ = -1;  // epoll of sigfd_ and the watcher's fd (owned), or sigfd_ itself
   bool stop_ = false;
   bool dirty_ = true;
 };

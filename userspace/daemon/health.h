@@ -31,9 +31,13 @@ enum class ProbeOutcome {
   kTimedOut,  // no answer within probe_timeout: draining, dead after timeoutDeadAfter
 };
 
+// ProbeResult::result of an HTTP 401/403: the apiserver answers but refuses the probe's identity
+// (kNotReady: draining, never dead); reason "credentials" in health.json, status and metrics.
+inline constexpr const char* kProbeCredentials = "credentials";
+
 struct ProbeResult {
   ProbeOutcome outcome = ProbeOutcome::kFailed;
-  std::string result;    // "200", "503", "connected", "refused", "timeout", "tls: ..."
+  std::string result;  // "200", "503", "credentials", "connected", "refused", "timeout", "tls: ..."
   std::string error;     // human-readable error, "" on success
   double latencyMs = 0;  // time the probe took
   std::chrono::steady_clock::time_point started{};  // when it started (set by the Prober)

@@ -1,18 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// health.json rendering (the document is lb::HealthDoc, lb/health_doc.h) and atomic write.
+// health.json rendering (the document is lb::HealthDoc, lb/health_doc.h).
 #include "daemon/health_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <ctime>
-#include <filesystem>
 
-#include "bpf/errno_code.h"
-#include "bpf/unique_fd.h"
 #include "lb/timefmt.h"
 
 namespace lb {
@@ -37,33 +28,6 @@ std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                             h.failures, b.inTable});
   }
   return renderHealthDoc(doc);
-}
-
-std::error_code writeFileAtomic(const std::string& dir, const std::string& name,
-                                const std::string& text) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return ec;
-  std::string tmp = dir + "/." + name + ".tmp";
-  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return errnoCode();
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = write(fd.get(), text.data() + off, text.size() - off);
-    if (n < 0) {
-      ec = errnoCode();
-      unlink(tmp.c_str());
-      return ec;
-    }
-    off += static_cast<size_t>(n);
-  }
-  fd.reset();
-  if (rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) {
-    ec = errnoCode();
-    unlink(tmp.c_str());
-    return ec;
-  }
-  return {};
 }
 
 }  // namespace lb

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writing health.json (the document and its JSON mapping are lb::HealthDoc in lb/health_doc.h,
 // shared with the reader `apilb status`). Written atomically (temp file + rename) on every
-// change and every kHealthWritePeriodMs.
+// change and every kHealthWritePeriodMs with lb::writeFileAtomic (lb/atomic_file.h).
 #pragma once
 
 #include <string>
@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "daemon/health.h"
-#include "lb/timefmt.h"
+#include "lb/atomic_file.h"  // writeFileAtomic: how health.json is written
 #include "lb/health_doc.h"
+#include "lb/timefmt.h"
 
 namespace lb {
 
@@ -27,9 +28,5 @@ struct HealthEntry {
 std::string renderHealthJson(const std::string& vip, int pid, bool failOpen,
                              const std::vector<std::string>& table,
                              const std::vector<HealthEntry>& backends, WallTime now);
-
-// Writes `text` to dir/health.json atomically (mkdir -p dir first).
-[[nodiscard]] std::error_code writeFileAtomic(const std::string& dir, const std::string& name,
-                                              const std::string& text);
 
 }  // namespace lb

@@ -111,7 +111,7 @@ std::string probeFailureReason(const ProbeResult& r) {
     case ProbeOutcome::kOk:
       return "";
     case ProbeOutcome::kNotReady:
-      return "http_" + r.result;
+      return r.result == kProbeCredentials ? r.result : "http_" + r.result;
     case ProbeOutcome::kTimedOut:
       return "timeout";
     case ProbeOutcome::kFailed:

@@ -47,8 +47,8 @@ struct DaemonView {
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> passiveProbes;
 };
 
-// Failure reason label of a probe result: "" for success, "http_503", "refused", "timeout",
-// "tls", "reset", "error". Bounded vocabulary (no error text in labels).
+// Failure reason label of a probe result: "" for success, "http_503", "credentials" (401/403),
+// "refused", "timeout", "tls", "reset", "error". Bounded vocabulary (no error text in labels).
 std::string probeFailureReason(const ProbeResult& r);
 
 class DaemonMetrics {

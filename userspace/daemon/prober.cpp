@@ -187,8 +187,12 @@ ProbeResult Prober::classify(ProbeType type, CURLcode code, long httpStatus, lon
     r.outcome = ProbeOutcome::kNotReady;
     r.result = std::to_string(httpStatus);
     r.error = "HTTP " + r.result;
-    if (httpStatus == 401 || httpStatus == 403)
-      r.error += " (anonymous /readyz refused? set probe_cert/probe_key or probe_token_file)";
+    if (httpStatus == 401 || httpStatus == 403) {  // it answers: a credentials problem, not dead
+      r.result = kProbeCredentials;
+      r.error +=
+          " credentials: /readyz refused the probe's identity (anonymous auth off? set "
+          "probe_cert/probe_key or probe_token_file)";
+    }
     return r;
   }
   r.outcome = ProbeOutcome::kFailed;

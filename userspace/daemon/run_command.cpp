@@ -17,6 +17,7 @@
 #include "bpf/upgrade.h"
 #include "config/config.h"
 #include "daemon/datapath_port.h"
+#include "daemon/discovery.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 
@@ -132,6 +133,19 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
     DaemonMetrics metrics;
     MetricsServer server(&metrics, g.pinDir, buildInfoLabels(cfg.ingress));
     Daemon d(cfg, port.get(), killer.get(), reloader);
+    if (cfg.discovery()) {
+      k8s::ApiCredentials creds;
+      if (std::string e = discoveryCredentials(cfg, &creds); !e.empty()) {
+        std::cerr << "apilb run: " << e << "\n";
+        return kExitBadInput;
+      }
+      try {
+        d.setDiscovery(std::make_unique<Discovery>(cfg, std::move(creds)));
+      } catch (const std::exception& e) {
+        std::cerr << "apilb run: discovery: " << e.what() << "\n";
+        return kExitRuntime;
+      }
+    }
     d.setTick([pinDir = g.pinDir] {  // a NIC's MTU changed after attach: within 1 s
       if (std::string m = followNicMtu(pinDir); !m.empty()) log::info(m);
     });

@@ -2,10 +2,6 @@
 // discovered.json: render, atomic save, tolerant load (see discovered_store.h).
 #include "k8s/discovered_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -13,6 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "lb/atomic_file.h"
 
 namespace lb::k8s {
 namespace {
@@ -26,19 +24,6 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   char buf[32];
   strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-std::string sysErr(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-bool writeAll(int fd, const std::string& text) {
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -56,27 +41,8 @@ std::string renderDiscovered(const DiscoveredSet& set) {
 }
 
 std::string saveDiscovered(const std::string& dataDir, const DiscoveredSet& set) {
-  std::error_code ec;
-  fs::create_directories(dataDir, ec);
-  if (ec) return "data dir " + dataDir + ": " + ec.message();
-  const std::string path = (fs::path(dataDir) / kDiscoveredFile).string();
-  std::string tmp = path + ".XXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) return sysErr(tmp);
-  std::string err;
-  if (fchmod(fd, 0644) != 0 || !writeAll(fd, renderDiscovered(set)) || fsync(fd) != 0)
-    err = sysErr(tmp);
-  if (close(fd) != 0 && err.empty()) err = sysErr(tmp);
-  if (err.empty() && rename(tmp.c_str(), path.c_str()) != 0) err = sysErr(path);
-  if (!err.empty()) {
-    unlink(tmp.c_str());
-    return err;
-  }
-  int dfd = open(dataDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {  // make the rename itself durable across a power cut
-    fsync(dfd);
-    close(dfd);
-  }
+  if (auto ec = writeFileAtomic(dataDir, kDiscoveredFile, renderDiscovered(set)))
+    return "data dir " + dataDir + ": " + ec.message();
   return "";
 }
 
