@@ -131,14 +131,14 @@ std::error_code tcReplace(uint32_t ifindex, TcDir dir, int progFd) {
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progFd, .flags = BPF_TC_F_REPLACE,
               .handle = kTcHandle, .priority = kTcPriority);
   int rc = bpf_tc_attach(&hook, &opts);
-  return rc < 0 ? ecFrom(rc) : std::error_code{};
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
 }
 
 std::error_code xdpReplace(uint32_t ifindex, int oldFd, int progFd, bool generic) {
   LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = oldFd);
   uint32_t flags = XDP_FLAGS_REPLACE | (generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
   int rc = bpf_xdp_attach(static_cast<int>(ifindex), progFd, flags, &opts);
-  return rc < 0 ? ecFrom(rc) : std::error_code{};
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
 }
 
 }  // namespace lb
