@@ -43,13 +43,14 @@ LbProgram::LbProgram(LbProgram&&) noexcept = default;
 LbProgram& LbProgram::operator=(LbProgram&&) noexcept = default;
 LbProgram::~LbProgram() = default;
 
-LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
+LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns) {
   auto impl = std::make_unique<Impl>();
   impl->skel.reset(apilb__open());
   if (!impl->skel) raise(errno, "apilb__open");
   UniqueFd tmpl = sizeMaglevInner(impl->skel->maps.apilb_maglev, tableSize);
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
   impl->skel->rodata->lb_require_local = 1;  // forwarded packets never create flow state
+  impl->skel->rodata->lb_sock_netns = sockNetns;
   if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
   return LbProgram(std::move(impl));
 }
@@ -57,6 +58,12 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
 int LbProgram::fwdProg() const { return bpf_program__fd(impl_->skel->progs.lb_fwd); }
 int LbProgram::revXdpProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_xdp); }
 int LbProgram::revTcProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_tc); }
+
+LbProgram::SockProgs LbProgram::sockProgs() const {
+  const auto& p = impl_->skel->progs;
+  return {p.lb_sock_connect4, p.lb_sock_connect6, p.lb_sock_peer4, p.lb_sock_peer6,
+          p.lb_sock_release};
+}
 
 void LbProgram::pinMaps(const std::string& pinDir) const {
   // Not bpf_object__pin_maps(): libbpf 1.1 replaces every '.' in the whole path with '_', so a

@@ -15,9 +15,10 @@ namespace lb {
 
 class LbProgram {
  public:
-  // Opens and loads the skeleton with the Maglev inner map sized tableSize and
-  // lb_lo_ifindex = loIfindex.
-  static LbProgram load(uint32_t tableSize, uint32_t loIfindex);
+  // Opens and loads the skeleton with the Maglev inner map sized tableSize,
+  // lb_lo_ifindex = loIfindex and lb_sock_netns = sockNetns (socket mode: the netns cookie whose
+  // connects are translated; 0 = every netns, --pods).
+  static LbProgram load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns = 0);
 
   LbProgram(LbProgram&&) noexcept;
   LbProgram& operator=(LbProgram&&) noexcept;
@@ -28,6 +29,15 @@ class LbProgram {
   int fwdProg() const;
   int revXdpProg() const;
   int revTcProg() const;
+  // Socket mode's cgroup programs (bpf/sock.bpf.h), for bpf_program__attach_cgroup.
+  struct SockProgs {
+    bpf_program* connect4;
+    bpf_program* connect6;
+    bpf_program* getpeername4;
+    bpf_program* getpeername6;
+    bpf_program* release;
+  };
+  SockProgs sockProgs() const;
   // Pins every map as pinDir/<map name> ('.' in a name becomes '_'), like bpf_object__pin_maps
   // but without its rewriting of '.' in the directory part.
   void pinMaps(const std::string& pinDir) const;

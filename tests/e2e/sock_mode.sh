@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e: socket mode (--mode socket) on the IPv4 VIP, attached to a per-test cgroup (never the
+# cgroup root). Clients in that cgroup: new connections spread over api1..3, the backends log the
+# node's own address (no SNAT), getpeername() returns the VIP while the socket really talks to the
+# backend, per-backend connect counts in `apilb status` add up. A client outside the cgroup is not
+# translated (no VIP route exists in socket mode). No VIP device, tc or XDP program is created;
+# detach leaves no link on the cgroup and no pin.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_init sock_mode
+require cgroup "a per-test cgroup under the cgroup v2 root" sock_cg_init
+
+require attach "apilb attach --mode socket --cgroup $SOCK_CG (3 backends)" \
+	lb attach --mode socket --cgroup "$SOCK_CG" --vip "$VIP4" --backend "$(be4 api1)" \
+	--backend "$(be4 api2)" --backend "$(be4 api3)"
+check nodev "no VIP device in socket mode" not has_link apilb0
+check noxdp "no XDP on eth0 in socket mode" not has_xdp eth0
+check notc "no tc filter on eth0" not has_tc_filter eth0
+check notc "no tc filter on lo" not has_tc_filter lo
+check noroute "no VIP route in socket mode" not has_vip_route
+links=$(cg_links | sort | tr '\n' ' ')
+expect_eq links "programs bpftool lists on the test cgroup" "$links" \
+	"lb_sock_connect4 lb_sock_connect6 lb_sock_peer4 lb_sock_peer6 lb_sock_release "
+
+N=45
+access_reset
+out=$(for _ in $(seq $N); do cg_who "https://$VIP4/version"; done)
+for s in "${LAB_APIS[@]}"; do
+	n=$(count_of "$s" <<<"$out")
+	echo "    $s answered $n of $N"
+	expect_ge spread "$s share of $N new connections" "$n" 1
+done
+expect_eq errors "failed requests" "$(count_of error <<<"$out")" 0
+total=0
+for s in "${LAB_APIS[@]}"; do
+	total=$((total + $(access_count "$s" '"GET /version')))
+	expect_eq nosnat "$s log lines from an address other than $LAB_NODE4" \
+		"$(grep -vc "^$LAB_NODE4 " "$LAB_DIR/$s/access.log")" 0
+done
+expect_eq logged "/version requests logged by the backends" "$total" "$N"
+
+# getpeername: the VIP; the kernel's socket (ss) talks to a backend.
+p=$(cg_peer "$NODE_NS" "$LAB_VIP4" "$LAB_PORT")
+echo "    getpeername / real peer: $p"
+read -r pa pp real <<<"$p"
+expect_eq peer "getpeername() address" "$pa" "$LAB_VIP4"
+expect_eq peer.port "getpeername() port" "$pp" "$LAB_PORT"
+check peer.real "the socket's real peer is a backend ($real)" \
+	bash -c "[[ '$real' =~ ^198\.18\.0\.1[123]:$LAB_PORT$ ]]"
+
+# Outside the cgroup nothing is translated: no route to the VIP exists in socket mode.
+outside=$(in_node curl -gsS --cacert "$LAB_CA" --connect-timeout 1 --max-time 2 "https://$VIP4/version" 2>&1)
+check outside "a client outside the cgroup is not translated ($outside)" \
+	test "${outside#*\"server\"}" = "$outside"
+
+st=$(lb status 2>&1)
+expect_eq status "apilb status exit code" "$?" 0
+printf '%s\n' "$st" | sed 's/^/    status| /'
+check status.mode "status says mode socket" contains "$st" "mode:         socket"
+check status.cgroup "status names the cgroup" contains "$st" "$SOCK_CG"
+js=$(lb status --json)
+sum=$(jq '[.backends[].connects] | add' <<<"$js")
+expect_eq status.connects "connects summed over backends (N curl + 1 python)" "$sum" "$((N + 1))"
+expect_eq status.counter "socket counter connect" "$(jq '.socket.counters.connect' <<<"$js")" "$((N + 1))"
+expect_ge status.peer "socket counter peer_vip" "$(jq '.socket.counters.peer_vip' <<<"$js")" 1
+for s in api1 api2 api3; do
+	a=$(be4 "$s")
+	c=$(jq --arg a "$a" '.backends[] | select(.address==$a) | .connects' <<<"$js")
+	n=$(count_of "$s" <<<"$out")
+	expect_eq status.per "$s connects (curl answers, +1 if the python client landed there)" \
+		"$((c - $([ "$real" = "$a" ] && echo 1 || echo 0)))" "$n"
+done
+# Closed sockets leave no cookie entry behind (cgroup/sock_release).
+sleep 0.2
+expect_eq cookies "apilb_scookie entries after every client closed" \
+	"$(bpftool map dump pinned "$PIN/apilb_scookie" -j | jq length)" 0
+
+require detach "apilb detach" lb detach
+expect_eq detach.links "programs left on the test cgroup" "$(cg_links | wc -l)" 0
+check detach.pins "no pins under $PIN" not pins_left
+nothing_attached detach
