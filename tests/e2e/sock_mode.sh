@@ -11,6 +11,23 @@ set -uo pipefail
 e2e_init sock_mode
 require cgroup "a per-test cgroup under the cgroup v2 root" sock_cg_init
 
+sock_attach() {
+	lb attach --mode socket --cgroup "$SOCK_CG" --vip "$VIP4" --backend "$(be4 api1)" \
+		--backend "$(be4 api2)" --backend "$(be4 api3)"
+}
+# A killed attach leaves nothing half-attached: links not yet pinned die with the process, pinned
+# ones are in the journal (cglink) and `apilb detach` removes them. Journal steps: pindir, pins,
+# cglink x5, record.
+for k in 2 3 5 7; do
+	APILB_TEST_KILL_AFTER_STEP=$k sock_attach >/dev/null 2>&1
+	n=$(cg_links | wc -l)
+	echo "    killed after journal step $k: $n program(s) on the cgroup"
+	check killed.$k "detach after an attach killed at step $k" e2e_quiet lb detach
+	expect_eq killed.$k.links "programs left on the cgroup after that detach" "$(cg_links | wc -l)" 0
+	check killed.$k.pins "no pins left" not pins_left
+done
+expect_ge killed.some "the kill at step 7 had pinned links to undo" "$n" 4
+
 require attach "apilb attach --mode socket --cgroup $SOCK_CG (3 backends)" \
 	lb attach --mode socket --cgroup "$SOCK_CG" --vip "$VIP4" --backend "$(be4 api1)" \
 	--backend "$(be4 api2)" --backend "$(be4 api3)"
