@@ -245,7 +245,7 @@ bench_cg_remove() {
 
 # bench_in_cg CMD...: runs CMD inside the benchmark's cgroup.
 bench_in_cg() {
-	if [ -n "$BENCH_CG" ]; then
+	if [ -n "${BENCH_CG:-}" ]; then
 		sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BENCH_CG" "$@"
 	else
 		"$@"
