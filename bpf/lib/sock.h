@@ -78,6 +78,26 @@ static __always_inline __u32 lb_sock_hash(__u64 cookie)
 	return lb_hash_final(h ^ sizeof(cookie));
 }
 
+/* The backend of the socket's Maglev slot. A slot whose backend is DOWN or gone (the moment between
+ * a health flag and the next published table) is passed over for the next of up to
+ * LB_SOCK_PROBES slots: a connect() refused with EPERM is an error the client sees at once, where
+ * the packet path's dropped SYN would only be retransmitted. */
+#define LB_SOCK_PROBES 4
+static __always_inline struct lb_backend *lb_sock_backend(const struct lb_vip *vip, __u8 family,
+							  __u32 hash, __u32 *idp)
+{
+	struct lb_backend *be;
+
+#pragma unroll
+	for (int i = 0; i < LB_SOCK_PROBES; i++) {
+		*idp = lb_maglev_slot(vip, hash + i * 0x9e3779b9u);
+		be = lb_backend_usable(*idp, family);
+		if (be)
+			return be;
+	}
+	return NULL;
+}
+
 /* Records the translation: the dialled VIP for getpeername() and the cookie for SOCK_DESTROY.
  * A full map does not stop the connect(); it is counted as LB_S_UNTRACKED. */
 static __always_inline void lb_sock_remember(struct bpf_sock_addr *ctx, const struct lb_sock *s,
@@ -127,8 +147,7 @@ static __always_inline struct lb_backend *lb_sock_pick(struct bpf_sock_addr *ctx
 		return NULL;
 	}
 	cookie = bpf_get_socket_cookie(ctx);
-	id = lb_maglev_slot(vip, lb_sock_hash(cookie));
-	be = lb_backend_usable(id, vk->family);
+	be = lb_sock_backend(vip, vk->family, lb_sock_hash(cookie), &id);
 	if (!be) {
 		lb_sock_count(LB_S_NO_BACKEND);
 		*verdict = 0;
