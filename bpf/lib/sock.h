@@ -78,10 +78,27 @@ static __always_inline __u32 lb_sock_hash(__u64 cookie)
 	return lb_hash_final(h ^ sizeof(cookie));
 }
 
+/* Last resort when the probed slots all hold unusable backends: the first in-use backend of the
+ * VIP, not DOWN and not draining, walking the slots from a point the hash chooses (a bounded loop,
+ * run only in this rare case). */
+static __always_inline struct lb_backend *lb_sock_any_backend(const struct lb_vip *vip, __u8 family,
+							      __u32 hash, __u32 *idp)
+{
+	struct lb_backend *be;
+
+	for (__u32 i = 0; i < LB_MAX_BACKENDS; i++) {
+		*idp = (hash + i) % LB_MAX_BACKENDS;
+		be = lb_backend_usable(*idp, family);
+		if (be && be->vip_id == vip->vip_id && !(be->flags & LB_BE_F_DRAIN))
+			return be;
+	}
+	return NULL;
+}
+
 /* The backend of the socket's Maglev slot. A slot whose backend is DOWN or gone (the moment between
  * a health flag and the next published table) is passed over for the next of up to
- * LB_SOCK_PROBES slots: a connect() refused with EPERM is an error the client sees at once, where
- * the packet path's dropped SYN would only be retransmitted. */
+ * LB_SOCK_PROBES slots, then for any usable backend: a connect() refused with EPERM is an error the
+ * client sees at once, where the packet path's dropped SYN would only be retransmitted. */
 #define LB_SOCK_PROBES 4
 static __always_inline struct lb_backend *lb_sock_backend(const struct lb_vip *vip, __u8 family,
 							  __u32 hash, __u32 *idp)
@@ -95,7 +112,7 @@ static __always_inline struct lb_backend *lb_sock_backend(const struct lb_vip *v
 		if (be)
 			return be;
 	}
-	return NULL;
+	return lb_sock_any_backend(vip, family, hash, idp);
 }
 
 /* Records the translation: the dialled VIP for getpeername() and the cookie for SOCK_DESTROY.
