@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Socket mode's pure pieces: the cgroup v2 root found in /proc/mounts (bpf/sock_attach.h) and
 // the cookie match of SOCK_DESTROY for socket-mode connections (bpf/sock_destroy.h). No root.
-#include <netinet/tcp.h>
+#include "bpf/sock_attach.h"
 
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
 
-#include "bpf/sock_attach.h"
 #include "bpf/sock_destroy.h"
 
 namespace lb {

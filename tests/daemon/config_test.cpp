@@ -66,7 +66,8 @@ TEST(Duration, Parses) {
 TEST(Config, SocketModeKeys) {
   DaemonConfig cfg;
   EXPECT_EQ(cfg.mode, "packet");
-  auto errs = loadAndValidate(goodYaml() + "mode: both\ncgroup: /sys/fs/cgroup/k\npods: true\n", &cfg);
+  auto errs =
+      loadAndValidate(goodYaml() + "mode: both\ncgroup: /sys/fs/cgroup/k\npods: true\n", &cfg);
   ASSERT_TRUE(errs.empty()) << errs[0];
   EXPECT_EQ(cfg.mode, "both");
   EXPECT_EQ(cfg.cgroup, "/sys/fs/cgroup/k");

@@ -66,22 +66,24 @@ struct Resolved {
   uint32_t loIfindex = 0;
   std::vector<uint32_t> ifindexes;
   Endpoint nodeIp;
-  std::string cgroup;         // socket mode: where the links go
-  uint64_t sockNetns = 0;     // socket mode: the node's netns cookie (0 with --pods)
+  std::string cgroup;      // socket mode: where the links go
+  uint64_t sockNetns = 0;  // socket mode: the node's netns cookie (0 with --pods)
 };
 
 // Socket mode's read-only checks: the cgroup (default: the cgroup v2 root) and our netns.
 void resolveSocket(const AttachConfig& cfg, Resolved* r) {
   r->cgroup = cfg.cgroup.empty() ? cgroupV2Root() : cfg.cgroup;
-  if (r->cgroup.empty()) throw BadInput("cgroup: no cgroup v2 filesystem is mounted (/proc/mounts)");
+  if (r->cgroup.empty())
+    throw BadInput("cgroup: no cgroup v2 filesystem is mounted (/proc/mounts)");
   while (r->cgroup.size() > 1 && r->cgroup.back() == '/') r->cgroup.pop_back();
   if (std::string why = cgroupProblem(r->cgroup); !why.empty()) throw BadInput(why);
   if (r->cgroup.size() >= sizeof(lb_sock_rec::cgroup))
     throw BadInput("cgroup: '" + r->cgroup + "': path too long");
   if (cfg.pods) return;
   if (auto ec = currentNetnsCookie(&r->sockNetns))
-    throw BadInput("cannot read this network namespace's cookie (SO_NETNS_COOKIE, Linux >= 5.14): " +
-                   ec.message() + "; use --pods to translate every namespace");
+    throw BadInput(
+        "cannot read this network namespace's cookie (SO_NETNS_COOKIE, Linux >= 5.14): " +
+        ec.message() + "; use --pods to translate every namespace");
 }
 
 std::string routeError(const Endpoint& ep, std::error_code ec) {
@@ -341,8 +343,9 @@ void attachSocket(const AttachConfig& cfg, const Resolved& r, const LbProgram& p
   sr.flags = cfg.pods ? LB_SOCK_F_PODS : 0;
   std::strncpy(sr.cgroup, r.cgroup.c_str(), sizeof(sr.cgroup) - 1);
   if (auto ec = writeSockRecord(cfg.pinDir, sr)) sysFail(ec, "write " LB_MAP_SOCKREC);
-  attachSockLinks(prog, r.cgroup, cfg.pinDir, journal,
-                  [&undo](std::function<void()> f) { undo.push(std::move(f)); }, log);
+  attachSockLinks(
+      prog, r.cgroup, cfg.pinDir, journal,
+      [&undo](std::function<void()> f) { undo.push(std::move(f)); }, log);
   log << "socket mode: TCP connect() to " << cfg.vip.str() << " under " << r.cgroup
       << (cfg.pods ? " (every network namespace)" : " (this network namespace)")
       << " goes straight to a backend\n";
@@ -479,10 +482,9 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   lb_attach_rec rec = baseRecord(cfg, dev, r);
   if (hasPacket(cfg.mode)) {
     bool created = false;
-    attachTc(dev.ifindex, TcDir::kEgress, prog.fwdProg(), kProgFwd, &created, journal, undo,
+    attachTc(dev.ifindex, TcDir::kEgress, prog.fwdProg(), kProgFwd, &created, journal, undo, log);
+    attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal, undo,
              log);
-    attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal,
-             undo, log);
     rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
     for (uint32_t idx : r.ifindexes)
       rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, journal, undo, log);

@@ -14,8 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bpf/netlink.h"
 #include "bpf/maglev_map.h"
+#include "bpf/netlink.h"
 #include "bpf/pin_lock.h"
 #include "bpf/sock_attach.h"
 #include "bpf/unique_fd.h"

@@ -111,9 +111,8 @@ std::error_code currentNetnsCookie(uint64_t* out) {
 const std::vector<const char*>& sockProgNames() {
   // The release hook first and connect last: once connect() is translated, every piece that
   // keeps the translation consistent (peer, cookie cleanup) is already in place.
-  static const std::vector<const char*> kNames = {"lb_sock_release", "lb_sock_peer4",
-                                                  "lb_sock_peer6", "lb_sock_connect4",
-                                                  "lb_sock_connect6"};
+  static const std::vector<const char*> kNames = {
+      "lb_sock_release", "lb_sock_peer4", "lb_sock_peer6", "lb_sock_connect4", "lb_sock_connect6"};
   return kNames;
 }
 
@@ -133,7 +132,8 @@ void attachSockLinks(const LbProgram& prog, const std::string& cgroup, const std
     std::string pin = sockLinkPin(pinDir, name);
     journal.intend("cglink " + pin);
     bpf_link* link = bpf_program__attach_cgroup(bp, cg.get());
-    if (!link) throw std::system_error(errnoCode(), std::string("attach ") + name + " to " + cgroup);
+    if (!link)
+      throw std::system_error(errnoCode(), std::string("attach ") + name + " to " + cgroup);
     int rc = bpf_link__pin(link, pin.c_str());
     bpf_link__destroy(link);  // closes our fd: the pin (if any) keeps the link attached
     if (rc < 0) throw std::system_error(errnoCode(rc), "pin link " + pin);
@@ -183,8 +183,8 @@ std::vector<uint64_t> sockCounters(const std::string& pinDir) {
 }
 
 const char* sockReasonName(uint32_t r) {
-  static const char* const kNames[LB_S__MAX] = {"connect", "no_backend", "other_netns",
-                                                "peer_vip", "untracked"};
+  static const char* const kNames[LB_S__MAX] = {"connect", "no_backend", "other_netns", "peer_vip",
+                                                "untracked"};
   return r < LB_S__MAX ? kNames[r] : "unknown";
 }
 

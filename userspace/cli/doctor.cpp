@@ -346,14 +346,16 @@ Check checkSocketMode(const std::string& pinDir) {
   lb_sock_rec sr{};
   (void)readSockRecord(pinDir, &sr);
   if (!missing.empty())
-    return fail("socket mode", "cgroup link pins missing:" + missing, "re-attach: apilb detach && apilb attach --mode ...");
+    return fail("socket mode", "cgroup link pins missing:" + missing,
+                "re-attach: apilb detach && apilb attach --mode ...");
   auto c = sockCounters(pinDir);
   uint64_t n = c.empty() ? 0 : c[LB_S_CONNECT];
   std::string where = "cgroup " + cgroupOf(sr);
   if (n == 0)
     return warn("socket mode", "attached to " + where + ", no connect() translated yet",
                 "connect to the VIP from a process under " + cgroupOf(sr));
-  return ok("socket mode", "attached to " + where + ", " + std::to_string(n) + " connect() translated");
+  return ok("socket mode",
+            "attached to " + where + ", " + std::to_string(n) + " connect() translated");
 }
 
 std::vector<Check> checkDatapath(const DoctorInput& in) {

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <chrono>
-
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -150,7 +149,8 @@ json socketJson(const Datapath& dp, const lb_attach_rec& rec) {
   (void)readSockRecord(dp.pinDir(), &sr);
   json links = json::array();
   for (const char* p : sockProgNames())
-    links.push_back({{"program", p}, {"pinned", ::access(sockLinkPin(dp.pinDir(), p).c_str(), F_OK) == 0}});
+    links.push_back(
+        {{"program", p}, {"pinned", ::access(sockLinkPin(dp.pinDir(), p).c_str(), F_OK) == 0}});
   json counters = json::object();
   auto c = sockCounters(dp.pinDir());
   for (uint32_t r = 0; r < c.size(); ++r) counters[sockReasonName(r)] = c[r];
