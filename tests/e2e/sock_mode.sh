@@ -15,6 +15,22 @@ sock_attach() {
 	lb attach --mode socket --cgroup "$SOCK_CG" --vip "$VIP4" --backend "$(be4 api1)" \
 		--backend "$(be4 api2)" --backend "$(be4 api3)"
 }
+# Bad input: exit 2, one line, nothing attached.
+bad_attach() { # bad_attach TAG WANT_TEXT ARGS...
+	local tag=$1 want=$2 out rc
+	shift 2
+	out=$(lb attach --vip "$VIP4" --backend "$(be4 api1)" "$@" 2>&1)
+	rc=$?
+	expect_eq "$tag.rc" "exit code of attach $*" "$rc" 2
+	check "$tag.msg" "message names the problem ($out)" contains "$out" "$want"
+	check "$tag.nothing" "nothing pinned" not pins_left
+}
+bad_attach bad.fs "not on a cgroup v2 filesystem" --mode socket --cgroup /tmp
+bad_attach bad.rel "must be an absolute path" --mode socket --cgroup relative/cg
+bad_attach bad.packet "only with mode socket or both" --cgroup "$SOCK_CG"
+bad_attach bad.mode "must be packet, socket or both" --mode sockets
+expect_eq bad.links "programs on the cgroup after the refused attaches" "$(cg_links | wc -l)" 0
+
 # A killed attach leaves nothing half-attached: links not yet pinned die with the process, pinned
 # ones are in the journal (cglink) and `apilb detach` removes them. Journal steps: pindir, pins,
 # cglink x5, record.
