@@ -163,10 +163,12 @@ void Reconciler::killFlows(uint32_t id) {
   if (keys.empty() && deleted == 0 && cookies.empty()) return;
   auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-  log::warn("backend " + nameOf(id) + ": terminated " + std::to_string(keys.size()) +
-                " flows and " + std::to_string(cookies.size()) + " socket-mode connections (" +
-                std::to_string(destroyed) + " local sockets destroyed, " + std::to_string(deleted) +
-                " entries deleted) in " + std::to_string(us.count()) + " us",
+  std::string sock =  // socket mode only, so packet mode's line stays as it was
+      cookies.empty() ? "" : " and " + std::to_string(cookies.size()) + " socket-mode connections";
+  log::warn("backend " + nameOf(id) + ": terminated " + std::to_string(keys.size()) + " flows" +
+                sock + " (" + std::to_string(destroyed) + " local sockets destroyed, " +
+                std::to_string(deleted) + " entries deleted) in " + std::to_string(us.count()) +
+                " us",
             {{"event", "reset"},
              {"backend", nameOf(id)},
              {"flows", std::to_string(keys.size())},
