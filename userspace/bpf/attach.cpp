@@ -474,7 +474,7 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   preparePinDir(cfg.pinDir, journal, undo, log);
   VipDevice dev{};
   if (hasPacket(cfg.mode)) dev = createDevice(cfg, r, journal, undo, log);
-  LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex, r.sockNetns);
+  LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex, r.sockNetns, hasSocket(cfg.mode));
   journal.intend("pins " + cfg.pinDir);
   undo.push([p = cfg.pinDir] { removePinDir(p); });
   prog.pinMaps(cfg.pinDir);

@@ -43,7 +43,8 @@ LbProgram::LbProgram(LbProgram&&) noexcept = default;
 LbProgram& LbProgram::operator=(LbProgram&&) noexcept = default;
 LbProgram::~LbProgram() = default;
 
-LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns) {
+LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns,
+                          bool withSock) {
   auto impl = std::make_unique<Impl>();
   impl->skel.reset(apilb__open());
   if (!impl->skel) raise(errno, "apilb__open");
@@ -51,6 +52,10 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockN
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
   impl->skel->rodata->lb_require_local = 1;  // forwarded packets never create flow state
   impl->skel->rodata->lb_sock_netns = sockNetns;
+  const auto& p = impl->skel->progs;
+  for (bpf_program* sp :
+       {p.lb_sock_connect4, p.lb_sock_connect6, p.lb_sock_peer4, p.lb_sock_peer6, p.lb_sock_release})
+    bpf_program__set_autoload(sp, withSock);
   if (int rc = apilb__load(impl->skel.get()); rc < 0) raise(rc, "apilb__load");
   return LbProgram(std::move(impl));
 }

@@ -17,8 +17,10 @@ class LbProgram {
  public:
   // Opens and loads the skeleton with the Maglev inner map sized tableSize,
   // lb_lo_ifindex = loIfindex and lb_sock_netns = sockNetns (socket mode: the netns cookie whose
-  // connects are translated; 0 = every netns, --pods).
-  static LbProgram load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns = 0);
+  // connects are translated; 0 = every netns, --pods). The socket-mode programs are loaded only
+  // with withSock, so packet mode never depends on the cgroup hooks' kernel support.
+  static LbProgram load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns = 0,
+                        bool withSock = false);
 
   LbProgram(LbProgram&&) noexcept;
   LbProgram& operator=(LbProgram&&) noexcept;
