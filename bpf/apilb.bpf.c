@@ -257,3 +257,6 @@ int lb_rev_tc(struct __sk_buff *skb)
 	lb_count(why, skb->len);
 	return act;
 }
+
+/* Socket mode (cgroup hooks), on the same VIP, Maglev and backend maps. */
+#include "sock.bpf.h"

@@ -271,4 +271,66 @@ struct lb_attach_rec {
 };
 LB_ABI_SIZE(struct lb_attach_rec, 120);
 
+/* ---- socket mode: cgroup connect4/6, getpeername4/6 and sock_release hooks ------------------
+ * The connect hooks translate a TCP connect() to a VIP into a connect() to a backend picked from
+ * the same VIP table, Maglev table and backend slots as the packet path; the socket then talks to
+ * the backend directly and no packet program ever sees it (docs/architecture.md, "Modes"). */
+#define LB_MAP_SOCK "apilb_sock"	 /* SK_STORAGE socket -> lb_sock (what getpeername shows) */
+#define LB_MAP_SCOOKIE "apilb_scookie" /* HASH socket cookie -> lb_sock_ent (for SOCK_DESTROY) */
+#define LB_MAP_SCONN "apilb_sconn"	 /* PERCPU_ARRAY backend id -> lb_backend_conn */
+#define LB_MAP_SSTATS "apilb_sstats"	 /* PERCPU_ARRAY lb_sock_reason -> __u64 */
+#define LB_MAP_SOCKREC "apilb_sockrec" /* ARRAY 1: lb_sock_rec, written by `apilb attach` */
+#define LB_MAX_SOCKS 65536		 /* translated sockets open at once that can be destroyed */
+
+/* apilb_sock: per-socket storage of a translated socket. peer is the destination exactly as the
+ * application passed it to connect() (v4: w[0]; v6: all words, also a v4-mapped ::ffff:a.b.c.d),
+ * so getpeername() gives back what was dialled. */
+struct lb_sock {
+	struct lb_addr peer; /* the VIP as dialled, network order */
+	__be16 port;	     /* the VIP port, network order */
+	__u8 family;	     /* the socket's family: LB_AF_INET or LB_AF_INET6 */
+	__u8 pad;	     /* zero */
+	__u32 backend_id;    /* apilb_backends index chosen at connect() */
+};
+LB_ABI_SIZE(struct lb_sock, 24);
+
+/* apilb_scookie: key __u64 bpf_get_socket_cookie() (= sock_diag's idiag_cookie), value: */
+struct lb_sock_ent {
+	__u32 backend_id;  /* apilb_backends index chosen at connect() */
+	__u32 backend_gen; /* lb_backend.gen at connect() */
+	__u64 connect_ns;  /* bpf_ktime_get_ns() at connect() */
+};
+LB_ABI_SIZE(struct lb_sock_ent, 16);
+
+/* apilb_sconn: per-backend connect() counters (summed over CPUs; zeroed with the slot). */
+struct lb_backend_conn {
+	__u64 connects; /* connect() calls to a VIP translated to this backend */
+};
+LB_ABI_SIZE(struct lb_backend_conn, 8);
+
+/* apilb_sstats: socket-mode counters; names in userspace/bpf/sock_attach.cpp, in this order. */
+enum lb_sock_reason {
+	LB_S_CONNECT = 0,  /* connect() to a VIP translated to a backend */
+	LB_S_NO_BACKEND,   /* connect() to a VIP without a usable backend: refused (EPERM) */
+	LB_S_OTHER_NETNS,  /* connect() to a VIP from another netns without --pods: untouched */
+	LB_S_PEER_VIP,	   /* getpeername() answered with the VIP */
+	LB_S_UNTRACKED,	   /* translated, but apilb_sock/apilb_scookie had no room for it */
+	LB_S__MAX
+};
+
+/* apilb_sockrec: what the socket-mode attach attached (ARRAY, 1 entry, key 0). */
+#define LB_SOCK_F_PODS (1u << 0) /* every netns under the cgroup, not only the node's */
+struct lb_sock_rec {
+	__u64 cgroup_id;    /* inode number of the cgroup the links are attached to */
+	__u64 netns_cookie; /* the node's netns (SO_NETNS_COOKIE); 0 with LB_SOCK_F_PODS */
+	__u32 flags;	    /* LB_SOCK_F_* */
+	__u32 pad;	    /* zero */
+	char cgroup[240];   /* cgroup v2 directory, NUL-terminated */
+};
+LB_ABI_SIZE(struct lb_sock_rec, 264);
+
+/* lb_attach_rec.flags for the attach mode (0 = packet only, as before socket mode existed). */
+#define LB_ATTACH_F_NO_PACKET (1u << 1) /* no VIP device, tc or XDP programs (--mode socket) */
+#define LB_ATTACH_F_SOCKET (1u << 2)	/* cgroup links pinned as apilb_link_* (--mode socket|both) */
+
 #endif /* APILB_MAPS_H */

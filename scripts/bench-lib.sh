@@ -73,10 +73,11 @@ bench_servers_start() {
 }
 
 # bench_wait_url URL: wait (<= 10 s) until URL answers 200 from the node namespace.
+# Probes from the benchmark's cgroup: socket mode serves only that cgroup (there is no VIP route).
 bench_wait_url() {
 	local i
 	for i in $(seq 100); do
-		ip netns exec "$NS" curl -sf -o /dev/null --max-time 1 "$1" && return 0
+		bench_in_cg ip netns exec "$NS" curl -sf -o /dev/null --max-time 1 "$1" && return 0
 		sleep 0.1
 	done
 	echo "bench: $1 does not answer" >&2
@@ -244,7 +245,7 @@ bench_cg_remove() {
 
 # bench_in_cg CMD...: runs CMD inside the benchmark's cgroup.
 bench_in_cg() {
-	if [ -n "$BENCH_CG" ]; then
+	if [ -n "${BENCH_CG:-}" ]; then
 		sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$BENCH_CG" "$@"
 	else
 		"$@"
@@ -319,7 +320,7 @@ bench_wrk() {
 bench_bulk() {
 	local round=$1 target=$2 url=$3 out gbps
 	bench_flush
-	out=$(ip netns exec "$NS" curl -s -o /dev/null --max-time "$BENCH_BULK_DUR" \
+	out=$(bench_in_cg ip netns exec "$NS" curl -s -o /dev/null --max-time "$BENCH_BULK_DUR" \
 		-w '%{size_download} %{time_total} %{http_code}' "$url")
 	read -r bytes secs code <<<"$out"
 	if [ "${code:-0}" != 200 ] || [ "${bytes:-0}" -eq 0 ]; then
@@ -362,7 +363,8 @@ for line in open(os.path.join(d, "results.tsv")):
         order.append(tgt)
     data.setdefault(tgt, {}).setdefault(metric, []).append(float(val))
     byround.setdefault((tgt, metric), {})[rnd] = float(val)
-canon = ["direct", "haproxy", "nginx", "iptables", "apilb", "apilb-tc", "apilb-1"]
+canon = ["direct", "haproxy", "nginx", "iptables", "apilb", "apilb-tc", "apilb-1", "apilb-sock",
+         "apilb-sock-1"]
 order = [t for t in canon if t in order]
 
 def med(t, m):
@@ -396,7 +398,9 @@ def rspan(a, b, m):
 names = {"direct": "direct (1 backend)", "haproxy": "haproxy tcp", "nginx": "nginx stream",
          "iptables": "iptables DNAT", "apilb": "apilb (packet, XDP)",
          "apilb-tc": "apilb (packet, --ingress tc)",
-         "apilb-1": "apilb, 1 backend (as direct)"}
+         "apilb-1": "apilb, 1 backend (as direct)",
+         "apilb-sock": "apilb (socket mode)",
+         "apilb-sock-1": "apilb socket mode, 1 backend (as direct)"}
 rows = []
 hdr = ["target", "keep-alive req/s med (min–max)", "× direct (per-round min–max)", "new-conn req/s med (min–max)",
        "× direct (per-round min–max)", "p50 / p99 µs keep-alive", "p50 / p99 µs new-conn", "bulk Gbit/s (min–max)",
@@ -444,6 +448,10 @@ for a in ("apilb", "apilb-tc"):
     for p in ("haproxy", "nginx"):
         for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
             check("%s %s vs %s" % (a, k, p), ratio(a, p, m), 1.6)
+for a in ("apilb-sock", "apilb-sock-1"):
+    if a in order:
+        check("%s keep-alive vs direct" % a, ratio(a, "direct", "ka_rps"), 0.99)
+        check("%s new-conn vs direct" % a, ratio(a, "direct", "nc_rps"), 0.97)
 rss = med("daemon", "rss_kb")
 check("daemon RSS, 3 backends", None if rss is None else rss / 1024, 30, "MB", True)
 

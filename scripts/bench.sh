@@ -4,7 +4,8 @@
 # five ways to reach three "apiservers" (plain-HTTP nginx in the lab's api namespaces), measured
 # one after another in interleaved rounds: a direct connection to one backend (the limit), haproxy
 # (tcp mode, as kubeadm's HA guide), nginx stream (as kubespray's localhost proxy), iptables DNAT
-# (as kube-proxy) and apilb packet mode. Per target: keep-alive and new-connection req/s, latency
+# (as kube-proxy), apilb packet mode and apilb socket mode (cgroup connect() hooks on the
+# benchmark's own cgroup, where wrk runs: apilb-sock with 3 backends, apilb-sock-1 with api1 only). Per target: keep-alive and new-connection req/s, latency
 # p50/p99, single-stream bulk throughput, whole-machine CPU per request. Then the BPF per-packet
 # cost (scripts/bench-bpf.sh) and the daemon's RSS. Prints a table and writes docs/bench.md and
 # docs/bench.png (a --quick run writes them to its state dir instead).
@@ -31,7 +32,7 @@ BENCH_DUR=5
 BENCH_BULK_DUR=3
 BENCH_THREADS=1
 BENCH_CONNS=8
-TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1
+TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-sock,apilb-sock-1
 OUT=""
 DO_DEPS=1
 DO_BUILD=1
@@ -60,8 +61,8 @@ done
 [[ "$BENCH_DUR" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration must be whole seconds" >&2; exit 2; }
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc | apilb-1) ;;
-	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1)" >&2
+	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc | apilb-1 | apilb-sock | apilb-sock-1) ;;
+	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-sock,apilb-sock-1)" >&2
 		exit 2 ;;
 	esac
 done
@@ -148,6 +149,8 @@ target_up() {
 	apilb) bench_apilb_up || return 1 ;;
 	apilb-tc) bench_apilb_up --ingress tc || return 1 ;;
 	apilb-1) BENCH_APILB_ONE=1 bench_apilb_up || return 1 ;;
+	apilb-sock) bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;
+	apilb-sock-1) BENCH_APILB_ONE=1 bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;
 	esac
 	bench_wait_url "$(target_url "$1")/"
 }

@@ -71,8 +71,9 @@ static __always_inline struct lb_backend *lb_backend_usable(__u32 id, __u8 famil
 	return be;
 }
 
-/* Maglev lookup: the backend id in slot hash % M of the VIP's table, or LB_NO_BACKEND. */
-static __always_inline __u32 lb_maglev_pick(const struct lb_vip *vip, const struct lb_flow_key *k)
+/* Maglev lookup: the backend id in slot hash % M of the VIP's table, or LB_NO_BACKEND. Shared by
+ * the packet path (hash of the 5-tuple) and socket mode (hash of the socket cookie). */
+static __always_inline __u32 lb_maglev_slot(const struct lb_vip *vip, __u32 hash)
 {
 	__u32 vip_id = vip->vip_id, size = vip->table_size, slot;
 	__u32 *id;
@@ -83,9 +84,14 @@ static __always_inline __u32 lb_maglev_pick(const struct lb_vip *vip, const stru
 	table = bpf_map_lookup_elem(&apilb_maglev, &vip_id);
 	if (!table)
 		return LB_NO_BACKEND; /* no table published for this VIP yet */
-	slot = lb_flow_hash(k) % size;
+	slot = hash % size;
 	id = bpf_map_lookup_elem(table, &slot);
 	return id ? *id : LB_NO_BACKEND;
+}
+
+static __always_inline __u32 lb_maglev_pick(const struct lb_vip *vip, const struct lb_flow_key *k)
+{
+	return lb_maglev_slot(vip, lb_flow_hash(k));
 }
 
 #endif /* APILB_BPF_SELECT_H */

@@ -63,6 +63,30 @@ TEST(Duration, Parses) {
   EXPECT_EQ(formatDuration(milliseconds(120000)), "2m");
 }
 
+TEST(Config, SocketModeKeys) {
+  DaemonConfig cfg;
+  EXPECT_EQ(cfg.mode, "packet");
+  auto errs =
+      loadAndValidate(goodYaml() + "mode: both\ncgroup: /sys/fs/cgroup/k\npods: true\n", &cfg);
+  ASSERT_TRUE(errs.empty()) << errs[0];
+  EXPECT_EQ(cfg.mode, "both");
+  EXPECT_EQ(cfg.cgroup, "/sys/fs/cgroup/k");
+  EXPECT_TRUE(cfg.pods);
+  DaemonConfig c2;
+  errs = loadAndValidate(goodYaml() + "mode: sockets\n", &c2);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "mode: 'sockets': must be packet, socket or both");
+  DaemonConfig c3;
+  errs = loadAndValidate(goodYaml() + "mode: socket\ncgroup: sys/fs/cgroup\n", &c3);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "cgroup: 'sys/fs/cgroup': must be an absolute path");
+  DaemonConfig c4;  // socket-only keys without socket mode are a mistake, not ignored
+  errs = loadAndValidate(goodYaml() + "cgroup: /sys/fs/cgroup\npods: true\n", &c4);
+  ASSERT_EQ(errs.size(), 2u);
+  EXPECT_EQ(errs[0], "cgroup: '/sys/fs/cgroup': only with mode socket or both");
+  EXPECT_EQ(errs[1], "pods: 'true': only with mode socket or both");
+}
+
 TEST(Config, DefaultConfigParsesToTheDefaults) {
   RawSettings raw;
   std::vector<std::string> errs;

@@ -115,6 +115,14 @@ class FakeDatapath : public DatapathPort {
   uint32_t flagsOf(uint32_t id) const { return backends_.at(id).flags; }
   uint32_t vipFlags() const { return vips_[0].vip.flags; }
   size_t flowCount() const { return flows_.size(); }
+  // Socket mode: an open translated socket (cookie) to backend id.
+  void addSocket(uint32_t backendId, uint64_t cookie) { sockets_[cookie] = backendId; }
+  std::vector<uint64_t> socketCookiesTo(uint32_t id) const override {
+    std::vector<uint64_t> out;
+    for (auto [c, b] : sockets_)
+      if (b == id) out.push_back(c);
+    return out;
+  }
   bool has(uint32_t id) const { return backends_.count(id) > 0; }
 
   std::vector<std::vector<uint32_t>> publishes;
@@ -127,6 +135,7 @@ class FakeDatapath : public DatapathPort {
   std::map<uint32_t, lb_backend> backends_;
   std::vector<uint32_t> table_;
   std::vector<FlowInfo> flows_;
+  std::map<uint64_t, uint32_t> sockets_;  // cookie -> backend id
 };
 
 class FakeKiller : public SocketKiller {
@@ -135,7 +144,12 @@ class FakeKiller : public SocketKiller {
     destroyed.insert(destroyed.end(), flows.begin(), flows.end());
     return flows.size();
   }
+  size_t destroyCookies(const std::vector<uint64_t>& cookies) override {
+    destroyedCookies.insert(destroyedCookies.end(), cookies.begin(), cookies.end());
+    return cookies.size();
+  }
   std::vector<lb_flow_key> destroyed;
+  std::vector<uint64_t> destroyedCookies;
 };
 
 }  // namespace lb::test

@@ -101,6 +101,22 @@ TEST(Reconciler, DeadBackendLeavesTableAndItsFlowsAreTerminated) {
   EXPECT_EQ(r.killer.destroyed.size(), 2u);
 }
 
+TEST(Reconciler, DeadBackendsSocketModeConnectionsAreDestroyedByCookie) {
+  Rig r;
+  r.dp.attach("10.0.0.11:6443");
+  r.dp.attach("10.0.0.12:6443");
+  r.dp.addSocket(0, 0x100000001ull);
+  r.dp.addSocket(1, 0x100000002ull);
+  r.dp.addSocket(1, 0x100000003ull);
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), "");
+  r.states = {{0, S::kHealthy}, {1, S::kDraining}};
+  r.step();
+  EXPECT_TRUE(r.killer.destroyedCookies.empty()) << "draining keeps connections";
+  r.states[1] = S::kDead;
+  r.step();
+  EXPECT_EQ(r.killer.destroyedCookies, (std::vector<uint64_t>{0x100000002ull, 0x100000003ull}));
+}
+
 TEST(Reconciler, DrainingKeepsExistingFlows) {
   Rig r;
   r.dp.attach("10.0.0.11:6443");

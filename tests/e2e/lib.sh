@@ -192,3 +192,56 @@ flow_count() {
 
 # count_of SERVER < "server ip" lines
 count_of() { awk -v s="$1" '$1==s{n++} END{print n+0}'; }
+
+# ---- socket mode: a per-test cgroup (never the cgroup root) ------------------------------
+# sock_cg_init: creates SOCK_CG=<cgroup v2 root>/apilbt-<pid>-<test> and chains its removal
+# (its processes are killed first) into the EXIT trap. Tests attach socket mode there only.
+sock_cg_init() {
+	local root
+	root=$(awk '$3=="cgroup2" && $2=="/sys/fs/cgroup"{print $2; f=1; exit} END{}' /proc/mounts)
+	[ -n "$root" ] || root=$(awk '$3=="cgroup2"{print $2; exit}' /proc/mounts)
+	SOCK_CG_ROOT=$root
+	SOCK_CG="$root/apilbt-$$-$E2E_NAME"
+	mkdir "$SOCK_CG" || return 1
+	trap 'sock_cg_cleanup; e2e_cleanup' EXIT
+}
+sock_cg_cleanup() {
+	local p
+	[ -d "${SOCK_CG:-}" ] || return 0
+	for p in $(cat "$SOCK_CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	for _ in $(seq 20); do rmdir "$SOCK_CG" 2>/dev/null && return 0; sleep 0.1; done
+	echo "warning: could not remove $SOCK_CG"
+}
+# in_cg CMD...: runs CMD as a process of the test's cgroup.
+in_cg() { bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$SOCK_CG" "$@"; }
+# cg_curl ARGS...: curl in the node namespace, inside the test cgroup.
+cg_curl() { in_cg ip netns exec "$NODE_NS" curl -gsS --cacert "$LAB_CA" --max-time 10 "$@"; }
+# cg_who URL: "<server> <remote_ip>" of one new connection from the test cgroup, or "error <rc>".
+cg_who() {
+	local out srv
+	out=$(cg_curl -w ' %{remote_ip}' "$1" 2>/dev/null) || { echo "error $?"; return 0; }
+	srv=$(printf '%s' "$out" | sed -n 's/.*"server":"\([^"]*\)".*/\1/p' | head -1)
+	echo "${srv:-unknown} ${out##* }"
+}
+# cg_peer NS VIP PORT: a plain TCP connect() from the test cgroup in netns NS; prints
+# "<getpeername address> <getpeername port> <peer ss sees>" (the latter is the real destination).
+cg_peer() {
+	in_cg ip netns exec "$1" /usr/bin/python3 - "$2" "$3" <<'PY'
+import socket, subprocess, sys
+vip, port = sys.argv[1], int(sys.argv[2])
+fam = socket.AF_INET6 if ":" in vip else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.settimeout(5)
+try:
+    s.connect((vip, port))
+except OSError as e:
+    print("error", type(e).__name__, "-")
+    sys.exit(0)
+peer = s.getpeername()
+lport = s.getsockname()[1]
+ss = subprocess.check_output(["ss", "-Htn", "state", "established", "( sport = :%d )" % lport]).decode().split()
+print(peer[0], peer[1], ss[-1] if ss else "?")
+PY
+}
+# cg_links: the programs bpftool lists on the test cgroup (one name per line).
+cg_links() { bpftool cgroup show "$SOCK_CG" 2>/dev/null | awk 'NR>1 && $NF ~ /^lb_/ {print $NF}'; }

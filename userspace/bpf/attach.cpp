@@ -27,6 +27,7 @@
 #include "bpf/journal.h"
 #include "bpf/loader.h"
 #include "bpf/netlink.h"
+#include "bpf/sock_attach.h"
 #include "bpf/sysctl.h"
 #include "bpf/system.h"
 #include "bpf/unique_fd.h"
@@ -63,7 +64,25 @@ struct Resolved {
   uint32_t loIfindex = 0;
   std::vector<uint32_t> ifindexes;
   Endpoint nodeIp;
+  std::string cgroup;      // socket mode: where the links go
+  uint64_t sockNetns = 0;  // socket mode: the node's netns cookie (0 with --pods)
 };
+
+// Socket mode's read-only checks: the cgroup (default: the cgroup v2 root) and our netns.
+void resolveSocket(const AttachConfig& cfg, Resolved* r) {
+  r->cgroup = cfg.cgroup.empty() ? cgroupV2Root() : cfg.cgroup;
+  if (r->cgroup.empty())
+    throw BadInput("cgroup: no cgroup v2 filesystem is mounted (/proc/mounts)");
+  while (r->cgroup.size() > 1 && r->cgroup.back() == '/') r->cgroup.pop_back();
+  if (std::string why = cgroupProblem(r->cgroup); !why.empty()) throw BadInput(why);
+  if (r->cgroup.size() >= sizeof(lb_sock_rec::cgroup))
+    throw BadInput("cgroup: '" + r->cgroup + "': path too long");
+  if (cfg.pods) return;
+  if (auto ec = currentNetnsCookie(&r->sockNetns))
+    throw BadInput(
+        "cannot read this network namespace's cookie (SO_NETNS_COOKIE, Linux >= 5.14): " +
+        ec.message() + "; use --pods to translate every namespace");
+}
 
 std::string routeError(const Endpoint& ep, std::error_code ec) {
   return "no route to backend " + ep.str() + ": " + ec.message();
@@ -115,7 +134,7 @@ Resolved resolve(const AttachConfig& cfg) {
                    journalPath(cfg.pinDir) + "): run apilb detach first");
   if (isAttached(cfg.pinDir))
     throw BadInput("already attached at " + cfg.pinDir + " (run apilb detach first)");
-  if (if_nametoindex(cfg.vipDev.c_str()) != 0)
+  if (hasPacket(cfg.mode) && if_nametoindex(cfg.vipDev.c_str()) != 0)
     throw BadInput("device " + cfg.vipDev + " already exists (left over? ip link del " +
                    cfg.vipDev + ")");
   RouteInfo vr;
@@ -129,6 +148,8 @@ Resolved resolve(const AttachConfig& cfg) {
   }
   Resolved r;
   r.loIfindex = if_nametoindex("lo");
+  if (hasSocket(cfg.mode)) resolveSocket(cfg, &r);
+  if (!hasPacket(cfg.mode)) return r;
   r.nodeIp = nodeIpFor(cfg.backends[0].ep, routes[0]);
   r.ifindexes = resolveIfaces(cfg, routes);
   checkHooksFree(cfg, r);
@@ -309,6 +330,23 @@ lb_attach_rec baseRecord(const AttachConfig& cfg, const VipDevice& dev, const Re
   return rec;
 }
 
+// Socket mode: the record of what is attached where, then the links (connect last).
+void attachSocket(const AttachConfig& cfg, const Resolved& r, const LbProgram& prog,
+                  Journal& journal, UndoStack& undo, std::ostream& log) {
+  lb_sock_rec sr{};
+  sr.cgroup_id = cgroupId(r.cgroup);
+  sr.netns_cookie = r.sockNetns;
+  sr.flags = cfg.pods ? LB_SOCK_F_PODS : 0;
+  std::strncpy(sr.cgroup, r.cgroup.c_str(), sizeof(sr.cgroup) - 1);
+  if (auto ec = writeSockRecord(cfg.pinDir, sr)) sysFail(ec, "write " LB_MAP_SOCKREC);
+  attachSockLinks(
+      prog, r.cgroup, cfg.pinDir, journal,
+      [&undo](std::function<void()> f) { undo.push(std::move(f)); }, log);
+  log << "socket mode: TCP connect() to " << cfg.vip.str() << " under " << r.cgroup
+      << (cfg.pods ? " (every network namespace)" : " (this network namespace)")
+      << " goes straight to a backend\n";
+}
+
 std::vector<uint32_t> ifindexesOf(const lb_attach_rec& rec) {
   std::vector<uint32_t> v;
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
@@ -353,6 +391,11 @@ AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDi
   a.ifaces = intent.ifaces;
   a.ingress = intent.ingress == "tc" ? IngressMode::kTc : IngressMode::kXdp;
   a.tableSize = intent.tableSize;
+  a.mode = intent.mode == "socket" ? AttachMode::kSocket
+           : intent.mode == "both" ? AttachMode::kBoth
+                                   : AttachMode::kPacket;
+  a.cgroup = intent.cgroup;
+  a.pods = intent.pods;
   return a;
 }
 
@@ -390,6 +433,11 @@ std::string genericXdpWarning(const std::string& ifname) {
          ": generic XDP (the driver refused native XDP): every reply is copied; use --ingress tc";
 }
 
+const char* attachModeName(uint32_t recFlags) {
+  if (!(recFlags & LB_ATTACH_F_SOCKET)) return "packet";
+  return (recFlags & LB_ATTACH_F_NO_PACKET) ? "socket" : "both";
+}
+
 const char* modeName(uint8_t mode) {
   switch (mode) {
     case LB_MODE_XDP_NATIVE:
@@ -413,8 +461,9 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   if (auto ec = journal.create(cfg.pinDir)) sysFail(ec, "create " + journalPath(cfg.pinDir));
   UndoStack undo;
   preparePinDir(cfg.pinDir, journal, undo, log);
-  VipDevice dev = createDevice(cfg, r, journal, undo, log);
-  LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex);
+  VipDevice dev{};
+  if (hasPacket(cfg.mode)) dev = createDevice(cfg, r, journal, undo, log);
+  LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex, r.sockNetns, hasSocket(cfg.mode));
   if (cfg.ingress == IngressMode::kXdp)
     log << "loaded " << kProgRevXdp
         << (prog.xdpFrags() ? " as xdp.frags (multi-buffer)\n"
@@ -425,20 +474,28 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   prog.pinMaps(cfg.pinDir);
   fillMaps(cfg, cfg.pinDir);
   lb_attach_rec rec = baseRecord(cfg, dev, r);
-  bool created = false;
-  attachTc(dev.ifindex, TcDir::kEgress, prog.fwdProg(), kProgFwd, &created, journal, undo,
-           log);
-  attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal,
-           undo, log);
-  rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
-  for (uint32_t idx : r.ifindexes)
-    rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, journal, undo, log);
-  if (cfg.vip.family == LB_AF_INET) {
-    for (uint32_t i = 0; i < rec.n_ifaces; ++i)
-      rec.ifaces[i].old_rp_filter =
-          loosenRpFilter(ifName(rec.ifaces[i].ifindex), journal, undo, log);
-    rec.old_lo_rp_filter = loosenRpFilter("lo", journal, undo, log);
-    rec.old_lo_accept_local = enableAcceptLocal(journal, undo, log);
+  if (hasPacket(cfg.mode)) {
+    bool created = false;
+    attachTc(dev.ifindex, TcDir::kEgress, prog.fwdProg(), kProgFwd, &created, journal, undo, log);
+    attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal, undo,
+             log);
+    rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
+    for (uint32_t idx : r.ifindexes)
+      rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, journal, undo, log);
+    if (cfg.vip.family == LB_AF_INET) {
+      for (uint32_t i = 0; i < rec.n_ifaces; ++i)
+        rec.ifaces[i].old_rp_filter =
+            loosenRpFilter(ifName(rec.ifaces[i].ifindex), journal, undo, log);
+      rec.old_lo_rp_filter = loosenRpFilter("lo", journal, undo, log);
+      rec.old_lo_accept_local = enableAcceptLocal(journal, undo, log);
+    }
+  } else {
+    rec.flags |= LB_ATTACH_F_NO_PACKET;
+    rec.vip_dev[0] = '\0';
+  }
+  if (hasSocket(cfg.mode)) {
+    attachSocket(cfg, r, prog, journal, undo, log);
+    rec.flags |= LB_ATTACH_F_SOCKET;
   }
   journal.intend("record");
   writeRecord(cfg.pinDir, rec);
@@ -507,10 +564,17 @@ void detach(const std::string& pinDir, std::ostream& log) {
     Datapath dp = Datapath::open(pinDir);
     if (auto ec = dp.attachRecord(&rec)) sysFail(ec, "read attach record");
   }
-  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
-    detachIface(rec.ifaces[i], log);
-  detachLo(rec, log);
-  deleteVipDevice(rec, log);
+  if (rec.flags & LB_ATTACH_F_SOCKET) {  // connect() stops being translated first
+    lb_sock_rec sr{};
+    (void)readSockRecord(pinDir, &sr);
+    detachSockLinks(pinDir, cgroupOf(sr), log);
+  }
+  if (!(rec.flags & LB_ATTACH_F_NO_PACKET)) {
+    for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
+      detachIface(rec.ifaces[i], log);
+    detachLo(rec, log);
+    deleteVipDevice(rec, log);
+  }
   removePinDir(pinDir);
   log << "removed pins under " << pinDir << "\n";
 }

@@ -31,6 +31,13 @@ class BadInput : public std::runtime_error {
 };
 
 enum class IngressMode { kXdp, kTc };
+// packet: VIP device + tc/XDP NAT; socket: cgroup connect() hooks only; both: sockets under the
+// cgroup are translated at connect(), everything else by the packet path (docs/architecture.md).
+enum class AttachMode { kPacket, kSocket, kBoth };
+inline bool hasPacket(AttachMode m) { return m != AttachMode::kSocket; }
+inline bool hasSocket(AttachMode m) { return m != AttachMode::kPacket; }
+// "packet" / "socket" / "both" from an attach record's flags.
+const char* attachModeName(uint32_t recFlags);
 
 // What attach puts on the node: the datapath part of the node's intent (config/config.h, where
 // backends are parsed and validated) plus where to pin and the VIP device's name.
@@ -42,6 +49,9 @@ struct AttachConfig {
   IngressMode ingress = IngressMode::kXdp;
   uint32_t tableSize = LB_DEFAULT_TABLE;
   std::string vipDev = "apilb0";  // peer is vipDev + "p"
+  AttachMode mode = AttachMode::kPacket;
+  std::string cgroup;  // socket mode: cgroup v2 dir; "" = the cgroup v2 root (/proc/mounts)
+  bool pods = false;   // socket mode: translate every netns under the cgroup, not only ours
 };
 
 // The datapath part of a validated intent, pinned at pinDir.

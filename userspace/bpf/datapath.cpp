@@ -18,6 +18,7 @@
 #include "bpf/maglev_map.h"
 #include "bpf/netlink.h"
 #include "bpf/pin_lock.h"
+#include "bpf/sock_attach.h"
 #include "bpf/unique_fd.h"
 #include "lb/maglev.h"
 
@@ -131,6 +132,7 @@ std::string Datapath::ifaceProblem(const Endpoint& ep) const {
   if (r.local()) return {};
   lb_attach_rec rec{};
   if (attachRecord(&rec) || rec.magic != LB_ATTACH_MAGIC) return {};
+  if (rec.flags & LB_ATTACH_F_NO_PACKET) return {};  // socket mode: no reverse NAT anywhere
   std::string names;
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
     if (rec.ifaces[i].ifindex == r.oif) return {};
@@ -169,6 +171,7 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
     // The port first: the reverse path must know it before any flow to this backend exists.
     if (auto ec = setBackendPort(ep.port, true)) return ec;
     if (auto ec = clearBackendStats(id)) return ec;  // the slot's counters start at 0
+    if (auto ec = clearSockConnects(pinDir_, id)) return ec;
     if (bpf_map_update_elem(fds_->backends.get(), &id, &nb, BPF_ANY) != 0) return errnoCode();
     if (idOut) *idOut = id;
     return {};

@@ -64,6 +64,8 @@ void undoLine(const std::vector<std::string>& w, std::set<std::string>* clsact, 
     TcDir dir = w[2] == "egress" ? TcDir::kEgress : TcDir::kIngress;
     if (!tcDetach(idx, dir, clsact->count(w[1]) > 0))
       log << "detached tc " << w[2] << " filter from " << w[1] << "\n";
+  } else if (op == "cglink" && w.size() == 2) {
+    if (!::unlink(w[1].c_str())) log << "removed cgroup link " << w[1] << "\n";
   } else if (op == "pins" && w.size() == 2) {
     if (::access(w[1].c_str(), F_OK) != 0) return;
     removePinDir(w[1]);

@@ -16,6 +16,8 @@
 //   clsact <ifname>                # after creating a clsact qdisc for it
 //   xdp <ifname>                   # before attaching lb_rev_xdp
 //   sysctl <dotted name> <old>     # before writing the sysctl
+//   cglink <pin path>              # before attaching a socket-mode cgroup link (pinned there;
+//                                  # a link not yet pinned dies with the killed process)
 //   record                         # before writing the attach record
 // Test-only: APILB_TEST_KILL_AFTER_STEP=N makes the process raise(SIGKILL) once N entries have
 // been journaled and carried out (at the next entry, or before the journal is deleted).

@@ -78,6 +78,15 @@ std::string mismatch(const bpf_map* m, int fd) {
   return "";
 }
 
+// Socket mode's cgroup programs load only when asked, so packet mode never depends on the
+// kernel's support for them.
+void setSockAutoload(apilb* skel, bool on) {
+  const auto& p = skel->progs;
+  for (bpf_program* sp :
+       {p.lb_sock_connect4, p.lb_sock_connect6, p.lb_sock_peer4, p.lb_sock_peer6, p.lb_sock_release})
+    bpf_program__set_autoload(sp, on);
+}
+
 struct SkelDeleter {
   void operator()(apilb* s) const noexcept { apilb__destroy(s); }
 };
@@ -94,13 +103,16 @@ LbProgram::LbProgram(LbProgram&&) noexcept = default;
 LbProgram& LbProgram::operator=(LbProgram&&) noexcept = default;
 LbProgram::~LbProgram() = default;
 
-LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex) {
+LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns,
+                          bool withSock) {
   auto impl = std::make_unique<Impl>();
   impl->skel.reset(apilb__open());
   if (!impl->skel) sysFail(errnoCode(), "apilb__open");
   UniqueFd tmpl = sizeMaglevInner(impl->skel->maps.apilb_maglev, tableSize);
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
   impl->skel->rodata->lb_require_local = 1;  // forwarded packets never create flow state
+  impl->skel->rodata->lb_sock_netns = sockNetns;
+  setSockAutoload(impl->skel.get(), withSock);
   impl->xdpFrags = chooseXdpFrags(impl->skel.get());
   if (int rc = apilb__load(impl->skel.get()); rc < 0) sysFail(errnoCodeOf(rc), "apilb__load");
   return LbProgram(std::move(impl));
@@ -130,6 +142,7 @@ LbProgram LbProgram::loadOnPins(const std::string& pinDir, uint32_t loIfindex) {
   }
   impl->skel->rodata->lb_lo_ifindex = loIfindex;
   impl->skel->rodata->lb_require_local = 1;  // as load()
+  setSockAutoload(impl->skel.get(), false);  // cgroup links are not replaced (architecture.md)
   impl->xdpFrags = chooseXdpFrags(impl->skel.get());
   if (int rc = apilb__load(impl->skel.get()); rc < 0) sysFail(errnoCodeOf(rc), "apilb__load");
   return LbProgram(std::move(impl));
@@ -139,6 +152,12 @@ int LbProgram::fwdProg() const { return bpf_program__fd(impl_->skel->progs.lb_fw
 int LbProgram::revXdpProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_xdp); }
 int LbProgram::revTcProg() const { return bpf_program__fd(impl_->skel->progs.lb_rev_tc); }
 bool LbProgram::xdpFrags() const { return impl_->xdpFrags; }
+
+LbProgram::SockProgs LbProgram::sockProgs() const {
+  const auto& p = impl_->skel->progs;
+  return {p.lb_sock_connect4, p.lb_sock_connect6, p.lb_sock_peer4, p.lb_sock_peer6,
+          p.lb_sock_release};
+}
 
 void LbProgram::pinMaps(const std::string& pinDir) const {
   // Not bpf_object__pin_maps(): libbpf 1.1 replaces every '.' in the whole path with '_', so a

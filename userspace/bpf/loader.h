@@ -27,9 +27,12 @@ class MapMismatch : public std::runtime_error {
 
 class LbProgram {
  public:
-  // Opens and loads the skeleton with the Maglev inner map sized tableSize and
-  // lb_lo_ifindex = loIfindex.
-  static LbProgram load(uint32_t tableSize, uint32_t loIfindex);
+  // Opens and loads the skeleton with the Maglev inner map sized tableSize,
+  // lb_lo_ifindex = loIfindex and lb_sock_netns = sockNetns (socket mode: the netns cookie whose
+  // connects are translated; 0 = every netns, --pods). The socket-mode programs are loaded only
+  // with withSock, so packet mode never depends on the cgroup hooks' kernel support.
+  static LbProgram load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockNetns = 0,
+                        bool withSock = false);
   // Opens the skeleton on the maps pinned under pinDir instead of new ones (every map except the
   // per-load .rodata, which keeps this build's tunables), after checking each pin against the
   // map this build declares (MapMismatch), and loads the programs: they use the pinned maps, so
@@ -48,6 +51,15 @@ class LbProgram {
   // lb_rev_xdp was loaded multi-buffer aware (SEC("xdp.frags"), BPF_F_XDP_HAS_FRAGS); false: as
   // plain xdp, because the kernel refused the flag (< 5.18) or APILB_XDP_FRAGS=0 was set.
   bool xdpFrags() const;
+  // Socket mode's cgroup programs (bpf/sock.bpf.h), for bpf_program__attach_cgroup.
+  struct SockProgs {
+    bpf_program* connect4;
+    bpf_program* connect6;
+    bpf_program* getpeername4;
+    bpf_program* getpeername6;
+    bpf_program* release;
+  };
+  SockProgs sockProgs() const;
   // Pins every map as pinDir/<map name> ('.' in a name becomes '_'), like bpf_object__pin_maps
   // but without its rewriting of '.' in the directory part.
   void pinMaps(const std::string& pinDir) const;

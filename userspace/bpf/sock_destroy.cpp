@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <set>
 
 #include "bpf/errno_code.h"
 
@@ -84,6 +85,16 @@ std::vector<DiagSocket> socketsOfFlows(const std::vector<lb_flow_key>& flows,
   return out;
 }
 
+std::vector<DiagSocket> socketsWithCookies(const std::vector<uint64_t>& cookies,
+                                           const std::vector<DiagSocket>& sockets) {
+  std::set<uint64_t> want(cookies.begin(), cookies.end());
+  std::vector<DiagSocket> out;
+  for (const auto& s : sockets)
+    if (s.state < 32 && (kDestroyableTcpStates & (1u << s.state)) && want.count(cookieOf(s)))
+      out.push_back(s);
+  return out;
+}
+
 SockDiag::SockDiag() : fd_(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) {
   if (!fd_.valid()) sysFail(errnoCode(), "socket(NETLINK_SOCK_DIAG)");
 }
@@ -153,15 +164,17 @@ std::error_code SockDiag::destroy(const DiagSocket& s) {
   }
 }
 
-size_t SockDiag::destroyFlowSockets(const std::vector<lb_flow_key>& flows, std::error_code* err) {
-  *err = {};
-  if (flows.empty()) return 0;
+std::vector<DiagSocket> SockDiag::dumpBoth(std::error_code* err) {
   std::vector<DiagSocket> sockets;
   // v4 flows may belong to dual-stack AF_INET6 sockets (v4-mapped), so both families are dumped.
   for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)})
     if (auto ec = dumpTcp(family, kDestroyableTcpStates, &sockets); ec && !*err) *err = ec;
+  return sockets;
+}
+
+size_t SockDiag::destroyAll(const std::vector<DiagSocket>& victims, std::error_code* err) {
   size_t n = 0;
-  for (const auto& s : socketsOfFlows(flows, sockets)) {
+  for (const auto& s : victims) {
     auto ec = destroy(s);
     if (!ec)
       n++;
@@ -169,6 +182,20 @@ size_t SockDiag::destroyFlowSockets(const std::vector<lb_flow_key>& flows, std::
       *err = ec;
   }
   return n;
+}
+
+size_t SockDiag::destroyCookieSockets(const std::vector<uint64_t>& cookies, std::error_code* err) {
+  *err = {};
+  if (cookies.empty()) return 0;
+  std::vector<DiagSocket> sockets = dumpBoth(err);
+  return destroyAll(socketsWithCookies(cookies, sockets), err);
+}
+
+size_t SockDiag::destroyFlowSockets(const std::vector<lb_flow_key>& flows, std::error_code* err) {
+  *err = {};
+  if (flows.empty()) return 0;
+  std::vector<DiagSocket> sockets = dumpBoth(err);
+  return destroyAll(socketsOfFlows(flows, sockets), err);
 }
 
 }  // namespace lb

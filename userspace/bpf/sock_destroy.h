@@ -46,6 +46,13 @@ constexpr uint32_t kDestroyableTcpStates = (1u << 1) | (1u << 2);  // ESTABLISHE
 // ports) and are in a destroyable state. Pure; no syscalls.
 std::vector<DiagSocket> socketsOfFlows(const std::vector<lb_flow_key>& flows,
                                        const std::vector<DiagSocket>& sockets);
+// The sockets among `sockets` whose 64-bit cookie is in `cookies`, in a destroyable state. Pure.
+std::vector<DiagSocket> socketsWithCookies(const std::vector<uint64_t>& cookies,
+                                           const std::vector<DiagSocket>& sockets);
+// idiag_cookie as the 64-bit socket cookie (word 0 holds the low half).
+inline uint64_t cookieOf(const DiagSocket& s) {
+  return static_cast<uint64_t>(s.cookie[1]) << 32 | s.cookie[0];
+}
 
 class SockDiag {
  public:
@@ -61,9 +68,14 @@ class SockDiag {
   // Dumps, matches (socketsOfFlows) and destroys; returns how many sockets were destroyed.
   // *err gets the first error other than "already gone".
   size_t destroyFlowSockets(const std::vector<lb_flow_key>& flows, std::error_code* err);
+  // Socket mode: destroys the sockets (ESTABLISHED, SYN_SENT) whose cookie is in `cookies` (the
+  // cookies the connect hook recorded, bpf_get_socket_cookie() = idiag_cookie); returns how many.
+  size_t destroyCookieSockets(const std::vector<uint64_t>& cookies, std::error_code* err);
 
  private:
   [[nodiscard]] std::error_code send(const void* msg, size_t len);
+  std::vector<DiagSocket> dumpBoth(std::error_code* err);
+  size_t destroyAll(const std::vector<DiagSocket>& victims, std::error_code* err);
   UniqueFd fd_;
   uint32_t seq_ = 0;
 };

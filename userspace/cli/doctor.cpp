@@ -24,6 +24,7 @@
 #include "bpf/attach.h"
 #include "bpf/datapath.h"
 #include "bpf/netlink.h"
+#include "bpf/sock_attach.h"
 #include "bpf/sysctl.h"
 #include "bpf/unique_fd.h"
 #include "daemon/datapath_port.h"
@@ -343,6 +344,26 @@ std::vector<Check> checkKernel() {
   return out;
 }
 
+// Socket mode: every cgroup link pinned, and how many connect()s were translated.
+Check checkSocketMode(const std::string& pinDir) {
+  std::string missing;
+  for (const char* p : sockProgNames())
+    if (::access(sockLinkPin(pinDir, p).c_str(), F_OK) != 0) missing += std::string(" ") + p;
+  lb_sock_rec sr{};
+  (void)readSockRecord(pinDir, &sr);
+  if (!missing.empty())
+    return fail("socket mode", "cgroup link pins missing:" + missing,
+                "re-attach: apilb detach && apilb attach --mode ...");
+  auto c = sockCounters(pinDir);
+  uint64_t n = c.empty() ? 0 : c[LB_S_CONNECT];
+  std::string where = "cgroup " + cgroupOf(sr);
+  if (n == 0)
+    return warn("socket mode", "attached to " + where + ", no connect() translated yet",
+                "connect to the VIP from a process under " + cgroupOf(sr));
+  return ok("socket mode",
+            "attached to " + where + ", " + std::to_string(n) + " connect() translated");
+}
+
 std::vector<Check> checkDatapath(const DoctorInput& in) {
   std::vector<Check> out;
   if (!isAttached(in.pinDir)) {
@@ -362,6 +383,8 @@ std::vector<Check> checkDatapath(const DoctorInput& in) {
     out.push_back(fail("datapath", "attach record: " + ec.message(), "re-attach"));
     return out;
   }
+  if (rec.flags & LB_ATTACH_F_SOCKET) out.push_back(checkSocketMode(in.pinDir));
+  if (rec.flags & LB_ATTACH_F_NO_PACKET) return out;  // no device, NIC program or sysctl to check
   uint64_t pkts = 0;
   for (const auto& c : dp->counters()) pkts += c.packets;
   out.push_back(pkts > 0 ? ok("datapath", "attached at " + in.pinDir + ", " + std::to_string(pkts) +

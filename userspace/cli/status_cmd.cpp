@@ -4,10 +4,10 @@
 // both forms always carry the same facts.
 #include <arpa/inet.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,6 +15,7 @@
 #include "bpf/attach.h"
 #include "bpf/hooks.h"
 #include "bpf/netlink.h"
+#include "bpf/sock_attach.h"
 #include "bpf/sysctl.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -99,6 +100,7 @@ json healthJson(const HealthDocBackend& h) {
 json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<FlowInfo>& all,
                   const std::optional<HealthDoc>& hf) {
   auto slots = slotCounts(dp.table(vip.vip.vip_id));
+  auto connects = sockConnects(dp.pinDir());
   std::map<uint32_t, uint32_t> flows;
   for (const auto& f : all) ++flows[f.fwd.backend_id];
   json arr = json::array();
@@ -111,7 +113,8 @@ json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<Flow
               {"ifindex", b.be.ifindex},
               {"slots", s},
               {"share", vip.vip.table_size ? double(s) / vip.vip.table_size : 0.0},
-              {"flows", flows.count(b.id) ? flows[b.id] : 0}};
+              {"flows", flows.count(b.id) ? flows[b.id] : 0},
+              {"connects", b.id < connects.size() ? connects[b.id] : 0}};
     for (const auto& h : hf ? hf->backends : std::vector<HealthDocBackend>{})
       if (h.address == b.endpoint().str()) j["health"] = healthJson(h);
     arr.push_back(j);
@@ -139,6 +142,26 @@ json countersJson(const Datapath& dp) {
   return obj;
 }
 
+// Socket mode: the cgroup, the links still pinned, the connect-hook counters. null in packet mode.
+json socketJson(const Datapath& dp, const lb_attach_rec& rec) {
+  if (!(rec.flags & LB_ATTACH_F_SOCKET)) return nullptr;
+  lb_sock_rec sr{};
+  (void)readSockRecord(dp.pinDir(), &sr);
+  json links = json::array();
+  for (const char* p : sockProgNames())
+    links.push_back(
+        {{"program", p}, {"pinned", ::access(sockLinkPin(dp.pinDir(), p).c_str(), F_OK) == 0}});
+  json counters = json::object();
+  auto c = sockCounters(dp.pinDir());
+  for (uint32_t r = 0; r < c.size(); ++r) counters[sockReasonName(r)] = c[r];
+  return {{"cgroup", cgroupOf(sr)},
+          {"cgroup_id", sr.cgroup_id},
+          {"pods", (sr.flags & LB_SOCK_F_PODS) != 0},
+          {"netns_cookie", sr.netns_cookie},
+          {"links", links},
+          {"counters", counters}};
+}
+
 json statusJson(const GlobalOptions& g, const std::string& stateDir) {
   Datapath dp = openAttached(g);
   VipInfo vip = primaryVip(dp);
@@ -164,6 +187,8 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
       {"pin_dir", g.pinDir},
       {"vip", vip.endpoint().str()},
       {"vip_id", vip.vip.vip_id},
+      {"mode", attachModeName(rec.flags)},
+      {"socket", socketJson(dp, rec)},
       {"fail_open", (vip.vip.flags & LB_VIP_F_FAIL_OPEN) != 0 || (current && current->failOpen)},
       {"vip_device",
        {{"name", dev},
@@ -201,7 +226,7 @@ std::string pct(double share) {
 
 std::string backendTable(const json& backends, bool withHealth) {
   std::vector<std::vector<std::string>> rows{
-      {"ID", "ADDRESS", "WEIGHT", "FLAGS", "SLOTS", "SHARE", "FLOWS"}};
+      {"ID", "ADDRESS", "WEIGHT", "FLAGS", "SLOTS", "SHARE", "FLOWS", "CONNECTS"}};
   if (withHealth)
     for (const char* h : {"HEALTH", "SINCE", "LAST_PROBE", "LATENCY", "OK/FAIL", "ERROR"})
       rows[0].push_back(h);
@@ -215,7 +240,7 @@ std::string backendTable(const json& backends, bool withHealth) {
         std::to_string(b["id"].get<uint32_t>()),     b["address"],
         std::to_string(b["weight"].get<uint32_t>()), flags.empty() ? "-" : flags,
         std::to_string(b["slots"].get<uint32_t>()),  pct(b["share"]),
-        std::to_string(b["flows"].get<uint32_t>())};
+        std::to_string(b["flows"].get<uint32_t>()),  std::to_string(b["connects"].get<uint64_t>())};
     if (withHealth && b.contains("health")) {
       const auto& h = b["health"];
       char lat[32];
@@ -233,10 +258,41 @@ std::string backendTable(const json& backends, bool withHealth) {
   return renderTable(rows, "  ");
 }
 
+// The socket-mode lines of `apilb status` (mode socket|both).
+void printSocketText(const json& so) {
+  std::cout << "cgroup:       " << so["cgroup"].get<std::string>() << " (id "
+            << so["cgroup_id"].get<uint64_t>() << ", "
+            << (so["pods"].get<bool>() ? "every network namespace (--pods)"
+                                       : "this network namespace only")
+            << ")\n";
+  std::string missing;
+  size_t pinned = 0;
+  for (const auto& l : so["links"])
+    if (l["pinned"].get<bool>())
+      ++pinned;
+    else
+      missing += " " + l["program"].get<std::string>();
+  std::cout << "cgroup links: " << pinned << " pinned"
+            << (missing.empty() ? "" : ", MISSING:" + missing) << "\n";
+  std::cout << "socket:      ";
+  for (const auto& [name, n] : so["counters"].items()) std::cout << " " << name << "=" << n;
+  std::cout << "\n";
+}
+
 void printStatusText(const json& j) {
   const auto& d = j["vip_device"];
   std::cout << "VIP:          " << j["vip"].get<std::string>()
             << (j["fail_open"].get<bool>() ? "  [FAIL-OPEN: no backend healthy]" : "") << "\n";
+  std::cout << "mode:         " << j["mode"].get<std::string>() << "\n";
+  if (!j["socket"].is_null()) printSocketText(j["socket"]);
+  if (j["mode"] == "socket") {
+    std::cout << "table size:   " << j["table_size"].get<uint32_t>() << "\n";
+    std::cout << "attached at:  " << j["attached_at"].get<std::string>() << "\n";
+    std::cout << "health:       " << healthLine(j) << "\n";
+    std::cout << "backends:\n"
+              << backendTable(j["backends"], !j["health_file"].get<std::string>().empty());
+    return;
+  }
   std::cout << "VIP device:   " << d["name"].get<std::string>() << " (ifindex "
             << d["ifindex"].get<uint32_t>()
             << (d["peer"].get<std::string>().empty()

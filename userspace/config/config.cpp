@@ -150,6 +150,33 @@ const std::vector<KeyDef>& keyDefs() {
          else
            c->ingress = v;
        }},
+      {{"mode", false, false, "packet", false,
+        "`packet` (VIP device, tc/XDP NAT), `socket` (cgroup connect() hooks, no per-packet "
+        "work) or `both` (sockets under `cgroup` at connect(), all else per packet)",
+        kBoth, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         if (v != "packet" && v != "socket" && v != "both")
+           e->push_back(bad(k, v, "must be packet, socket or both"));
+         else
+           c->mode = v;
+       }},
+      {{"cgroup", false, false, R"("")", true,
+        "socket mode: the cgroup v2 directory whose processes (and descendants) are translated at "
+        "connect(); default: the cgroup v2 root found in /proc/mounts",
+        kBoth, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         if (v.empty() || v[0] != '/')
+           e->push_back(bad(k, v, "must be an absolute path"));
+         else
+           c->cgroup = v;
+       }},
+      {{"pods", false, true, "false", false,
+        "socket mode: also translate connect() from other network namespaces under the cgroup "
+        "(pods); default: only the node's own namespace",
+        kBoth, 0},
+       [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
+         setBool(&c->pods, k, v, e);
+       }},
       {{"table_size", false, false, "16381", false, "Maglev table size, a prime in 257..65537",
         kBoth, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
@@ -500,6 +527,10 @@ void validateDatapath(const DaemonConfig& cfg, std::vector<std::string>* errs) {
     if (!seen.insert(i).second) errs->push_back(bad("iface", i, "listed twice"));
   if (cfg.tableSize < kMinTable || cfg.tableSize > LB_MAX_TABLE || !isPrimeSize(cfg.tableSize))
     errs->push_back(bad("table_size", std::to_string(cfg.tableSize), tableSizeRule()));
+  if (cfg.mode == "packet" && !cfg.cgroup.empty())
+    errs->push_back(bad("cgroup", cfg.cgroup, "only with mode socket or both"));
+  if (cfg.mode == "packet" && cfg.pods)
+    errs->push_back(bad("pods", "true", "only with mode socket or both"));
 }
 
 void validateConfig(const DaemonConfig& cfg, bool needIfaces, std::vector<std::string>* errs) {

@@ -60,6 +60,9 @@ struct DaemonConfig {
   std::vector<BackendConfig> backends;
   std::vector<std::string> ifaces;  // NICs for reverse NAT (needed only to attach)
   std::string ingress = "xdp";      // xdp | tc
+  std::string mode = "packet";      // packet | socket | both (docs/architecture.md, "Modes")
+  std::string cgroup;               // socket mode's cgroup v2 dir; "" = the cgroup v2 root
+  bool pods = false;                // socket mode: every netns under the cgroup
   uint32_t tableSize = LB_DEFAULT_TABLE;
   ProbeConfig probe;
   std::string stateDir = "/run/apilb";

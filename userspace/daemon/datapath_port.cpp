@@ -2,6 +2,7 @@
 // The real DatapathPort (a thin adapter over lb::Datapath) and SocketKiller (over lb::SockDiag).
 #include "daemon/datapath_port.h"
 
+#include "bpf/sock_attach.h"
 #include "bpf/sock_destroy.h"
 #include "daemon/log.h"
 
@@ -36,6 +37,9 @@ class RealDatapath : public DatapathPort {
   std::error_code backendSignals(uint32_t id, BackendSignals* out) const override {
     return dp_.backendSignals(id, out);
   }
+  std::vector<uint64_t> socketCookiesTo(uint32_t id) const override {
+    return sockCookiesTo(dp_.pinDir(), id);
+  }
 
  private:
   Datapath dp_;
@@ -48,6 +52,12 @@ class SockDiagKiller : public SocketKiller {
     std::error_code ec;
     size_t n = diag_.destroyFlowSockets(flows, &ec);
     if (ec) log::warn("SOCK_DESTROY failed: " + ec.message());
+    return n;
+  }
+  size_t destroyCookies(const std::vector<uint64_t>& cookies) override {
+    std::error_code ec;
+    size_t n = diag_.destroyCookieSockets(cookies, &ec);
+    if (ec) log::warn("SOCK_DESTROY (socket mode) failed: " + ec.message());
     return n;
   }
 

@@ -41,6 +41,9 @@ class DatapathPort {
     (void)out;
     return std::make_error_code(std::errc::not_supported);
   }
+  // Socket mode: cookies of the open sockets the connect hook sent to backend id (none in
+  // packet mode).
+  virtual std::vector<uint64_t> socketCookiesTo(uint32_t /*id*/) const { return {}; }
 };
 
 class SocketKiller {
@@ -49,6 +52,8 @@ class SocketKiller {
   // Destroys the local sockets whose tuple is the flow's {src, sport} -> {dst, dport}. Returns
   // how many were destroyed; sockets not found (not local, already closed) are skipped.
   virtual size_t destroy(const std::vector<lb_flow_key>& flows) = 0;
+  // Socket mode: destroys the local sockets with these cookies; returns how many.
+  virtual size_t destroyCookies(const std::vector<uint64_t>& /*cookies*/) { return 0; }
 };
 
 // Opens the maps pinned under pinDir. Throws std::system_error (ENOENT: nothing attached).

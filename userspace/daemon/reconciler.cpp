@@ -157,22 +157,26 @@ void Reconciler::killFlows(uint32_t id) {
   std::vector<lb_flow_key> keys;
   for (const auto& f : port_->flows())
     if (f.fwd.backend_id == id) keys.push_back(f.key);
-  size_t destroyed = killer_->destroy(keys);
+  std::vector<uint64_t> cookies = port_->socketCookiesTo(id);  // socket mode's connections
+  size_t destroyed = killer_->destroy(keys) + killer_->destroyCookies(cookies);
   size_t deleted = 0;
   if (auto ec = port_->deleteFlowsTo(id, &deleted))
     log::error("backend " + nameOf(id) + ": deleting flows failed: " + ec.message());
   flowsTerminated_ += keys.size();
   if (destroyed > 0) destroyed_[nameOf(id)] += destroyed;
-  if (keys.empty() && deleted == 0) return;
+  if (keys.empty() && deleted == 0 && cookies.empty()) return;
   auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-  log::warn("backend " + nameOf(id) + ": terminated " + std::to_string(keys.size()) + " flows (" +
-                std::to_string(destroyed) + " local sockets destroyed, " +
+  std::string sock =  // socket mode only, so packet mode's line stays as it was
+      cookies.empty() ? "" : " and " + std::to_string(cookies.size()) + " socket-mode connections";
+  log::warn("backend " + nameOf(id) + ": terminated " + std::to_string(keys.size()) + " flows" +
+                sock + " (" + std::to_string(destroyed) + " local sockets destroyed, " +
                 std::to_string(deleted) + " entries deleted) in " + std::to_string(us.count()) +
                 " us",
             {{"event", "reset"},
              {"backend", nameOf(id)},
              {"flows", std::to_string(keys.size())},
+             {"sock_connections", std::to_string(cookies.size())},
              {"sockets_destroyed", std::to_string(destroyed)},
              {"entries_deleted", std::to_string(deleted)},
              {"duration_us", std::to_string(us.count())}});

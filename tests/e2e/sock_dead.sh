@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e (daemon): `apilb run --mode socket`. The daemon attaches socket mode to the test cgroup,
+# publishes the table (new connections spread), and when a backend hangs (SIGSTOP) and is marked
+# dead, destroys the translated sockets to it (found by socket cookie, apilb_scookie) within 1 s of
+# its decision: an idle keep-alive client blocked in recv() returns at once. New connections then
+# avoid the dead backend. SIGTERM with --cleanup-on-exit detaches: no link, no pin.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$E2E_REPO/tests/daemon/e2e_lib.sh"
+e2e_init sock_dead
+require cgroup "a per-test cgroup under the cgroup v2 root" sock_cg_init
+require daemon "apilb run --mode socket sees api1..3 healthy" \
+	daemon_start --mode socket --cgroup "$SOCK_CG" --cleanup-on-exit --probe-timeout-dead-after 1s \
+	-- api1 api2 api3
+expect_eq links "programs on the test cgroup" "$(cg_links | wc -l)" 5
+
+# An idle TLS client in the cgroup, connected (through socket mode) to api3.
+idle_on() {
+	local want=$1 out=$2 i
+	for i in $(seq 40); do
+		: >"$out"
+		in_cg ip netns exec "$NODE_NS" python3 - "$LAB_CA" "$LAB_VIP4" "$LAB_PORT" "$out" <<'PY' &
+import socket, ssl, sys, time
+ca, vip, vport, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+s = socket.create_connection((vip, vport), timeout=5)
+t = ctx.wrap_socket(s, server_hostname=vip)
+t.sendall(b"GET /version HTTP/1.1\r\nHost: apiserver\r\n\r\n")
+body = t.recv(4096).decode(errors="replace")
+open(out + ".srv", "w").write(body.split('"server":"')[1].split('"')[0] if '"server":"' in body else "?")
+t.settimeout(None)
+try:
+    t.recv(1)
+    err = "eof"
+except OSError as e:
+    err = type(e).__name__
+open(out, "w").write("%d %s\n" % (int(time.time() * 1000), err))
+PY
+		IDLE_PID=$!
+		for _ in $(seq 40); do [ -s "$out.srv" ] && break; sleep 0.05; done
+		[ "$(cat "$out.srv" 2>/dev/null)" = "$want" ] && return 0
+		kill "$IDLE_PID" 2>/dev/null
+		wait "$IDLE_PID" 2>/dev/null
+		rm -f "$out.srv"
+	done
+	return 1
+}
+require idle "an idle keep-alive client in the cgroup served by api3" idle_on api3 "$LAB_DIR/idle.txt"
+t_freeze=$(now_ms)
+"$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" freeze api3
+for _ in $(seq 150); do kill -0 "$IDLE_PID" 2>/dev/null || break; sleep 0.1; done
+kill "$IDLE_PID" 2>/dev/null
+read -r t_idle idle_err <"$LAB_DIR/idle.txt" || t_idle=0
+dead_line=$(grep -m1 -E '198.18.0.13:6443: [a-z]+ -> dead' "$LAB_DIR/daemon.log")
+t_dead=$(log_ms "$dead_line")
+grep -E '198.18.0.13:6443' "$LAB_DIR/daemon.log" | tail -3 | sed 's/^/    daemon: /'
+echo "FIGURE sock_dead.idle_client_reset_ms=$((t_idle - t_freeze)) (api3 hangs -> the idle client's" \
+	"recv() returns $idle_err); $((t_idle - t_dead)) ms after the dead decision"
+check idle.err "the idle client's recv() returned ($idle_err)" \
+	test "$idle_err" = eof -o "$idle_err" = ConnectionAbortedError
+check idle.fast "reset within 1000 ms of the dead decision ($((t_idle - t_dead)) ms)" \
+	test "$t_idle" -gt 0 -a $((t_idle - t_dead)) -le 1000
+check destroyed "the daemon logged a destroyed socket-mode connection" \
+	grep -qE '198.18.0.13:6443: terminated 0 flows and 1 socket-mode connections \(1 local sockets destroyed' "$LAB_DIR/daemon.log"
+out=$(for _ in $(seq 12); do cg_who "https://$VIP4/version"; done)
+expect_eq after.api3 "answers from api3 after its death" "$(count_of api3 <<<"$out")" 0
+expect_eq after.errors "failed requests after its death" "$(count_of error <<<"$out")" 0
+"$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" thaw api3
+daemon_stop TERM
+expect_eq stop.links "programs left on the test cgroup" "$(cg_links | wc -l)" 0
+check stop.pins "no pins under $PIN" not pins_left
