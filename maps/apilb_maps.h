@@ -51,7 +51,7 @@
  * such change (a new counter reason changes apilb_stats' max_entries). A binary adopts a pinned
  * datapath, replacing its programs in place, only when the pinned ABI (the attach record's
  * version) is the same; `apilb version` and the metrics print it (docs/architecture.md). */
-#define LB_ABI_VERSION 1
+#define LB_ABI_VERSION 2
 
 /* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. The datapath
  * compares and copies the 32-bit words; the byte view exists for `bpftool map dump`, which prints

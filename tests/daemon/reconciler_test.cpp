@@ -108,7 +108,7 @@ TEST(Reconciler, DeadBackendsSocketModeConnectionsAreDestroyedByCookie) {
   r.dp.addSocket(0, 0x100000001ull);
   r.dp.addSocket(1, 0x100000002ull);
   r.dp.addSocket(1, 0x100000003ull);
-  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), "");
+  ASSERT_EQ(r.rec.sync(ep("169.254.64.43:6443"), cfgs({"10.0.0.11:6443", "10.0.0.12:6443"})), std::error_code());
   r.states = {{0, S::kHealthy}, {1, S::kDraining}};
   r.step();
   EXPECT_TRUE(r.killer.destroyedCookies.empty()) << "draining keeps connections";
