@@ -176,9 +176,9 @@ void Reconciler::killFlows(uint32_t id) {
             {{"event", "reset"},
              {"backend", nameOf(id)},
              {"flows", std::to_string(keys.size())},
-             {"sock_connections", std::to_string(cookies.size())},
              {"sockets_destroyed", std::to_string(destroyed)},
              {"entries_deleted", std::to_string(deleted)},
+             {"sock_connections", std::to_string(cookies.size())},
              {"duration_us", std::to_string(us.count())}});
 }
 
