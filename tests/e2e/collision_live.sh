@@ -27,7 +27,7 @@ e2e_init collision_live
 P=41077
 RATE=512k	# server pacing: 16 MiB in ~33 s, longer than parts A and B
 vip_pid=""
-trap '[ -n "$vip_pid" ] && kill "$vip_pid" 2>/dev/null; e2e_cleanup' EXIT
+trap 'rc=$?; if [ -n "$vip_pid" ]; then kill "$vip_pid" 2>/dev/null; fi; (exit $rc); e2e_cleanup' EXIT
 require attach "apilb attach (3 backends)" attach4 --ingress xdp -- api1 api2 api3
 
 # client.py vip|direct ADDR PORT LOCAL_PORT CA [PATH]: a TLS client bound to LOCAL_PORT with

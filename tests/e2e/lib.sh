@@ -203,7 +203,7 @@ sock_cg_init() {
 	SOCK_CG_ROOT=$root
 	SOCK_CG="$root/apilbt-$$-$E2E_NAME"
 	mkdir "$SOCK_CG" || return 1
-	trap 'sock_cg_cleanup; e2e_cleanup' EXIT
+	trap 'rc=$?; sock_cg_cleanup; (exit $rc); e2e_cleanup' EXIT
 }
 sock_cg_cleanup() {
 	local p

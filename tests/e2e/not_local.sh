@@ -24,7 +24,7 @@ cleanup_pod() {
 	for p in $flood_pids $loop_pid $dl; do kill "$p" 2>/dev/null; done
 	ip netns del "$POD_NS" 2>/dev/null
 }
-trap 'cleanup_pod; e2e_cleanup' EXIT
+trap 'rc=$?; cleanup_pod; (exit $rc); e2e_cleanup' EXIT
 require attach "attach api1..3" attach4 -- api1 api2 api3
 require pod "a pod-like namespace routed through the node" bash -c "
 	ip netns add $POD_NS &&

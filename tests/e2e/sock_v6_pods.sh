@@ -36,7 +36,7 @@ require detach6 "apilb detach" lb detach
 POD_NS="$PREFIX-pod"
 POD4=10.250.0.2
 cleanup_pod() { ip netns del "$POD_NS" 2>/dev/null; }
-trap 'cleanup_pod; sock_cg_cleanup; e2e_cleanup' EXIT
+trap 'rc=$?; cleanup_pod; sock_cg_cleanup; (exit $rc); e2e_cleanup' EXIT
 require pod "a pod-like namespace routed through the node" bash -c "
 	ip netns add $POD_NS &&
 	ip -n $NODE_NS link add podveth type veth peer name eth0 netns $POD_NS &&
