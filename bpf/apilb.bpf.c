@@ -5,8 +5,8 @@
  *   lb_fwd     (tc, egress of the VIP device apilb0): client -> VIP packets are DNATed to a
  *              backend chosen by Maglev (connection-tracked), then bpf_redirect_neigh()ed to the
  *              backend's NIC, or bpf_redirect()ed to lo ingress when the backend is the node.
- *   lb_rev_xdp (xdp.frags, NIC ingress) and lb_rev_tc (tc, NIC ingress in --ingress tc mode, and lo
- *              ingress for hairpin): replies backend -> client get the VIP back as source;
+ *   lb_rev_xdp (xdp, multi-buffer aware where the kernel takes it, NIC ingress) and lb_rev_tc
+ *              (tc, NIC ingress in --ingress tc mode, and lo ingress for hairpin): replies backend -> client get the VIP back as source;
  *              ICMP errors about tracked flows are translated too.
  *
  * No SNAT: backends see the node's address. Every program has one exit that counts a reason
@@ -177,10 +177,13 @@ static __always_inline __u64 lb_xdp_len(struct xdp_md *ctx)
 	return ctx->data_end - ctx->data;
 }
 
-/* xdp.frags: multi-buffer aware, so native XDP attaches on NICs with a jumbo MTU (the headers it
- * reads and rewrites are always in the first buffer; a frame whose headers are not passes as
- * unparsable). The loader falls back to plain xdp on kernels that refuse the flag (< 5.18). */
-SEC("xdp.frags")
+/* Multi-buffer aware (what SEC("xdp.frags") declares), so native XDP attaches on NICs with a jumbo
+ * MTU (the headers it reads and rewrites are always in the first buffer; a frame whose headers are
+ * not passes as unparsable). Declared SEC("xdp") on purpose: libbpf adds BPF_F_XDP_HAS_FRAGS for an
+ * "xdp.frags" section at load time whatever bpf_program__set_flags() said, and kernels < 5.18
+ * refuse the unknown flag (EINVAL, no verifier log). The loader sets the flag when the kernel
+ * takes it (chooseXdpFrags, userspace/bpf/loader.cpp) and loads plain xdp otherwise. */
+SEC("xdp")
 int lb_rev_xdp(struct xdp_md *ctx)
 {
 	__u32 why = LB_R_PASS_NOT_IP;

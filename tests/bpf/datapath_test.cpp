@@ -11,6 +11,7 @@
 #include <linux/pkt_cls.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -615,9 +616,12 @@ TEST_F(DatapathTest, SpoofedSynAckOnEstablishedFlowChangesNothing) {
 // translated, the payload in the fragments is untouched (checksum still valid), and the byte
 // counter sees the whole frame (bpf_xdp_get_buff_len).
 TEST_F(DatapathTest, JumboReplyIsTranslatedAsMultiBufferFrame) {
-  if (!frags_) GTEST_SKIP() << "the kernel refused xdp.frags (< 5.18): lb_rev_xdp is plain xdp";
+  if (!frags_ && std::getenv("APILB_XDP_FRAGS"))
+    GTEST_SKIP() << "APILB_XDP_FRAGS=0: lb_rev_xdp loaded as plain xdp on request";
   establish(kNode4, 40040, kVip4, kBe0, kBe0Port);
-  Bytes big(8000);
+  // A kernel that refuses xdp.frags (< 5.18, the kernel matrix's 5.10): the fallback loaded
+  // lb_rev_xdp as plain xdp; a frame of up to a page is what such a NIC hands it.
+  Bytes big(frags_ ? 8000 : 1400);
   for (size_t i = 0; i < big.size(); i++) big[i] = uint8_t(i * 7 + 3);
   expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40040, kTcpAck, 5001, 1001, big),
          XDP_PASS, LB_R_REV_HIT,

@@ -121,7 +121,9 @@ LbProgram LbProgram::load(uint32_t tableSize, uint32_t loIfindex, uint64_t sockN
 bool chooseXdpFrags(apilb* skel) {
   bpf_program* xdp = skel->progs.lb_rev_xdp;
   bool frags = wantXdpFrags();
-  if (!frags) bpf_program__set_flags(xdp, bpf_program__flags(xdp) & ~BPF_F_XDP_HAS_FRAGS);
+  // The flag is set here, not by an "xdp.frags" section: libbpf would add it for such a section
+  // at load time even after set_flags() cleared it, and kernels < 5.18 refuse it (bpf/apilb.bpf.c).
+  if (frags) bpf_program__set_flags(xdp, bpf_program__flags(xdp) | BPF_F_XDP_HAS_FRAGS);
   skel->rodata->lb_xdp_frags = frags ? 1 : 0;
   return frags;
 }
