@@ -193,6 +193,23 @@ flow_count() {
 # count_of SERVER < "server ip" lines
 count_of() { awk -v s="$1" '$1==s{n++} END{print n+0}'; }
 
+# ---- a pod-like network namespace routed through the node --------------------------------
+# pod_ns_up ROUTE: creates POD_NS=$PREFIX-pod (eth0 $POD_ADDR/24; the node is 10.250.0.1 on its
+# podveth) with ROUTE ("default" or a prefix) via the node, and turns on IPv4 forwarding in the
+# node. pod_ns_down removes it (call it from the test's EXIT trap).
+POD_ADDR=10.250.0.2
+pod_ns_up() {
+	POD_NS="$PREFIX-pod"
+	ip netns add "$POD_NS" &&
+		ip -n "$NODE_NS" link add podveth type veth peer name eth0 netns "$POD_NS" &&
+		ip -n "$NODE_NS" addr add 10.250.0.1/24 dev podveth && ip -n "$NODE_NS" link set podveth up &&
+		ip -n "$POD_NS" addr add "$POD_ADDR/24" dev eth0 && ip -n "$POD_NS" link set eth0 up &&
+		ip -n "$POD_NS" link set lo up &&
+		ip -n "$POD_NS" route add "$1" via 10.250.0.1 &&
+		ip netns exec "$NODE_NS" sysctl -qw net.ipv4.ip_forward=1
+}
+pod_ns_down() { [ -z "${POD_NS:-}" ] || ip netns del "$POD_NS" 2>/dev/null || true; }
+
 # ---- socket mode: a per-test cgroup (never the cgroup root) ------------------------------
 # sock_cg_init: creates SOCK_CG=<cgroup v2 root>/apilbt-<pid>-<test> and chains its removal
 # (its processes are killed first) into the EXIT trap. Tests attach socket mode there only.

@@ -16,24 +16,16 @@ e2e_init not_local
 FLOOD_MIN=${FLOOD_MIN:-300000}
 FLOOD_MAX_S=${FLOOD_MAX_S:-38}	# the flood stops after this many seconds at the latest
 RATE=${RATE:-400k}	# server pacing of the download: 16 MiB takes ~41 s, longer than the flood
-POD_ADDR=10.250.0.2
 POD_NS="$PREFIX-pod"
 flood_pids="" loop_pid="" dl=""
 cleanup_pod() {
 	local p
 	for p in $flood_pids $loop_pid $dl; do kill "$p" 2>/dev/null; done
-	ip netns del "$POD_NS" 2>/dev/null
+	pod_ns_down
 }
 trap 'rc=$?; cleanup_pod; (exit $rc); e2e_cleanup' EXIT
 require attach "attach api1..3" attach4 -- api1 api2 api3
-require pod "a pod-like namespace routed through the node" bash -c "
-	ip netns add $POD_NS &&
-	ip -n $NODE_NS link add podveth type veth peer name eth0 netns $POD_NS &&
-	ip -n $NODE_NS addr add 10.250.0.1/24 dev podveth && ip -n $NODE_NS link set podveth up &&
-	ip -n $POD_NS addr add $POD_ADDR/24 dev eth0 && ip -n $POD_NS link set eth0 up &&
-	ip -n $POD_NS link set lo up &&
-	ip -n $POD_NS route add $LAB_VIP4/32 via 10.250.0.1 &&
-	ip netns exec $NODE_NS sysctl -qw net.ipv4.ip_forward=1"
+require pod "a pod-like namespace routed through the node" pod_ns_up "$LAB_VIP4/32"
 
 drops() { lb status --json | jq '.counters.drop_not_local.packets // 0'; }
 tracked() { lb status --json | jq '.flows'; }

@@ -34,17 +34,11 @@ require detach6 "apilb detach" lb detach
 
 # ---- a pod-like namespace -------------------------------------------------------------------
 POD_NS="$PREFIX-pod"
-POD4=10.250.0.2
-cleanup_pod() { ip netns del "$POD_NS" 2>/dev/null; }
+POD4=$POD_ADDR
+cleanup_pod() { pod_ns_down; }
 trap 'rc=$?; cleanup_pod; sock_cg_cleanup; (exit $rc); e2e_cleanup' EXIT
-require pod "a pod-like namespace routed through the node" bash -c "
-	ip netns add $POD_NS &&
-	ip -n $NODE_NS link add podveth type veth peer name eth0 netns $POD_NS &&
-	ip -n $NODE_NS addr add 10.250.0.1/24 dev podveth && ip -n $NODE_NS link set podveth up &&
-	ip -n $POD_NS addr add $POD4/24 dev eth0 && ip -n $POD_NS link set eth0 up &&
-	ip -n $POD_NS link set lo up &&
-	ip -n $POD_NS route add default via 10.250.0.1 &&
-	ip netns exec $NODE_NS sysctl -qw net.ipv4.ip_forward=1 &&
+require pod "a pod-like namespace routed through the node" pod_ns_up default
+require pod.return "the lab apiservers route the pod network via the node" bash -c "
 	for s in ${LAB_APIS[*]}; do ip -n $PREFIX-\$s route add 10.250.0.0/24 via $LAB_NODE4 || exit 1; done"
 pod_curl() {
 	in_cg ip netns exec "$POD_NS" curl -gsS --cacert "$LAB_CA" --connect-timeout 2 --max-time 5 \
