@@ -39,7 +39,7 @@
 #define LB_MAP_VIPS "apilb_vips"
 #define LB_MAP_BACKENDS "apilb_backends"
 #define LB_MAP_MAGLEV "apilb_maglev"
-#define LB_MAP_FWD "apilb_fwd"
+#define LB_MAP_FWD "apilb_fwd_v2"
 #define LB_MAP_REV "apilb_rev_v2"
 #define LB_MAP_STATS "apilb_stats"
 #define LB_MAP_ATTACH "apilb_attach"
@@ -51,7 +51,7 @@
  * such change (a new counter reason changes apilb_stats' max_entries). A binary adopts a pinned
  * datapath, replacing its programs in place, only when the pinned ABI (the attach record's
  * version) is the same; `apilb version` and the metrics print it (docs/architecture.md). */
-#define LB_ABI_VERSION 2
+#define LB_ABI_VERSION 3
 
 /* An IPv4 or IPv6 address. IPv4: w[0] = address (network order), w[1..3] = 0. The datapath
  * compares and copies the 32-bit words; the byte view exists for `bpftool map dump`, which prints
@@ -113,7 +113,10 @@ LB_ABI_SIZE(struct lb_backend, 40);
  * Userspace builds a complete new inner map and swaps it into the outer slot with one
  * bpf_map_update_elem(): a packet sees either the whole old or the whole new table. */
 
-/* ---- apilb_fwd: LRU_HASH lb_flow_key (client -> VIP) -> lb_fwd ----------------------------- */
+/* ---- apilb_fwd_v2: LRU_HASH lb_flow_key (client -> VIP) -> lb_fwd -----------------------------
+ * apilb_fwd_v2 and apilb_rev_v2 are BPF_F_NO_COMMON_LRU: one LRU list per CPU, no shared lock
+ * (max_entries is rounded up to a multiple of the CPU count, each CPU's list holds its share;
+ * both entries of a flow are created by the forward path, on the client's CPU). */
 struct lb_flow_key {
 	struct lb_addr src; /* client address */
 	struct lb_addr dst; /* VIP (fwd) / client (rev) -- see below */
@@ -146,10 +149,16 @@ struct lb_fwd {
 	__u32 backend_id;	/* apilb_backends index */
 	__u32 backend_gen;	/* lb_backend.gen at choice time; mismatch = backend replaced */
 	__u32 syn_seq;		/* client ISN (host order) of the SYN we forwarded */
+	__u32 cli_ack;		/* highest ack the client sent (host order), written by every
+				 * forward packet; a backend RST must carry it (lb_rev.cli_ack is
+				 * the fallback when this entry is gone) */
+	__u32 pad;		/* zero */
 	__u64 created_ns;	/* bpf_ktime_get_ns() at creation */
 	__u64 last_ns;		/* bpf_ktime_get_ns() at the last state change */
+	__u64 rev_ns;		/* bpf_ktime_get_ns() when the forward path last checked that
+				 * the rev entry exists (LRU eviction repair, rate-limited) */
 };
-LB_ABI_SIZE(struct lb_fwd, 48);
+LB_ABI_SIZE(struct lb_fwd, 64);
 
 /* ---- apilb_rev_v2: LRU_HASH lb_flow_key (backend -> client) -> lb_rev ---------------------- */
 struct lb_rev {
@@ -159,8 +168,8 @@ struct lb_rev {
 	__u8 flags;	    /* LB_FLOW_F_* */
 	__u32 syn_seq;	    /* client ISN (host order): a SYN-ACK must ack syn_seq + 1 */
 	__u32 srv_isn;	    /* backend ISN (host order) from the SYN-ACK we translated */
-	__u32 cli_ack;	    /* highest ack the client sent (host order): the backend's next seq
-			     * as far as the client has confirmed; a backend RST must carry it */
+	__u32 cli_ack;	    /* the client's ack as of the SYN-ACK or the last rev check of the
+			     * forward path; lb_fwd.cli_ack is the current one (see there) */
 };
 LB_ABI_SIZE(struct lb_rev, 32);
 

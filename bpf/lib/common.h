@@ -86,6 +86,11 @@ const volatile __u32 lb_require_local = 0;
  * never sees, so older kernels still load the program. */
 const volatile __u32 lb_xdp_frags = 0;
 
+/* How often (at most) a forward hit checks that the flow's rev entry still exists, repairing one
+ * lost to LRU eviction (lib/flow.h lb_fwd_hit_sync). Checking on every packet costs a hash
+ * lookup per packet. The fixtures age lb_fwd.rev_ns to make a check due. */
+const volatile __u64 lb_rev_check_ns = 1000000000ull;
+
 /* A build with a different program image (other instructions, same maps, same behaviour): the
  * "previous version" that tests/e2e/upgrade.sh upgrades from (apilb_prev, bpf/CMakeLists.txt).
  * Every entry program starts with it; in normal builds it is empty. */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking: the apilb_fwd / apilb_rev_v2 entry pair of a flow and its TCP state.
+ * Connection tracking: the apilb_fwd_v2 / apilb_rev_v2 entry pair of a flow and its TCP state.
  *
- *   fwd key {client, VIP, client port, VIP port}          -> backend, state, syn_seq, gen
- *   rev key {backend, client, backend port, client port}  -> VIP, VIP port, state, syn_seq
+ *   fwd key {client, VIP, client port, VIP port}          -> backend, state, syn_seq, gen, cli_ack
+ *   rev key {backend, client, backend port, client port}  -> VIP, VIP port, state, syn_seq, srv_isn
  *
  * State machine (both entries mirror it):
  *   client SYN -> SYN_SENT; SYN-ACK acking syn_seq + 1 -> ESTABLISHED; first FIN -> FIN_WAIT;
@@ -12,8 +12,9 @@
  * FIN/RST/bare ACK without entry are forwarded by Maglev without creating one.
  *
  * Replies are not trusted (RFC 5961 in spirit; anyone on the NIC's segment can spoof a
- * backend): the rev entry keeps the backend's ISN (srv_isn) and the highest ack the client sent
- * (cli_ack, written by the forward path). A backend RST deletes the flow only when its seq is
+ * backend): the rev entry keeps the backend's ISN (srv_isn), the fwd entry the highest ack the
+ * client sent (cli_ack, written by the forward path on its own entry: no rev lookup per packet;
+ * the reverse path reads it only for RST, FIN and ICMP errors). A backend RST deletes the flow only when its seq is
  * exactly cli_ack (in SYN_SENT: when it acks our SYN); in [cli_ack, cli_ack + LB_SEQ_WINDOW) it
  * is translated and the flow kept (the socket applies RFC 5961 itself); anything else passes
  * untouched. A SYN-ACK is translated only if it acks syn_seq + 1 (and, once ESTABLISHED,
@@ -77,16 +78,17 @@ static __always_inline void lb_fwd_key_of(struct lb_flow_key *fk, const struct l
 static __always_inline void lb_flow_delete(const struct lb_flow_key *fk,
 					   const struct lb_flow_key *rk)
 {
-	bpf_map_delete_elem(&apilb_fwd, fk);
+	bpf_map_delete_elem(&apilb_fwd_v2, fk);
 	bpf_map_delete_elem(&apilb_rev_v2, rk);
 }
 
-/* Sets flags (and the state they imply) in both entries. Returns the flow's backend slot
- * (LB_NO_BACKEND without fwd entry). */
+/* Sets flags (and the state they imply) in both entries; a nonzero ack becomes the fwd entry's
+ * cli_ack. Returns the flow's backend slot (LB_NO_BACKEND without fwd entry). */
 static __always_inline __u32 lb_flow_mark(const struct lb_flow_key *fk,
-					 const struct lb_flow_key *rk, __u8 set, __u8 state)
+					 const struct lb_flow_key *rk, __u8 set, __u8 state,
+					 __u32 ack)
 {
-	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd, fk);
+	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
 	struct lb_rev *r = bpf_map_lookup_elem(&apilb_rev_v2, rk);
 	__u8 flags;
 
@@ -96,6 +98,8 @@ static __always_inline __u32 lb_flow_mark(const struct lb_flow_key *fk,
 		f->state = state ? state : ((flags & LB_FIN_BOTH) == LB_FIN_BOTH ?
 					    LB_TCP_CLOSING : LB_TCP_FIN_WAIT);
 		f->last_ns = bpf_ktime_get_ns();
+		if (ack)
+			f->cli_ack = ack;
 	}
 	if (r) {
 		flags = r->flags | set;
@@ -117,7 +121,7 @@ static __always_inline __u32 lb_flow_tcp(__u8 tf, __u8 fin_bit, __u8 flags,
 	}
 	if (tf & LB_TH_FIN) {
 		if (!(flags & fin_bit))
-			lb_flow_mark(fk, rk, fin_bit, 0);
+			lb_flow_mark(fk, rk, fin_bit, 0, 0);
 		return 0;
 	}
 	/* Pure ACK after both FINs: the last ACK of the close. */
@@ -143,8 +147,10 @@ static __always_inline int lb_flow_create(const struct lb_pkt *p, const struct l
 	f.backend_id = id;
 	f.backend_gen = be->gen;
 	f.syn_seq = state == LB_TCP_SYN_SENT ? p->seq : 0;
+	f.cli_ack = lb_cli_ack(p);
 	f.created_ns = bpf_ktime_get_ns();
 	f.last_ns = f.created_ns;
+	f.rev_ns = f.created_ns;
 	r.vip = p->key.dst;
 	r.vip_port = p->key.dport;
 	r.state = state;
@@ -152,28 +158,35 @@ static __always_inline int lb_flow_create(const struct lb_pkt *p, const struct l
 	r.syn_seq = f.syn_seq;
 	r.cli_ack = lb_cli_ack(p);
 	lb_rev_key_of(&rk, &p->key, &be->addr, be->port);
-	if (bpf_map_update_elem(&apilb_fwd, &p->key, &f, BPF_ANY))
+	if (bpf_map_update_elem(&apilb_fwd_v2, &p->key, &f, BPF_ANY))
 		return -1;
 	if (bpf_map_update_elem(&apilb_rev_v2, &rk, &r, BPF_ANY)) {
-		bpf_map_delete_elem(&apilb_fwd, &p->key);
+		bpf_map_delete_elem(&apilb_fwd_v2, &p->key);
 		return -1;
 	}
 	return 0;
 }
 
-/* The two LRU maps evict independently. A lost fwd entry heals itself (the next packet is
- * adopted and rewrites both); a lost rev entry would leave every reply untranslated, so a
- * forward hit puts it back. The same lookup records the client's ack (cli_ack), the window a
- * backend RST is checked against. */
-static __always_inline void lb_rev_sync(const struct lb_pkt *p, const struct lb_fwd *f,
-					const struct lb_flow_key *rk)
+/* Forward hit: records the client's ack in the fwd entry (cli_ack, the window a backend RST is
+ * checked against), and repairs the rev entry. The two LRU maps evict independently: a lost fwd
+ * entry heals itself (the next packet is adopted and rewrites both), a lost rev entry would leave
+ * every reply untranslated, so the forward path puts it back -- checked at most every
+ * lb_rev_check_ns (1 s): a lookup of the other map on every packet is what it saves. */
+static __always_inline void lb_fwd_hit_sync(const struct lb_pkt *p, struct lb_fwd *f,
+					    const struct lb_flow_key *rk)
 {
-	struct lb_rev *cur = bpf_map_lookup_elem(&apilb_rev_v2, rk);
-	struct lb_rev r = {};
+	struct lb_rev *cur, r = {};
+	__u64 now;
 
+	if ((p->tcp_flags & LB_TH_ACK) && (__s32)(p->ack_seq - f->cli_ack) > 0)
+		f->cli_ack = p->ack_seq;
+	now = bpf_ktime_get_ns();
+	if (now - f->rev_ns < lb_rev_check_ns)
+		return;
+	f->rev_ns = now;
+	cur = bpf_map_lookup_elem(&apilb_rev_v2, rk);
 	if (cur) {
-		if ((p->tcp_flags & LB_TH_ACK) && (__s32)(p->ack_seq - cur->cli_ack) > 0)
-			cur->cli_ack = p->ack_seq;
+		cur->cli_ack = f->cli_ack;
 		return;
 	}
 	r.vip = p->key.dst;
@@ -181,8 +194,17 @@ static __always_inline void lb_rev_sync(const struct lb_pkt *p, const struct lb_
 	r.state = f->state;
 	r.flags = f->flags;
 	r.syn_seq = f->syn_seq;
-	r.cli_ack = lb_cli_ack(p);
+	r.cli_ack = f->cli_ack;
 	bpf_map_update_elem(&apilb_rev_v2, rk, &r, BPF_NOEXIST);
+}
+
+/* The client's latest ack, for checking a reply of flow fk/r: the fwd entry keeps it; a rev entry
+ * without its fwd twin falls back on its own (the SYN-ACK's, or the last rev check's). */
+static __always_inline __u32 lb_flow_cli_ack(const struct lb_flow_key *fk, const struct lb_rev *r)
+{
+	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
+
+	return f ? f->cli_ack : r->cli_ack;
 }
 
 /* A SYN_SENT entry older than this is an abandoned handshake (a local client's SYN retransmits
@@ -244,7 +266,7 @@ static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
 	struct lb_fwd *f;
 	__u32 closed;
 
-	f = bpf_map_lookup_elem(&apilb_fwd, &p->key);
+	f = bpf_map_lookup_elem(&apilb_fwd_v2, &p->key);
 	if (!f || lb_flow_embryo_stale(f)) {
 		*why = syn ? LB_R_FWD_NEW : LB_R_FWD_ADOPT;
 		return lb_fwd_pick(p, vip, f, why);
@@ -265,7 +287,7 @@ static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
 	if (syn) /* the same ISN again, still SYN_SENT: no SYN-ACK came (see above) */
 		lb_signal(f->backend_id, LB_SIG_SYN_RETX);
 	lb_rev_key_of(&rk, &p->key, &f->backend, f->backend_port);
-	lb_rev_sync(p, f, &rk);
+	lb_fwd_hit_sync(p, f, &rk);
 	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_CLIENT, f->flags, &p->key, &rk);
 	if (closed)
 		*why = closed;
@@ -280,7 +302,7 @@ static __always_inline int lb_flow_live(const struct lb_flow_key *fk, const stru
 {
 	if (r->state != LB_TCP_ESTABLISHED || (r->flags & LB_FLOW_F_RST_SEEN))
 		return 0;
-	return bpf_map_lookup_elem(&apilb_fwd, fk) != NULL;
+	return bpf_map_lookup_elem(&apilb_fwd_v2, fk) != NULL;
 }
 
 /* SYN-ACK from the backend side: 1 = translate. Ours if it acks the ISN we forwarded (and, once
@@ -294,7 +316,8 @@ static __always_inline int lb_rev_synack(const struct lb_pkt *p, struct lb_rev *
 	if (ours && r->state == LB_TCP_SYN_SENT) {
 		r->srv_isn = p->seq;
 		r->cli_ack = p->seq + 1;
-		lb_signal(lb_flow_mark(fk, &p->key, 0, LB_TCP_ESTABLISHED), LB_SIG_HANDSHAKE);
+		lb_signal(lb_flow_mark(fk, &p->key, 0, LB_TCP_ESTABLISHED, p->seq + 1),
+			  LB_SIG_HANDSHAKE);
 		return 1;
 	}
 	if (ours && r->state == LB_TCP_ESTABLISHED && p->seq == r->srv_isn)
@@ -314,12 +337,13 @@ static __always_inline int lb_rev_synack(const struct lb_pkt *p, struct lb_rev *
 static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
 				      const struct lb_flow_key *fk, __u32 *why)
 {
+	__u32 ack = lb_flow_cli_ack(fk, r);
 	int exact;
 
 	if (r->state == LB_TCP_SYN_SENT) /* RFC 793: acceptable iff it acks our SYN */
 		exact = (p->tcp_flags & LB_TH_ACK) && p->ack_seq == r->syn_seq + 1;
 	else
-		exact = p->seq == r->cli_ack;
+		exact = p->seq == ack;
 	if (exact) {
 		/* Refused, or an established connection reset: the backend's word, exact. A RST
 		 * while closing (after a FIN) is an ordinary way to end and no signal. */
@@ -331,7 +355,7 @@ static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
 		*why = LB_R_FLOW_CLOSED;
 		return 1;
 	}
-	if (r->state != LB_TCP_SYN_SENT && lb_seq_in_window(p->seq, r->cli_ack)) {
+	if (r->state != LB_TCP_SYN_SENT && lb_seq_in_window(p->seq, ack)) {
 		r->flags |= LB_FLOW_F_RST_SEEN;
 		*why = LB_R_REV_RST_IN_WINDOW;
 		return 1;
@@ -372,7 +396,7 @@ static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out
 		return lb_rev_rst(p, r, &fk, why);
 	*why = LB_R_REV_HIT;
 	/* A FIN the client could not accept (outside the window) changes no state. */
-	if ((tf & LB_TH_FIN) && !lb_seq_in_window(p->seq, out->cli_ack))
+	if ((tf & LB_TH_FIN) && !lb_seq_in_window(p->seq, lb_flow_cli_ack(&fk, out)))
 		return 1;
 	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_SERVER, out->flags, &fk, &p->key);
 	if (closed)

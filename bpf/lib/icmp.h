@@ -38,7 +38,7 @@ struct lb_ports {
  * acceptance rule of a backend RST (lib/flow.h), which needs the quote's ack field (Linux quotes
  * the whole header). A blind forger must guess the ISN (2^-32) or the window (2^-12). */
 static __always_inline int lb_icmp_quote_matches(const void *qth, void *data_end,
-						 const struct lb_rev *r)
+						 const struct lb_rev *r, __u32 cli_ack)
 {
 	const __be32 *seq = qth + 4, *ack = qth + 8;
 
@@ -48,7 +48,7 @@ static __always_inline int lb_icmp_quote_matches(const void *qth, void *data_end
 		return bpf_ntohl(*seq) == r->syn_seq;
 	if (r->state != LB_TCP_ESTABLISHED || (void *)(ack + 1) > data_end)
 		return 0;
-	return r->cli_ack - bpf_ntohl(*ack) < LB_SEQ_WINDOW;
+	return cli_ack - bpf_ntohl(*ack) < LB_SEQ_WINDOW;
 }
 
 /* An ICMP error about tracked flow r (rk: its rev key, from the quote) counts as
@@ -59,10 +59,11 @@ static __always_inline void lb_icmp_signal(int unreach, const struct lb_flow_key
 {
 	struct lb_flow_key fk;
 
-	if (!unreach || !lb_icmp_quote_matches(qth, data_end, r))
+	if (!unreach)
 		return;
 	lb_fwd_key_of(&fk, rk, r);
-	lb_signal_flow(&fk, LB_SIG_ICMP_UNREACH);
+	if (lb_icmp_quote_matches(qth, data_end, r, lb_flow_cli_ack(&fk, r)))
+		lb_signal_flow(&fk, LB_SIG_ICMP_UNREACH);
 }
 
 

@@ -43,13 +43,15 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb_flow_key);
 	__type(value, struct lb_fwd);
-} apilb_fwd SEC(".maps");
+} apilb_fwd_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb_flow_key);
 	__type(value, struct lb_rev);
 } apilb_rev_v2 SEC(".maps");

@@ -112,7 +112,7 @@ class DatapathTest : public ::testing::Test {
 
   static int fd(bpf_map* m) { return bpf_map__fd(m); }
   int beFd() { return fd(skel_->maps.apilb_backends); }
-  int fwdFd() { return fd(skel_->maps.apilb_fwd); }
+  int fwdFd() { return fd(skel_->maps.apilb_fwd_v2); }
   int revFd() { return fd(skel_->maps.apilb_rev_v2); }
 
   // Every slot of VIP vipId's table -> backend id.
@@ -586,6 +586,7 @@ TEST_F(DatapathTest, SpoofedSynAckOnEstablishedFlowChangesNothing) {
   ASSERT_TRUE(before);
   EXPECT_EQ(before->srv_isn, 5000u);
   EXPECT_EQ(before->cli_ack, 5001u);
+  EXPECT_EQ(fwdEntry(kNode4, 40030, kVip4)->cli_ack, 5001u);  // the SYN-ACK set both
   const std::vector<std::pair<uint32_t, uint32_t>> spoofs = {
       {0x12345678, 0x9abcdef0},  // random seq and ack
       {0x12345678, 1001},        // acks our SYN, wrong ISN
@@ -684,11 +685,11 @@ TEST_F(DatapathTest, ServerRstMustCarryTheClientsLatestAck) {
          replyPkt(kVip4, kVipPort, kNode4, 40034, kTcpAck, 5001, 1001, kHello));
   expect(Prog::kFwd, tcpPkt(kNode4, 40034, kVip4, kVipPort, kTcpAck, 1001, 5006), TC_ACT_REDIRECT,
          LB_R_FWD_HIT, tcpPkt(kNode4, 40034, kBe0, kBe0Port, kTcpAck, 1001, 5006));
-  EXPECT_EQ(revEntry(kBe0, kBe0Port, kNode4, 40034)->cli_ack, 5006u);
+  EXPECT_EQ(fwdEntry(kNode4, 40034, kVip4)->cli_ack, 5006u);  // the fwd entry keeps it
   // An old ack (reordered) does not move the window back.
   expect(Prog::kFwd, tcpPkt(kNode4, 40034, kVip4, kVipPort, kTcpAck, 1001, 5001), TC_ACT_REDIRECT,
          LB_R_FWD_HIT, tcpPkt(kNode4, 40034, kBe0, kBe0Port, kTcpAck, 1001, 5001));
-  EXPECT_EQ(revEntry(kBe0, kBe0Port, kNode4, 40034)->cli_ack, 5006u);
+  EXPECT_EQ(fwdEntry(kNode4, 40034, kVip4)->cli_ack, 5006u);
   expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5001, 0), TC_ACT_OK,
          LB_R_PASS_RST_INVALID);
   expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5006, 0), TC_ACT_OK,
@@ -808,16 +809,31 @@ TEST_F(DatapathTest, DrainingBackendKeepsItsFlows) {
 
 // ---- flows without entries ------------------------------------------------------------------
 
+// The forward path checks the rev entry at most every lb_rev_check_ns (1 s), not per packet
+// (a hash lookup per packet is what that saves): a lost rev entry comes back at the first forward
+// packet after the check is due.
 TEST_F(DatapathTest, EvictedRevEntryIsRestoredByTheNextForwardPacket) {
   establish(kNode4, 40022, kVip4, kBe0, kBe0Port);
   lb_flow_key rk = flowKey(kBe0, kBe0Port, kNode4, 40022);
   ASSERT_EQ(bpf_map_delete_elem(revFd(), &rk), 0);  // as an LRU eviction would
+  // Within the interval (the flow was checked at creation): forwarded, not yet repaired.
+  expect(Prog::kFwd, tcpPkt(kNode4, 40022, kVip4, kVipPort, kTcpAck, 1001, 5001), TC_ACT_REDIRECT,
+         LB_R_FWD_HIT, tcpPkt(kNode4, 40022, kBe0, kBe0Port, kTcpAck, 1001, 5001));
+  EXPECT_FALSE(revEntry(kBe0, kBe0Port, kNode4, 40022));
+  // The check is due (rev_ns aged, as 1 s of traffic would): the next packet restores it.
+  lb_flow_key fk = flowKey(kNode4, 40022, kVip4, kVipPort);
+  auto f = fwdEntry(kNode4, 40022, kVip4);
+  ASSERT_TRUE(f);
+  f->rev_ns = 0;
+  ASSERT_EQ(bpf_map_update_elem(fwdFd(), &fk, &*f, BPF_EXIST), 0);
   expect(Prog::kFwd, tcpPkt(kNode4, 40022, kVip4, kVipPort, kTcpAck, 1001, 5001), TC_ACT_REDIRECT,
          LB_R_FWD_HIT, tcpPkt(kNode4, 40022, kBe0, kBe0Port, kTcpAck, 1001, 5001));
   auto r = revEntry(kBe0, kBe0Port, kNode4, 40022);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->state, LB_TCP_ESTABLISHED);
   EXPECT_EQ(r->syn_seq, 1000u);
+  EXPECT_EQ(r->cli_ack, 5001u);
+  EXPECT_GT(fwdEntry(kNode4, 40022, kVip4)->rev_ns, 0u);
   expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40022, kTcpAck, 5001, 1001), XDP_PASS,
          LB_R_REV_HIT, replyPkt(kVip4, kVipPort, kNode4, 40022, kTcpAck, 5001, 1001));
 }
@@ -1007,7 +1023,7 @@ TEST_F(DatapathTest, CountersSumPacketsAndBytesOverCpus) {
 
 TEST_F(DatapathTest, AllMapsExistWithBtfTypes) {
   for (bpf_map* m : {skel_->maps.apilb_vips, skel_->maps.apilb_backends, skel_->maps.apilb_maglev,
-                     skel_->maps.apilb_fwd, skel_->maps.apilb_rev_v2, skel_->maps.apilb_stats,
+                     skel_->maps.apilb_fwd_v2, skel_->maps.apilb_rev_v2, skel_->maps.apilb_stats,
                      skel_->maps.apilb_attach, skel_->maps.apilb_bports,
                      skel_->maps.apilb_bstats}) {
     SCOPED_TRACE(bpf_map__name(m));
@@ -1020,7 +1036,7 @@ TEST_F(DatapathTest, AllMapsExistWithBtfTypes) {
     }
   }
   EXPECT_EQ(bpf_map__value_size(skel_->maps.apilb_attach), sizeof(lb_attach_rec));
-  EXPECT_EQ(bpf_map__max_entries(skel_->maps.apilb_fwd), uint32_t(LB_MAX_FLOWS));
+  EXPECT_EQ(bpf_map__max_entries(skel_->maps.apilb_fwd_v2), uint32_t(LB_MAX_FLOWS));
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ require id "api2's backend id ('$id2')" test -n "$id2"
 key="$(hex4 "$LAB_NODE4")$zeros12$(hex4 "$LAB_VIP4")$zeros12$(hexport $LPORT)$(hexport $LAB_PORT)06 02 00 00"
 val="$(hex4 "$(lab_addr4 api2)")$zeros12$(hexport $LAB_PORT)01 00 $(hexle32 "$id2")$(hexle32 1)04 03 02 01 $(printf '00 %.0s' $(seq 16))"
 # shellcheck disable=SC2086
-require plant "bpftool plants a stale SYN_SENT apilb_fwd entry node:$LPORT -> VIP (api2)" \
-	bpftool map update pinned "$PIN/apilb_fwd" key hex $key value hex $val
+require plant "bpftool plants a stale SYN_SENT apilb_fwd_v2 entry node:$LPORT -> VIP (api2)" \
+	bpftool map update pinned "$PIN/apilb_fwd_v2" key hex $key value hex $val
 
 kill_server api2
 check dead "api2 marked dead" wait_state api2 dead 5

@@ -42,8 +42,8 @@ import sys
 from prometheus_client.parser import text_string_to_metric_families
 for f in text_string_to_metric_families(sys.stdin.read()):
     if f.name == "apilb_build_info": print(f.samples[0].labels.get("abi"), f.samples[0].labels.get("ingress_mode"))')" \
-	"2 xdp"
-expect_eq version "apilb version names the same map ABI" "$("$APILB" version)" "apilb 0.1.0 (map ABI 2)"
+	"3 xdp"
+expect_eq version "apilb version names the same map ABI" "$("$APILB" version)" "apilb 0.1.0 (map ABI 3)"
 for s in api1 api2 api3; do
 	expect_eq state.$s "apilb_backend_state{backend=$s,state=healthy}" \
 		"$(metric apilb_backend_state backend="$(be4 $s)" state=healthy)" 1

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Printable names for the datapath's vocabulary: the counter reasons of enum lb_reason
-// (apilb_stats index) and the LB_TCP_* flow states of apilb_fwd/apilb_rev_v2. `apilb status`,
+// (apilb_stats index) and the LB_TCP_* flow states of apilb_fwd_v2/apilb_rev_v2. `apilb status`,
 // `apilb flows` and the daemon's metrics print these names, so they are part of the CLI output.
 #pragma once
 
