@@ -5,8 +5,10 @@
 # tests/bpfbench (apilb_bpfbench), which loads its own copy of the programs (nothing attached,
 # nothing pinned) and checks through the per-reason counters that every run took the path it
 # is reported under. Method and caveats: tests/bpfbench/bpf_bench.cpp and docs/bench.md.
+# --fill PCT first fills the flow maps to PCT % of their size (a node with many flows; at 90 %
+# the new flows of the "new flow" case run into LRU eviction).
 #
-# Usage: scripts/bench-bpf.sh [--quick] [--no-build] [--build-dir DIR] [--cpu N]
+# Usage: scripts/bench-bpf.sh [--quick] [--no-build] [--build-dir DIR] [--cpu N] [--fill PCT]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -19,6 +21,7 @@ build_dir=${BENCH_BUILD_DIR:-$root/build-bench}
 argv="$*"
 do_build=1
 cpu=""
+fill=""
 args=(--loops 200000 --batches 15 --fresh 20000)
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -26,7 +29,8 @@ while [ $# -gt 0 ]; do
 	--no-build) do_build=0 ;;
 	--build-dir) build_dir=${2:?}; shift ;;
 	--cpu) cpu=${2:?}; shift ;;
-	*) echo "usage: $0 [--quick] [--no-build] [--build-dir DIR] [--cpu N]" >&2; exit 2 ;;
+	--fill) fill=${2:?}; shift ;;
+	*) echo "usage: $0 [--quick] [--no-build] [--build-dir DIR] [--cpu N] [--fill PCT]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -38,6 +42,9 @@ if [ $do_build -eq 1 ]; then
 	make -C "$build_dir" -j2 apilb_bpfbench >"$build_dir/bench-bpfbench.log" 2>&1 ||
 		{ tail -20 "$build_dir/bench-bpfbench.log" >&2; exit 1; }
 fi
+[ -z "$fill" ] || [[ "$fill" =~ ^([1-9][0-9]?|100)$ ]] ||
+	{ echo "bench-bpf: --fill is a percentage, 1..100" >&2; exit 2; }
+[ -n "$fill" ] && args+=(--fill "$fill")
 bin="$build_dir/tests/bpfbench/apilb_bpfbench"
 [ -x "$bin" ] || { echo "bench-bpf: $bin not built" >&2; exit 1; }
 

@@ -32,7 +32,7 @@ BENCH_DUR=5
 BENCH_BULK_DUR=3
 BENCH_THREADS=1
 BENCH_CONNS=8
-TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-sock,apilb-sock-1
+TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1
 OUT=""
 DO_DEPS=1
 DO_BUILD=1
@@ -61,8 +61,8 @@ done
 [[ "$BENCH_DUR" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration must be whole seconds" >&2; exit 2; }
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc | apilb-1 | apilb-sock | apilb-sock-1) ;;
-	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-sock,apilb-sock-1)" >&2
+	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc | apilb-1 | apilb-tc-1 | apilb-sock | apilb-sock-1) ;;
+	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1)" >&2
 		exit 2 ;;
 	esac
 done
@@ -130,6 +130,7 @@ if [[ ",$TARGETS," == *,apilb* ]]; then
 		apilb_ok=0
 	else
 		bench_wait_url "http://$LAB_VIP4:$BENCH_PORT/" || { bench_apilb status >&2 || true; exit 1; }
+		bench_maps_memory >"$BENCH_DIR/maps-memory.txt" || : >"$BENCH_DIR/maps-memory.txt"
 		bench_apilb_down
 	fi
 fi
@@ -149,6 +150,7 @@ target_up() {
 	apilb) bench_apilb_up || return 1 ;;
 	apilb-tc) bench_apilb_up --ingress tc || return 1 ;;
 	apilb-1) BENCH_APILB_ONE=1 bench_apilb_up || return 1 ;;
+	apilb-tc-1) BENCH_APILB_ONE=1 bench_apilb_up --ingress tc || return 1 ;;
 	apilb-sock) bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;
 	apilb-sock-1) BENCH_APILB_ONE=1 bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;
 	esac
@@ -160,6 +162,9 @@ target_down() {
 	apilb*)
 		# Evidence that the traffic really went through the datapath (counters by reason).
 		[ "$2" = 1 ] && [ "$1" = apilb ] && bench_apilb status >"$BENCH_DIR/apilb-status.txt" 2>&1
+		# Flows still tracked after the runs: closed connections must not linger in the maps.
+		[ "$2" = 1 ] && [[ "$1" != apilb-sock* ]] &&
+			echo "$1: $(bench_apilb flows 2>/dev/null | grep -c . || true) lines of \`apilb flows\` after round 1's runs" >>"$BENCH_DIR/notes.txt"
 		bench_apilb_down
 		;;
 	esac
@@ -193,11 +198,18 @@ done
 t_rounds=$(($(date +%s) - t_start))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# ---- profile (optional): where a request spends CPU, apilb vs direct ----------------------
+# ---- profile (optional): where a request spends CPU, each apilb target vs direct ----------
+# perf samples cpu-clock every BENCH_PERF_PERIOD_US of CPU time on every CPU (idle excluded), so
+# samples x period / requests is CPU microseconds per request, per symbol: a cost, comparable
+# between targets, not a share. The diff lists what a target pays per request beyond direct.
+BENCH_PERF_PERIOD_US=${BENCH_PERF_PERIOD_US:-100}
 if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
-	for t in direct apilb; do
-		[[ " ${active[*]} " == *" $t "* ]] || continue
-		target_up "$t"
+	prof_targets=()
+	for t in direct apilb-1 apilb-tc-1 apilb-sock-1 apilb; do
+		[[ " ${active[*]} " == *" $t "* ]] && prof_targets+=("$t")
+	done
+	for t in "${prof_targets[@]}"; do
+		target_up "$t" || continue
 		for kind in ka nc; do
 			hdr=()
 			[ $kind = nc ] && hdr=(-H 'Connection: close')
@@ -206,26 +218,30 @@ if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
 				"$(target_url "$t")/" >"$BENCH_DIR/perf-wrk-$t-$kind.txt" 2>&1 &
 			wrk_pid=$!
 			sleep 1
-			perf record -a -q -o "$BENCH_DIR/perf-$t-$kind.data" -- sleep 4 >/dev/null 2>&1 || true
+			perf record -a -g -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) \
+				-o "$BENCH_DIR/perf-$t-$kind.data" -- sleep 4 >/dev/null 2>&1 || true
 			wait $wrk_pid || true
-			bench_profile_summary "$BENCH_DIR/perf-$t-$kind.data" \
-				"$(awk '/^Requests\/sec:/{print $2}' "$BENCH_DIR/perf-wrk-$t-$kind.txt")" \
+			rps=$(awk '/^Requests\/sec:/{print $2}' "$BENCH_DIR/perf-wrk-$t-$kind.txt")
+			bench_profile_costs "$BENCH_DIR/perf-$t-$kind.data" "${rps:-0}" 4 \
+				>"$BENCH_DIR/costs-$t-$kind.tsv"
+			bench_profile_summary "$BENCH_DIR/costs-$t-$kind.tsv" "${rps:-0}" \
 				>"$BENCH_DIR/profile-$t-$kind.txt"
+			# BENCH_KEEP_PERF=DIR keeps the raw data (perf report -i DIR/perf-T-K.data -G).
+			if [ -n "${BENCH_KEEP_PERF:-}" ]; then
+				mkdir -p "$BENCH_KEEP_PERF"
+				cp "$BENCH_DIR/perf-$t-$kind.data" "$BENCH_DIR/costs-$t-$kind.tsv" "$BENCH_KEEP_PERF/"
+			fi
 		done
 		target_down "$t" 0
 	done
-	# What apilb adds: symbols whose share of the benchmark's samples grew most vs direct.
-	for kind in ka nc; do
-		[ -s "$BENCH_DIR/perf-direct-$kind.data" ] && [ -s "$BENCH_DIR/perf-apilb-$kind.data" ] ||
-			continue
-		perf diff --comms wrk,nginx,haproxy --sort sym --percentage relative \
-			"$BENCH_DIR/perf-direct-$kind.data" "$BENCH_DIR/perf-apilb-$kind.data" 2>/dev/null |
-			grep -v '^#' | awk '
-				$1 ~ /^[+-][0-9.]+%$/ { d = $1; b = "(new)"; $1 = "" }
-				$1 ~ /^[0-9.]+%$/ && $2 ~ /^[+-][0-9.]+%$/ { b = $1; d = $2; $1 = $2 = "" }
-				d != "" { v = d; sub(/%/, "", v); if (v + 0 > 0)
-					printf "%s\t%8s %8s %s\n", v, b, d, $0; d = "" }' |
-			sort -gr | cut -f2- | head -20 >"$BENCH_DIR/profile-diff-$kind.txt" || true
+	for t in "${prof_targets[@]}"; do
+		[ "$t" = direct ] && continue
+		for kind in ka nc; do
+			[ -s "$BENCH_DIR/costs-direct-$kind.tsv" ] && [ -s "$BENCH_DIR/costs-$t-$kind.tsv" ] ||
+				continue
+			bench_profile_diff "$BENCH_DIR/costs-direct-$kind.tsv" "$BENCH_DIR/costs-$t-$kind.tsv" \
+				>"$BENCH_DIR/profile-diff-$t-$kind.txt"
+		done
 	done
 fi
 
@@ -268,6 +284,17 @@ if [ $DO_BPF -eq 1 ]; then
 		echo "bpf: not measured: $(tail -1 "$BENCH_DIR/bpf.txt")" | tee -a "$BENCH_DIR/notes.txt"
 		: >"$BENCH_DIR/bpf.txt"
 	fi
+	# A node with many flows: the flow maps 10 % and 90 % full (LRU pressure).
+	for pct in 10 90; do
+		if "$here/bench-bpf.sh" --no-build --build-dir "$BUILD_DIR" --fill "$pct" \
+			>"$BENCH_DIR/bpf-fill$pct.txt" 2>&1; then
+			grep -E '^(flow maps|new flow|forward hit|reverse hit \(xdp)' "$BENCH_DIR/bpf-fill$pct.txt"
+		else
+			echo "bpf --fill $pct: not measured: $(tail -1 "$BENCH_DIR/bpf-fill$pct.txt")" |
+				tee -a "$BENCH_DIR/notes.txt"
+			: >"$BENCH_DIR/bpf-fill$pct.txt"
+		fi
+	done
 fi
 
 # ---- report ------------------------------------------------------------------------------

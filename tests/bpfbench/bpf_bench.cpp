@@ -18,13 +18,20 @@
 // runs under the expected reason, and the return code must match, else the program fails: a
 // number is printed only for the path it claims to measure.
 //
-// Usage (root): apilb_bpfbench [--loops N] [--batches B] [--fresh K]
+// With --fill PCT the flow maps (apilb_fwd_v2, apilb_rev_v2) first get PCT % of LB_MAX_FLOWS
+// established flows (written from userspace, spread over every CPU's LRU list as traffic from
+// every CPU would be), so the hits look up a table that full; the "new flow" case then opens K
+// (--fresh) flows with distinct tuples through lb_fwd (a SYN each: two LRU inserts), which at
+// 90 % runs into LRU eviction: the cost of a node with many flows.
+//
+// Usage (root): apilb_bpfbench [--loops N] [--batches B] [--fresh K] [--fill PCT]
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <arpa/inet.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -153,6 +160,8 @@ class Bench {
   int revTc() const { return bpf_program__fd(skel_->progs.lb_rev_tc); }
   int noopXdp() const { return noopXdp_; }
   int noopTc() const { return noopTc_; }
+  int fwdMap() const { return bpf_map__fd(skel_->maps.apilb_fwd_v2); }
+  int revMap() const { return bpf_map__fd(skel_->maps.apilb_rev_v2); }
 
   // VIP vipId at vip:kVipPort whose whole Maglev table points at backend slot beId (be:bePort).
   void addService(uint32_t vipId, uint32_t vip, uint32_t beId, uint32_t be, uint16_t bePort) {
@@ -253,6 +262,7 @@ struct Options {
   uint32_t loops = 200000;  // repeat per batch ("loop" method)
   int batches = 15;         // batches per case
   int fresh = 20000;        // syscalls per case ("fresh" method)
+  int fill = 0;             // % of LB_MAX_FLOWS pre-filled in the flow maps
 };
 
 // "loop": batches of repeat=N over one (idempotent) packet.
@@ -343,6 +353,89 @@ void establish(const Bench& b, uint32_t client, uint16_t port, uint32_t vip, uin
   expectOne(b, b.revXdp(), synAck, XDP_PASS, LB_R_REV_HIT, "SYN-ACK");
 }
 
+// Runs thread on `cpu` (the flow maps' LRU lists are per CPU: an entry written by userspace goes
+// to the list of the CPU the writer runs on).
+void pinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set))
+    throw std::runtime_error("sched_setaffinity failed: " + std::string(strerror(errno)));
+}
+
+// Number of keys in a hash map.
+size_t countKeys(int fd) {
+  lb_flow_key k{}, next{};
+  size_t n = 0;
+  for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &k, n++)
+    k = next;
+  return n;
+}
+
+// Fills the flow maps to pct % of LB_MAX_FLOWS with ESTABLISHED flows of clients 10.64.0.0/10
+// to `vip` (backend `be`), as many from each online CPU. Returns the number of flows written.
+size_t fillFlows(const Bench& b, int pct, uint32_t vip, uint32_t be) {
+  const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  const size_t n = static_cast<size_t>(LB_MAX_FLOWS) * static_cast<size_t>(pct) / 100;
+  for (size_t i = 0; i < n; i++) {
+    if (i % (n / static_cast<size_t>(ncpu) + 1) == 0)
+      pinTo(static_cast<int>(i / (n / static_cast<size_t>(ncpu) + 1)));
+    const uint32_t client = htonl(0x0a400000u + static_cast<uint32_t>(i / 50000));
+    const uint16_t port = htons(static_cast<uint16_t>(10000 + i % 50000));
+    lb_flow_key fk{}, rk{};
+    fk.src = addr4(client);
+    fk.dst = addr4(vip);
+    fk.sport = port;
+    fk.dport = htons(kVipPort);
+    fk.proto = IPPROTO_TCP;
+    fk.family = LB_AF_INET;
+    rk = fk;
+    rk.src = addr4(be);
+    rk.dst = addr4(client);
+    rk.sport = htons(kVipPort);
+    rk.dport = port;
+    lb_fwd f{};
+    f.backend = addr4(be);
+    f.backend_port = htons(kVipPort);
+    f.state = LB_TCP_ESTABLISHED;
+    f.backend_id = 1;
+    f.backend_gen = 1;
+    lb_rev r{};
+    r.vip = addr4(vip);
+    r.vip_port = htons(kVipPort);
+    r.state = LB_TCP_ESTABLISHED;
+    if (bpf_map_update_elem(b.fwdMap(), &fk, &f, BPF_ANY) ||
+        bpf_map_update_elem(b.revMap(), &rk, &r, BPF_ANY))
+      throw std::runtime_error("filling the flow maps failed: " + std::string(strerror(errno)));
+  }
+  pinTo(0);
+  return n;
+}
+
+// "new flow": K SYNs with distinct tuples (client 10.128.0.0/16) through lb_fwd, repeat=1 each;
+// every one must count as FWD_NEW.
+Row measureNewFlows(const Bench& b, const Options& o, uint32_t vip) {
+  Row row{"new flow, SYN (tc lb_fwd)"};
+  std::vector<std::vector<uint8_t>> pkts;
+  for (int i = 0; i < o.fresh; i++)
+    pkts.push_back(buildPacket({htonl(0x0a800000u + static_cast<uint32_t>(i / 50000)), vip,
+                                static_cast<uint16_t>(10000 + i % 50000), kVipPort, kSyn, kIsn, 0,
+                                0}));
+  auto before = b.counters();
+  std::vector<double> ns;
+  for (const auto& p : pkts) {
+    RunResult r = runOnce(b.fwd(), p, 1);
+    if (r.retval != TC_ACT_REDIRECT) throw std::runtime_error("new flow: not redirected");
+    ns.push_back(r.duration);
+  }
+  auto after = b.counters();
+  if (after[LB_R_FWD_NEW] - before[LB_R_FWD_NEW] != pkts.size())
+    throw std::runtime_error("new flow: not every SYN counted as FWD_NEW");
+  row.fresh = {median(ns), *std::min_element(ns.begin(), ns.end())};
+  row.freshNoop = timeFresh(b.noopTc(), pkts[0], o);
+  return row;
+}
+
 void print(const std::vector<Row>& rows, const Options& o) {
   printf("BPF_PROG_TEST_RUN, JIT, ns per packet (method: see tests/bpfbench/bpf_bench.cpp)\n");
   printf("loop = repeat %u x %d batches over an idempotent flow (backend == VIP), minus a no-op\n"
@@ -419,9 +512,18 @@ int run(const Options& o) {
       {"miss, not a VIP (tc lb_fwd)", b.fwd(), b.noopTc(), fwdMiss, fwdMiss, TC_ACT_OK,
        LB_R_PASS_NOT_VIP},
   };
+  pinTo(0);  // one CPU: the per-CPU counters and LRU list of the measured runs in one place
+  if (o.fill > 0) {
+    size_t n = fillFlows(b, o.fill, vipReal, backend);
+    printf("flow maps %d %% full before the cases: %zu flows written, %zu fwd and %zu rev entries "
+           "of %u\n", o.fill, n, countKeys(b.fwdMap()), countKeys(b.revMap()), LB_MAX_FLOWS);
+  }
   std::vector<Row> rows;
   for (const auto& c : cases) rows.push_back(measure(b, c, o));
+  rows.push_back(measureNewFlows(b, o, vipReal));
   print(rows, o);
+  printf("flow maps after the new flows: %zu fwd and %zu rev entries of %u\n",
+         countKeys(b.fwdMap()), countKeys(b.revMap()), LB_MAX_FLOWS);
   printTargets(rows);
   return 0;
 }
@@ -451,8 +553,14 @@ int main(int argc, char** argv) {
       o.batches = static_cast<int>(num("--batches"));
     } else if (a == "--fresh") {
       o.fresh = static_cast<int>(num("--fresh"));
+    } else if (a == "--fill") {
+      o.fill = static_cast<int>(num("--fill"));
+      if (o.fill > 100) {
+        fprintf(stderr, "apilb_bpfbench: --fill is a percentage (1..100)\n");
+        return 2;
+      }
     } else {
-      fprintf(stderr, "usage: apilb_bpfbench [--loops N] [--batches B] [--fresh K]\n");
+      fprintf(stderr, "usage: apilb_bpfbench [--loops N] [--batches B] [--fresh K] [--fill PCT]\n");
       return 2;
     }
   }
