@@ -37,6 +37,25 @@ static __always_inline __u32 lb_hairpin_reason(__u32 why)
 	return why + hit * (LB_R_FWD_HAIRPIN - why);
 }
 
+/* bpf_redirect_neigh() to the backend's NIC. With the next hop userspace keeps in the slot (the
+ * route's gateway, or the backend itself when on-link), the kernel only resolves the neighbour;
+ * without one (all-zero: multipath routes) it does a FIB lookup per packet. */
+static __always_inline long lb_redirect_backend(const struct lb_backend *be)
+{
+	struct bpf_redir_neigh nh = {};
+
+	if (!(be->nh.w[0] | be->nh.w[1] | be->nh.w[2] | be->nh.w[3]))
+		return bpf_redirect_neigh(be->ifindex, NULL, 0, 0);
+	if (be->family == LB_AF_INET) {
+		nh.nh_family = LB_SYS_AF_INET;
+		nh.ipv4_nh = be->nh.w[0];
+	} else {
+		nh.nh_family = LB_SYS_AF_INET6;
+		__builtin_memcpy(nh.ipv6_nh, be->nh.w, sizeof(nh.ipv6_nh));
+	}
+	return bpf_redirect_neigh(be->ifindex, &nh, sizeof(nh), 0);
+}
+
 static __always_inline int lb_fwd_redirect(struct __sk_buff *skb, const struct lb_backend *be,
 					   __u32 *why)
 {
@@ -52,9 +71,9 @@ static __always_inline int lb_fwd_redirect(struct __sk_buff *skb, const struct l
 		*why = lb_hairpin_reason(*why);
 		ret = bpf_redirect(lb_lo_ifindex, BPF_F_INGRESS);
 	} else {
-		/* FIB + neighbour lookup for the new destination, done by the kernel; needs no
-		 * forwarding sysctl (unlike bpf_fib_lookup). */
-		ret = bpf_redirect_neigh(be->ifindex, NULL, 0, 0);
+		/* Neighbour resolution (and FIB lookup without a next hop) by the kernel; needs
+		 * no forwarding sysctl (unlike bpf_fib_lookup). */
+		ret = lb_redirect_backend(be);
 	}
 	if (ret != TC_ACT_REDIRECT) {
 		*why = LB_R_ERR_REDIRECT;

@@ -37,7 +37,7 @@
 
 /* ---- map names (<= 15 chars; the kernel truncates longer names) ---------------------------- */
 #define LB_MAP_VIPS "apilb_vips"
-#define LB_MAP_BACKENDS "apilb_backends"
+#define LB_MAP_BACKENDS "apilb_backends_v2"
 #define LB_MAP_MAGLEV "apilb_maglev"
 #define LB_MAP_FWD "apilb_fwd_v2"
 #define LB_MAP_REV "apilb_rev_v2"
@@ -83,7 +83,7 @@ LB_ABI_SIZE(struct lb_vip, 16);
 
 #define LB_VIP_F_FAIL_OPEN (1u << 0) /* daemon: no backend healthy, table holds last good set */
 
-/* ---- apilb_backends: ARRAY __u32 backend_id -> lb_backend --------------------------------- */
+/* ---- apilb_backends_v2: ARRAY __u32 backend_id -> lb_backend --------------------------------- */
 struct lb_backend {
 	struct lb_addr addr; /* backend address */
 	__be16 port;	     /* backend port, network order */
@@ -95,8 +95,13 @@ struct lb_backend {
 	__u32 gen;	     /* bumped whenever the slot is (re)assigned; flows remember it */
 	__u16 weight;	     /* Maglev weight, >= 1 */
 	__u16 pad1;	     /* zero */
+	struct lb_addr nh;   /* next hop toward addr on ifindex: the route's gateway, or addr
+			      * itself when on-link; given to bpf_redirect_neigh() so the kernel
+			      * skips its route lookup. All-zero: no single next hop (multipath,
+			      * LOCAL): the kernel's FIB picks it per packet. Kept current by
+			      * `apilb run` from route change notifications. */
 };
-LB_ABI_SIZE(struct lb_backend, 40);
+LB_ABI_SIZE(struct lb_backend, 56);
 
 #define LB_BE_F_IN_USE (1u << 0) /* slot holds a configured backend */
 #define LB_BE_F_LOCAL (1u << 1)	 /* addr is the node's own: hairpin via lo ingress */
@@ -146,7 +151,7 @@ struct lb_fwd {
 	__be16 backend_port;	/* network order */
 	__u8 state;		/* LB_TCP_* */
 	__u8 flags;		/* LB_FLOW_F_* */
-	__u32 backend_id;	/* apilb_backends index */
+	__u32 backend_id;	/* apilb_backends_v2 index */
 	__u32 backend_gen;	/* lb_backend.gen at choice time; mismatch = backend replaced */
 	__u32 syn_seq;		/* client ISN (host order) of the SYN we forwarded */
 	__u32 cli_ack;		/* highest ack the client sent (host order), written by every
@@ -299,13 +304,13 @@ struct lb_sock {
 	__be16 port;	     /* the VIP port, network order */
 	__u8 family;	     /* the socket's family: LB_AF_INET or LB_AF_INET6 */
 	__u8 pad;	     /* zero */
-	__u32 backend_id;    /* apilb_backends index chosen at connect() */
+	__u32 backend_id;    /* apilb_backends_v2 index chosen at connect() */
 };
 LB_ABI_SIZE(struct lb_sock, 24);
 
 /* apilb_scookie: key __u64 bpf_get_socket_cookie() (= sock_diag's idiag_cookie), value: */
 struct lb_sock_ent {
-	__u32 backend_id;  /* apilb_backends index chosen at connect() */
+	__u32 backend_id;  /* apilb_backends_v2 index chosen at connect() */
 	__u32 backend_gen; /* lb_backend.gen at connect() */
 	__u64 connect_ns;  /* bpf_ktime_get_ns() at connect() */
 };

@@ -172,19 +172,47 @@ bench_iptables_down() {
 # ---- apilb -------------------------------------------------------------------------------
 bench_apilb() { "$APILB" --netns "$NS" --pin-dir "$PIN_DIR" "$@"; }
 
-# bench_apilb_up [EXTRA ATTACH ARGS...]: attach apilb in the node namespace (VIP :8080).
+# bench_apilb_up [EXTRA ATTACH ARGS...]: apilb in the node namespace (VIP :8080). Packet mode
+# runs as deployed, under `apilb run` (which attaches, probes and pins the backends' next hops
+# from route notifications; tcp probes: the bench's servers speak plain HTTP), until
+# BENCH_APILB_RUN=0 asks for `apilb attach` alone (no daemon, no pinned next hops). Socket mode is
+# attached by the CLI.
 bench_apilb_up() {
-	local args=(attach --vip "$LAB_VIP4:$BENCH_PORT" --iface eth0 "$@") b
+	local args=(--vip "$LAB_VIP4:$BENCH_PORT" --iface eth0 "$@") b i
 	if [ "${BENCH_APILB_ONE:-0}" = 1 ]; then
 		args+=(--backend "$(lab_addr4 api1):$BENCH_PORT")
 	else
 		for b in $(bench_backends); do args+=(--backend "$b"); done
 	fi
-	bench_apilb "${args[@]}" >"$BENCH_DIR/apilb-attach.log" 2>&1 ||
-		{ cat "$BENCH_DIR/apilb-attach.log" >&2; return 1; }
+	if [ "${BENCH_APILB_RUN:-1}" = 0 ] || [[ " $* " == *" socket "* ]]; then
+		bench_apilb attach "${args[@]}" >"$BENCH_DIR/apilb-attach.log" 2>&1 ||
+			{ cat "$BENCH_DIR/apilb-attach.log" >&2; return 1; }
+		return 0
+	fi
+	rm -rf "$BENCH_DIR/run-state"
+	# Not through bench_apilb: $! must be apilb itself (a function would run in a subshell that
+	# does not pass SIGTERM on).
+	"$APILB" --netns "$NS" --pin-dir "$PIN_DIR" run "${args[@]}" --probe-type tcp --probe-interval 500ms \
+		--state-dir "$BENCH_DIR/run-state" --cleanup-on-exit >"$BENCH_DIR/apilb-attach.log" 2>&1 &
+	BENCH_RUN_PID=$!
+	for i in $(seq 100); do
+		[ "$(jq '.backends | length > 0 and all(.state == "healthy")' \
+			"$BENCH_DIR/run-state/health.json" 2>/dev/null)" = true ] && return 0
+		kill -0 "$BENCH_RUN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$BENCH_DIR/apilb-attach.log" >&2
+	bench_apilb_down
+	return 1
 }
 
 bench_apilb_down() {
+	if [ -n "${BENCH_RUN_PID:-}" ]; then  # --cleanup-on-exit: SIGTERM detaches
+		kill -TERM "$BENCH_RUN_PID" 2>/dev/null
+		wait "$BENCH_RUN_PID" 2>/dev/null || true
+		BENCH_RUN_PID=""
+		[ -e "$PIN_DIR/apilb_attach" ] || return 0
+	fi
 	bench_apilb detach >"$BENCH_DIR/apilb-detach.log" 2>&1 ||
 		{ cat "$BENCH_DIR/apilb-detach.log" >&2; return 1; }
 }
@@ -579,8 +607,11 @@ md.append("""- Lab: `scripts/lab-up.sh apilbb-<pid>` (namespaces `-node`, `-api1
   **nginx** stream, 2 workers, `least_conn`, on `127.0.0.1:28080` (kubespray's nginx-proxy);
   **iptables** DNAT in `nat OUTPUT` for `10.96.0.1:8080`, `-m statistic --mode random` over the
   3 (kube-proxy's rule shape), created before and deleted (whole nat table) after each run so
-  conntrack does not slow down the other targets; **apilb** = `apilb --netns ... attach --vip
-  169.254.64.43:8080 --backend <3 x :8080> --iface eth0` before each run, `detach` after it.
+  conntrack does not slow down the other targets; **apilb** (packet mode) runs as deployed:
+  `apilb --netns ... run --vip 169.254.64.43:8080 --backend <3 x :8080> --iface eth0
+  --probe-type tcp --cleanup-on-exit` (attaches, probes, pins the backends' next hops) started
+  before each run and stopped (SIGTERM: detach) after it; `BENCH_APILB_RUN=0` uses `apilb attach`
+  / `detach` instead (no daemon, no pinned next hop). Socket mode: `apilb attach --mode socket`.
 - Before every single wrk/curl run: `ss -K state time-wait` in every lab namespace and
   `conntrack -F` in the node namespace, so leftover TIME_WAIT sockets and conntrack entries of
   the previous run cannot collide with new flows.

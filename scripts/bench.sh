@@ -77,6 +77,7 @@ BPFBENCH="$BUILD_DIR/tests/bpfbench/apilb_bpfbench"
 cleanup() {
 	local rc=$?
 	[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null
+	[ -n "${BENCH_RUN_PID:-}" ] && { kill "$BENCH_RUN_PID" 2>/dev/null; wait "$BENCH_RUN_PID" 2>/dev/null; } || true
 	[ -x "$APILB" ] && [ -e "$PIN_DIR" ] && bench_apilb detach >/dev/null 2>&1
 	"$here/lab-down.sh" "$PREFIX" >/dev/null 2>&1 || echo "bench: lab-down $PREFIX failed" >&2
 	bench_cg_remove

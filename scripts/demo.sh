@@ -184,7 +184,7 @@ cat <<EOF2
                     apilb backend del $(lab_addr4 api2):$LAB_PORT;  apilb backend add $(lab_addr4 api2):$LAB_PORT
   A request:        ip netns exec $NODE_NS curl --cacert $LAB_CA https://$vip/version
   Hairpin backend:  apilb backend add $LAB_NODE4:$LAB_PORT   (nginx "node" runs on the node itself)
-  Maps (BTF-typed): bpftool map dump pinned $PIN/apilb_backends   (also apilb_vips, apilb_fwd_v2,
+  Maps (BTF-typed): bpftool map dump pinned $PIN/apilb_backends_v2   (also apilb_vips, apilb_fwd_v2,
                     apilb_rev_v2, apilb_stats, apilb_maglev, apilb_attach)
   Programs:         ip netns exec $NODE_NS tc filter show dev apilb0 egress
                     ip netns exec $NODE_NS ip -d link show eth0    (xdp)

@@ -32,6 +32,11 @@
 #define LB_TH_RST 0x04
 #define LB_TH_ACK 0x10
 
+/* The kernel's address families (linux/socket.h is not usable from BPF C): struct
+ * bpf_redir_neigh.nh_family takes these, not LB_AF_*. */
+#define LB_SYS_AF_INET 2
+#define LB_SYS_AF_INET6 10
+
 /* IPv4 frag_off bits (host order); include/net/ip.h is not UAPI. */
 #define LB_IP_MF 0x2000
 #define LB_IP_OFFSET 0x1fff

@@ -21,7 +21,7 @@ struct {
 	__uint(max_entries, LB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct lb_backend);
-} apilb_backends SEC(".maps");
+} apilb_backends_v2 SEC(".maps");
 
 /* Inner Maglev table template. Userspace sets max_entries to the real table size before load
  * (bpf_map__inner_map()); no BPF_F_INNER_MAP, so every inner map userspace creates must have

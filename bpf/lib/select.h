@@ -63,7 +63,7 @@ static __always_inline struct lb_backend *lb_backend_usable(__u32 id, __u8 famil
 
 	if (id >= LB_MAX_BACKENDS)
 		return NULL;
-	be = bpf_map_lookup_elem(&apilb_backends, &id);
+	be = bpf_map_lookup_elem(&apilb_backends_v2, &id);
 	if (!be || !(be->flags & LB_BE_F_IN_USE) || (be->flags & LB_BE_F_DOWN))
 		return NULL;
 	if (be->family != family)

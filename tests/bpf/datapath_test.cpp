@@ -111,7 +111,7 @@ class DatapathTest : public ::testing::Test {
   virtual uint32_t requireLocal() const { return 0; }
 
   static int fd(bpf_map* m) { return bpf_map__fd(m); }
-  int beFd() { return fd(skel_->maps.apilb_backends); }
+  int beFd() { return fd(skel_->maps.apilb_backends_v2); }
   int fwdFd() { return fd(skel_->maps.apilb_fwd_v2); }
   int revFd() { return fd(skel_->maps.apilb_rev_v2); }
 
@@ -373,6 +373,24 @@ TEST_F(DatapathTest, SynToVipV4IsDnatedAndTracked) {
   EXPECT_EQ(r->syn_seq, 77777u);
   EXPECT_EQ(r->vip_port, htons(kVipPort));
   EXPECT_EQ(r->vip.w[0], makeAddr(kVip4).w[0]);
+}
+
+// With a next hop in the slot (the route's gateway, kept by userspace) the program passes it to
+// bpf_redirect_neigh() (struct bpf_redir_neigh, v4 and v6); the packet is rewritten and
+// redirected exactly as without one.
+TEST_F(DatapathTest, NextHopInTheSlotIsUsedForBothFamilies) {
+  auto setNh = [&](uint32_t id, const std::string& nh) {
+    lb_backend be{};
+    ASSERT_EQ(bpf_map_lookup_elem(beFd(), &id, &be), 0);
+    be.nh = makeAddr(nh);
+    ASSERT_EQ(bpf_map_update_elem(beFd(), &id, &be, BPF_EXIST), 0);
+  };
+  setNh(0, "10.0.0.254");
+  setNh(2, "fd00::fe");
+  syn(kNode4, 40050, kVip4, kBe0, kBe0Port);
+  syn(kNode6, 40051, kVip6, kBe6a, kBe6aPort);
+  expect(Prog::kFwd, tcpPkt(kNode4, 40050, kVip4, kVipPort, kTcpAck, 1001, 1), TC_ACT_REDIRECT,
+         LB_R_FWD_HIT, tcpPkt(kNode4, 40050, kBe0, kBe0Port, kTcpAck, 1001, 1));
 }
 
 TEST_F(DatapathTest, SynToVipV6IsDnatedAndTracked) {
@@ -1022,7 +1040,7 @@ TEST_F(DatapathTest, CountersSumPacketsAndBytesOverCpus) {
 }
 
 TEST_F(DatapathTest, AllMapsExistWithBtfTypes) {
-  for (bpf_map* m : {skel_->maps.apilb_vips, skel_->maps.apilb_backends, skel_->maps.apilb_maglev,
+  for (bpf_map* m : {skel_->maps.apilb_vips, skel_->maps.apilb_backends_v2, skel_->maps.apilb_maglev,
                      skel_->maps.apilb_fwd_v2, skel_->maps.apilb_rev_v2, skel_->maps.apilb_stats,
                      skel_->maps.apilb_attach, skel_->maps.apilb_bports,
                      skel_->maps.apilb_bstats}) {

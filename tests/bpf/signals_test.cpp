@@ -97,7 +97,7 @@ class SignalTest : public ::testing::Test {
     lb::UniqueFd tmpl = lb::sizeMaglevInner(skel_->maps.apilb_maglev, kTable);
     skel_->rodata->lb_require_local = 0;  // test runs have no socket
     ASSERT_EQ(apilb::load(skel_), 0) << "apilb::load failed (verifier log above)";
-    int vips = fd(skel_->maps.apilb_vips), bes = fd(skel_->maps.apilb_backends);
+    int vips = fd(skel_->maps.apilb_vips), bes = fd(skel_->maps.apilb_backends_v2);
     ASSERT_EQ(putVip(vips, kVip4, kVipPort, 0, kTable), 0);
     ASSERT_EQ(putVip(vips, kVip6, kVipPort, 1, kTable), 0);
     ASSERT_EQ(putBackend(bes, 0, kBe0, kBePort, 0, LB_BE_F_IN_USE), 0);

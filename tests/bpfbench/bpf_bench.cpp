@@ -183,7 +183,7 @@ class Bench {
     b.ifindex = 1;
     b.gen = 1;
     b.weight = 1;
-    update(skel_->maps.apilb_backends, &beId, &b);
+    update(skel_->maps.apilb_backends_v2, &beId, &b);
     uint32_t port = bePort, on = 1;
     update(skel_->maps.apilb_bports, &port, &on);
     if (lb::installMaglevTable(bpf_map__fd(skel_->maps.apilb_maglev), vipId,

@@ -3,7 +3,8 @@
 # e2e (daemon): an IPv6 VIP with IPv6 backends. Probes go to [v6]:6443 with the certificate
 # name and SNI kubernetes.default.svc (CURLOPT_CONNECT_TO); a download through the v6 VIP from a
 # backend that then hangs is aborted by SOCK_DESTROY of the AF_INET6 socket; the table keeps the
-# other backend and new requests succeed.
+# other backend and new requests succeed. A hang is only timeouts: --probe-timeout-dead-after 1s
+# turns it into dead at the second one (the default, 10 s, would outlast the test's 6 s wait).
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$E2E_REPO/tests/daemon/e2e_lib.sh"
@@ -12,6 +13,7 @@ e2e_init daemon_ipv6
 STATE_DIR="$LAB_DIR/state"
 "$APILB" --netns "$NODE_NS" --pin-dir "$PIN" run --vip "$VIP6" --backend "$(be6 api1)" \
 	--backend "$(be6 api2)" --probe-ca "$LAB_CA" --probe-server-name kubernetes.default.svc \
+	--probe-timeout-dead-after 1s \
 	--state-dir "$STATE_DIR" >>"$LAB_DIR/daemon.log" 2>&1 &
 E2E_DAEMON_PID=$!
 v6_state() { health | jq -r --arg a "$(be6 "$1")" '.backends[] | select(.address==$a) | .state'; }

@@ -39,9 +39,9 @@ zeros12='00 00 00 00 00 00 00 00 00 00 00 00 '
 id2=$(lb backend list | awk -v a="$(be4 api2)" '$2==a{print $1}')
 require id "api2's backend id ('$id2')" test -n "$id2"
 # lb_fwd key {src=node, dst=VIP, sport=LPORT, dport=6443, TCP, AF_INET}; value: backend api2,
-# state SYN_SENT (1), flags 0, backend_id, gen 1, syn_seq, created/last 0.
+# state SYN_SENT (1), flags 0, backend_id, gen 1, syn_seq, cli_ack/pad 0, created/last/rev_ns 0.
 key="$(hex4 "$LAB_NODE4")$zeros12$(hex4 "$LAB_VIP4")$zeros12$(hexport $LPORT)$(hexport $LAB_PORT)06 02 00 00"
-val="$(hex4 "$(lab_addr4 api2)")$zeros12$(hexport $LAB_PORT)01 00 $(hexle32 "$id2")$(hexle32 1)04 03 02 01 $(printf '00 %.0s' $(seq 16))"
+val="$(hex4 "$(lab_addr4 api2)")$zeros12$(hexport $LAB_PORT)01 00 $(hexle32 "$id2")$(hexle32 1)04 03 02 01 $(printf '00 %.0s' $(seq 32))"
 # shellcheck disable=SC2086
 require plant "bpftool plants a stale SYN_SENT apilb_fwd_v2 entry node:$LPORT -> VIP (api2)" \
 	bpftool map update pinned "$PIN/apilb_fwd_v2" key hex $key value hex $val

@@ -109,12 +109,12 @@ done
 # every connect must land on api1, none refused.
 flag_down() {
 	local raw bytes
-	raw=$(bpftool -j map lookup pinned "$PIN/apilb_backends" key "$1" 0 0 0 | jq -r '.value | join(" ")')
+	raw=$(bpftool -j map lookup pinned "$PIN/apilb_backends_v2" key "$1" 0 0 0 | jq -r '.value | join(" ")')
 	read -r -a bytes <<<"$raw"
 	bytes[20]=0x09 # LB_BE_F_IN_USE | LB_BE_F_DOWN
-	bpftool map update pinned "$PIN/apilb_backends" key "$1" 0 0 0 value "${bytes[@]}"
+	bpftool map update pinned "$PIN/apilb_backends_v2" key "$1" 0 0 0 value "${bytes[@]}"
 }
-check down.flag "api2 and api3 flagged DOWN in apilb_backends" bash -c "$(declare -f flag_down); PIN=$PIN; flag_down 1 && flag_down 2"
+check down.flag "api2 and api3 flagged DOWN in apilb_backends_v2" bash -c "$(declare -f flag_down); PIN=$PIN; flag_down 1 && flag_down 2"
 out=$(for _ in $(seq 20); do cg_who "https://$VIP4/version"; done)
 expect_eq down.errors "connects refused while api2, api3 are DOWN in a table that still holds them" \
 	"$(count_of error <<<"$out")" 0

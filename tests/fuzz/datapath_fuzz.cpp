@@ -264,7 +264,7 @@ void setUp() {
   (void)lb::chooseXdpFrags(g_skel);  // as LbProgram::load: xdp.frags where the kernel takes it
   if (apilb::load(g_skel) != 0) fail("apilb::load", kFwd, errno);
   close(tmpl);
-  int vips = mapFd(g_skel->maps.apilb_vips), bes = mapFd(g_skel->maps.apilb_backends);
+  int vips = mapFd(g_skel->maps.apilb_vips), bes = mapFd(g_skel->maps.apilb_backends_v2);
   int ok = putVip(vips, kVip4, kVipPort, 0, kTable) | putVip(vips, kVip6, kVipPort, 1, kTable) |
            putBackend(bes, 0, kBe0, kBe0Port, 0, LB_BE_F_IN_USE) |
            putBackend(bes, 1, "10.0.0.12", kVipPort, 0, LB_BE_F_IN_USE | LB_BE_F_DRAIN) |

@@ -180,7 +180,7 @@ TEST(Maglev, IdIsNotHashedOnlyKey) {
   for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i] + 100, b[i]);
 }
 
-// Nodes may assign apilb_backends slot ids in different orders; the slot -> endpoint mapping
+// Nodes may assign apilb_backends_v2 slot ids in different orders; the slot -> endpoint mapping
 // must still agree, so the order of backends comes from the key, never the id.
 TEST(Maglev, SameKeysDifferentIdsGiveSameEndpointPerSlot) {
   auto a = makeSet(12);

@@ -143,7 +143,7 @@ std::string Datapath::ifaceProblem(const Endpoint& ep) const {
 }
 
 std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
-                                     uint32_t* idOut) {
+                                     uint32_t* idOut, bool pinNextHop) {
   auto all = vips();
   auto vip = std::find_if(all.begin(), all.end(), [&](auto& v) { return v.vip.vip_id == vipId; });
   if (vip == all.end()) return std::make_error_code(std::errc::no_such_file_or_directory);
@@ -166,6 +166,7 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
     nb.flags = LB_BE_F_IN_USE | (route.local() ? LB_BE_F_LOCAL : 0);
     nb.vip_id = vipId;
     nb.ifindex = route.oif;
+    if (pinNextHop) nb.nh = route.nextHop(ep);
     nb.gen = be.gen + 1;
     nb.weight = std::max<uint16_t>(weight, 1);
     // The port first: the reverse path must know it before any flow to this backend exists.
@@ -177,6 +178,34 @@ std::error_code Datapath::addBackend(uint32_t vipId, const Endpoint& ep, uint16_
     return {};
   }
   return std::make_error_code(std::errc::no_space_on_device);
+}
+
+std::error_code Datapath::refreshRoutes(std::vector<std::string>* changes, bool pinNextHops) {
+  SlotLock lock(pinDir_);
+  if (!lock.held()) return errnoCode();
+  for (const auto& b : backends()) {
+    Endpoint ep = b.endpoint();
+    RouteInfo route;
+    if (routeLookup(ep, &route)) continue;  // no route now: keep the last path (and say nothing)
+    lb_backend nb = b.be;
+    nb.ifindex = route.oif;
+    nb.nh = pinNextHops ? route.nextHop(ep) : lb_addr{};
+    nb.flags = (nb.flags & ~LB_BE_F_LOCAL) | (route.local() ? LB_BE_F_LOCAL : 0);
+    if (nb.ifindex == b.be.ifindex && nb.flags == b.be.flags &&
+        std::memcmp(&nb.nh, &b.be.nh, sizeof(nb.nh)) == 0)
+      continue;
+    // Same slot, same gen: the backend's flows stay; only the path to it changed.
+    if (bpf_map_update_elem(fds_->backends.get(), &b.id, &nb, BPF_EXIST) != 0) return errnoCode();
+    if (changes) {
+      Endpoint nh{nb.nh, 0, nb.family};
+      bool none = !(nb.nh.w[0] | nb.nh.w[1] | nb.nh.w[2] | nb.nh.w[3]);
+      changes->push_back(ep.str() + ": now via " + ifName(nb.ifindex) +
+                         (route.local() ? " (local)"
+                          : none        ? " (next hop: the kernel's route lookup per packet)"
+                                        : " next hop " + nh.addrStr()));
+    }
+  }
+  return {};
 }
 
 std::error_code Datapath::removeBackend(uint32_t id) {

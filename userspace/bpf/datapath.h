@@ -20,7 +20,7 @@
 namespace lb {
 
 struct BackendInfo {
-  uint32_t id;    // apilb_backends index
+  uint32_t id;    // apilb_backends_v2 index
   lb_backend be;  // as stored in the map
   Endpoint endpoint() const;
 };
@@ -75,8 +75,17 @@ class Datapath {
   // EEXIST: already there; ENOSPC: no free slot; EAFNOSUPPORT: family differs from the VIP's;
   // EXDEV: ifaceProblem(ep) is not empty; ENETUNREACH/EHOSTUNREACH: no route.
   // Safe against concurrent addBackend/removeBackend of any process (SlotLock, pin_lock.h).
+  // pinNextHop: store the route's next hop in the slot (lb_backend.nh), which only `apilb run`
+  // does: it keeps them current from route notifications. Without it (the CLI) the kernel looks
+  // the route up per packet, so route changes are followed without a daemon.
   [[nodiscard]] std::error_code addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
-                                           uint32_t* idOut);
+                                           uint32_t* idOut, bool pinNextHop = false);
+  // Looks up the route to every backend again and rewrites the slots whose path changed (egress
+  // ifindex, next hop, LOCAL) in place: same slot, same gen, so their flows stay. One line per
+  // changed backend goes to *changes (may be null). A backend without a route keeps its last
+  // path. pinNextHops false clears every next hop (the kernel's per-packet lookup takes over).
+  [[nodiscard]] std::error_code refreshRoutes(std::vector<std::string>* changes,
+                                              bool pinNextHops = true);
   // Clears the slot. Flows to it are re-picked on their next packet. Does not publish.
   [[nodiscard]] std::error_code removeBackend(uint32_t id);
   // Whether apilb_bports marks port as a backend port (the reverse path's first filter).

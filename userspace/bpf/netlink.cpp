@@ -5,6 +5,7 @@
 #include "bpf/netlink.h"
 
 #include <arpa/inet.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
@@ -12,6 +13,8 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -144,6 +147,13 @@ std::error_code createVeth(const std::string& name, const std::string& peerName)
 
 bool RouteInfo::local() const { return type == RTN_LOCAL; }
 
+lb_addr RouteInfo::nextHop(const Endpoint& dst) const {
+  if (local() || nexthops != 1) return lb_addr{};
+  if (gateway.family == dst.family) return gateway.addr;
+  if (gateway.family == 0) return dst.addr;                 // on-link
+  return lb_addr{};  // RFC 5549 (v4 via an IPv6 gateway): let the kernel's FIB handle it
+}
+
 std::error_code routeLookup(const Endpoint& dst, RouteInfo* out) {
   Sock s;
   if (auto ec = openSock(&s)) return ec;
@@ -157,8 +167,12 @@ std::error_code routeLookup(const Endpoint& dst, RouteInfo* out) {
   }
   *out = RouteInfo{};
   out->type = rtnl_route_get_type(route);
-  if (rtnl_route_get_nnexthops(route) > 0)
-    out->oif = static_cast<uint32_t>(rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(route, 0)));
+  out->nexthops = rtnl_route_get_nnexthops(route);
+  if (out->nexthops > 0) {
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(route, 0);
+    out->oif = static_cast<uint32_t>(rtnl_route_nh_get_ifindex(nh));
+    if (out->nexthops == 1) fromNlAddr(rtnl_route_nh_get_gateway(nh), &out->gateway);
+  }
   fromNlAddr(rtnl_route_get_pref_src(route), &out->prefsrc);
   rtnl_route_put(route);
   if (out->type == RTN_UNREACHABLE || out->type == RTN_PROHIBIT || out->type == RTN_BLACKHOLE)
@@ -227,6 +241,45 @@ std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n) {
 std::string ifName(uint32_t ifindex) {
   char buf[IF_NAMESIZE] = {};
   return if_indextoname(ifindex, buf) ? std::string(buf) : std::string();
+}
+
+RouteWatch::~RouteWatch() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::error_code RouteWatch::open() {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return std::error_code(errno, std::generic_category());
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+                 RTMGRP_IPV6_IFADDR;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    std::error_code ec(errno, std::generic_category());
+    close(fd);
+    return ec;
+  }
+  fd_ = fd;
+  return {};
+}
+
+bool RouteWatch::drain() {
+  if (fd_ < 0) return false;
+  bool any = false;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      any = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ENOBUFS) {  // overflow: notifications were lost
+      any = true;
+      continue;
+    }
+    return any;  // EAGAIN (drained), or an error that the next call sees again
+  }
 }
 
 }  // namespace lb

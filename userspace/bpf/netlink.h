@@ -18,7 +18,12 @@ struct RouteInfo {
   uint8_t type = 0;    // RTN_UNICAST, RTN_LOCAL, ...
   uint32_t oif = 0;    // egress ifindex (lo for a local address)
   Endpoint prefsrc;    // preferred source (family 0 if the route has none)
+  Endpoint gateway;    // the single next hop's gateway (family 0: on-link, or multipath)
+  int nexthops = 0;    // number of next hops of the route (> 1: multipath)
   bool local() const;  // type == RTN_LOCAL: the address is the node's own
+  // The next hop to give bpf_redirect_neigh() for dst (lb_backend.nh): the gateway, dst itself
+  // when on-link, all-zero for a local address or a multipath route (the kernel then picks).
+  lb_addr nextHop(const Endpoint& dst) const;
 };
 
 // `ip route get <dst>`. ENETUNREACH / EHOSTUNREACH when there is no route.
@@ -43,5 +48,26 @@ struct VipDevice {
 [[nodiscard]] std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n);
 // Interface name of ifindex ("" if none).
 std::string ifName(uint32_t ifindex);
+
+// Notifications of route, link and address changes in the current network namespace
+// (rtnetlink multicast groups): what can change a backend's egress device or next hop. IPv4 does
+// not announce the routes it flushes when a link goes down, hence links and addresses too.
+class RouteWatch {
+ public:
+  RouteWatch() = default;
+  RouteWatch(const RouteWatch&) = delete;
+  RouteWatch& operator=(const RouteWatch&) = delete;
+  ~RouteWatch();
+  // Opens and binds the socket (non-blocking). The kernel's errno on failure.
+  [[nodiscard]] std::error_code open();
+  // Readable when something changed (for epoll/poll); -1 before open().
+  int fd() const { return fd_; }
+  // Reads every pending notification; true if there was any (or the socket overflowed, which
+  // means some were lost: treat as changed).
+  bool drain();
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace lb

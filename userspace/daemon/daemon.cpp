@@ -49,7 +49,7 @@ Daemon::Daemon(DaemonConfig cfg, DatapathPort* port, SocketKiller* killer, Reloa
 
 Daemon::~Daemon() {
   disc_.reset();  // stops the watch thread first
-  if (waitfd_ >= 0 && waitfd_ != sigfd_.get()) close(waitfd_);
+  if (waitfd_ >= 0) close(waitfd_);
 }
 
 std::vector<BackendConfig> Daemon::wantedBackends() const {
@@ -61,16 +61,19 @@ bool Daemon::isLeaving(size_t index) const {
          disc_->set().isLeaving(rec_.members()[index].cfg.ep);
 }
 
-// One fd for the prober's wait: the signalfd alone, or an epoll of it and the watcher's eventfd
-// (level-triggered: readable while either is).
+// One fd for the prober's wait: an epoll (level-triggered) of the signalfd, the route
+// notifications (when they could be opened) and the discovery watcher's eventfd (if any).
 std::string Daemon::openWaitFd() {
-  if (!disc_) {
-    waitfd_ = sigfd_.get();
-    return "";
-  }
   waitfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (waitfd_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
-  for (int fd : {sigfd_.get(), disc_->fd()}) {
+  std::vector<int> fds = {sigfd_.get()};
+  if (auto ec = routes_.open())
+    log::warn("route notifications unavailable (" + ec.message() +
+              "): backends keep the egress device and next hop they were added with");
+  else
+    fds.push_back(routes_.fd());
+  if (disc_) fds.push_back(disc_->fd());
+  for (int fd : fds) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -78,6 +81,21 @@ std::string Daemon::openWaitFd() {
       return std::string("epoll_ctl: ") + std::strerror(errno);
   }
   return "";
+}
+
+// A route, link or address changed: the backends' egress devices and next hops follow.
+void Daemon::pollRoutes() {
+  if (!routes_.drain()) return;
+  refreshRoutes("route change");
+}
+
+// Re-resolves every backend's path and pins its next hop (only while the daemon runs: it is the
+// one that keeps them current); logs each change as "<why>: backend ...".
+void Daemon::refreshRoutes(const char* why) {
+  std::vector<std::string> changes;
+  if (auto ec = port_->refreshRoutes(&changes, true))
+    log::warn("re-resolving the backends' routes failed: " + ec.message());
+  for (const auto& c : changes) log::info(std::string(why) + ": backend " + c);
 }
 
 std::string Daemon::start() {
@@ -97,6 +115,7 @@ std::string Daemon::start() {
   sigfd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd_.valid()) return "signalfd: " + errnoCode().message();
   if (std::string e = openWaitFd(); !e.empty()) return e;
+  if (routes_.fd() >= 0) refreshRoutes("next hop");  // backends attached by the CLI have none
   if (disc_) {
     try {
       disc_->start();
@@ -441,8 +460,12 @@ int Daemon::run() {
     if (sig) {
       handleSignals();
       pollDiscovery();
+      pollRoutes();
     }
   }
+  // Nobody keeps the next hops current any more: the kernel's per-packet lookup takes over.
+  if (routes_.fd() >= 0 && port_->refreshRoutes(nullptr, false))
+    log::warn("clearing the backends' next hops failed: they stay until the next apilb run");
   return 0;
 }
 

@@ -25,6 +25,7 @@
 #include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "daemon/passive.h"
+#include "bpf/netlink.h"
 #include "daemon/prober.h"
 #include "daemon/reconciler.h"
 
@@ -66,6 +67,8 @@ class Daemon {
                   const char* why);
   std::string openWaitFd();
   void pollDiscovery();
+  void pollRoutes();
+  void refreshRoutes(const char* why);
   void finishDrainedLeavers();
   bool isLeaving(size_t index) const;
 
@@ -83,7 +86,8 @@ class Daemon {
   std::function<void()> tick_;
   UniqueFd sigfd_;
   std::unique_ptr<Discovery> disc_;
-  int waitfd_ = -1;  // epoll of sigfd_ and the watcher's fd (owned), or sigfd_ itself
+  RouteWatch routes_;  // route/link/address notifications: backends' next hops follow them
+  int waitfd_ = -1;    // epoll of sigfd_, routes_ and the watcher's fd (owned)
   bool stop_ = false;
   bool dirty_ = true;
 };

@@ -17,7 +17,7 @@ class RealDatapath : public DatapathPort {
   std::string ifaceProblem(const Endpoint& ep) const override { return dp_.ifaceProblem(ep); }
   std::error_code addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
                              uint32_t* idOut) override {
-    return dp_.addBackend(vipId, ep, weight, idOut);
+    return dp_.addBackend(vipId, ep, weight, idOut, true);  // the daemon keeps next hops current
   }
   std::error_code removeBackend(uint32_t id) override { return dp_.removeBackend(id); }
   std::error_code setBackendFlags(uint32_t id, uint32_t set, uint32_t clear) override {
@@ -39,6 +39,9 @@ class RealDatapath : public DatapathPort {
   }
   std::vector<uint64_t> socketCookiesTo(uint32_t id) const override {
     return sockCookiesTo(dp_.pinDir(), id);
+  }
+  std::error_code refreshRoutes(std::vector<std::string>* changes, bool pin) override {
+    return dp_.refreshRoutes(changes, pin);
   }
 
  private:

@@ -44,6 +44,12 @@ class DatapathPort {
   // Socket mode: cookies of the open sockets the connect hook sent to backend id (none in
   // packet mode).
   virtual std::vector<uint64_t> socketCookiesTo(uint32_t /*id*/) const { return {}; }
+  // Datapath::refreshRoutes: re-resolves every backend's egress device and next hop after a
+  // route/link/address change (pin false: clears the next hops). This default changes nothing.
+  [[nodiscard]] virtual std::error_code refreshRoutes(std::vector<std::string>* /*changes*/,
+                                                      bool /*pin*/) {
+    return {};
+  }
 };
 
 class SocketKiller {

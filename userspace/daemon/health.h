@@ -79,7 +79,7 @@ std::optional<Transition> recordProbe(BackendHealth* h, const ProbeResult& r,
 
 // Input to decide(): one configured backend.
 struct BackendView {
-  uint32_t id;  // apilb_backends slot
+  uint32_t id;  // apilb_backends_v2 slot
   HealthState state;
   bool priorUsable;         // in the published table before the daemon knew its health (adopted)
   uint32_t priorFlags = 0;  // LB_BE_F_DRAIN/DOWN found in the map; kept while unknown

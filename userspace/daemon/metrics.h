@@ -34,7 +34,7 @@ class Datapath;
 struct DaemonView {
   struct Backend {
     std::string name;  // "ip:port" / "[v6]:port", as in `apilb status`
-    uint32_t id;       // apilb_backends slot
+    uint32_t id;       // apilb_backends_v2 slot
     HealthState state;
   };
   std::string vip;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reconciler: makes the pinned datapath match a Decision (health.h). It owns the mapping from
-// configured backends to apilb_backends slots, publishes a new Maglev table only when the usable
+// configured backends to apilb_backends_v2 slots, publishes a new Maglev table only when the usable
 // set changes, sets DRAIN/DOWN flags and LB_VIP_F_FAIL_OPEN, and terminates the flows of a
 // backend the moment it is marked DOWN (socket destruction + flow entry deletion).
 //
@@ -22,7 +22,7 @@
 namespace lb {
 
 struct Member {
-  uint32_t id;  // apilb_backends slot
+  uint32_t id;  // apilb_backends_v2 slot
   BackendConfig cfg;
   bool priorUsable;     // in the table found at sync()
   uint32_t priorFlags;  // flags found at sync()

@@ -19,7 +19,7 @@
 namespace lb {
 
 struct MaglevBackend {
-  uint32_t id;      // value written into table slots (apilb_backends index)
+  uint32_t id;      // value written into table slots (apilb_backends_v2 index)
   std::string key;  // identity hashed for the permutation, e.g. Endpoint::str()
   uint32_t weight;  // >= 1; a backend gets slots in proportion to its weight
 };
