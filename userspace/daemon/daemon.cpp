@@ -67,11 +67,7 @@ std::string Daemon::openWaitFd() {
   waitfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (waitfd_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
   std::vector<int> fds = {sigfd_.get()};
-  if (auto ec = routes_.open())
-    log::warn("route notifications unavailable (" + ec.message() +
-              "): backends keep the egress device and next hop they were added with");
-  else
-    fds.push_back(routes_.fd());
+  if (routes_.fd() >= 0) fds.push_back(routes_.fd());
   if (disc_) fds.push_back(disc_->fd());
   for (int fd : fds) {
     epoll_event ev{};
@@ -99,6 +95,11 @@ void Daemon::refreshRoutes(const char* why) {
 }
 
 std::string Daemon::start() {
+  // Route notifications first: only while they are read may slots carry a pinned next hop.
+  if (auto ec = routes_.open())
+    log::warn("route notifications unavailable (" + ec.message() +
+              "): no next hops pinned, the kernel looks the route up per packet");
+  port_->setPinNextHops(routes_.fd() >= 0);
   if (auto ec = rec_.sync(cfg_.vip, wantedBackends()))
     return "cannot adopt the attached datapath (see the error above): " + ec.message();
   resetHealth({}, {});
@@ -464,6 +465,7 @@ int Daemon::run() {
     }
   }
   // Nobody keeps the next hops current any more: the kernel's per-packet lookup takes over.
+  port_->setPinNextHops(false);
   if (routes_.fd() >= 0 && port_->refreshRoutes(nullptr, false))
     log::warn("clearing the backends' next hops failed: they stay until the next apilb run");
   return 0;

@@ -17,7 +17,7 @@ class RealDatapath : public DatapathPort {
   std::string ifaceProblem(const Endpoint& ep) const override { return dp_.ifaceProblem(ep); }
   std::error_code addBackend(uint32_t vipId, const Endpoint& ep, uint16_t weight,
                              uint32_t* idOut) override {
-    return dp_.addBackend(vipId, ep, weight, idOut, true);  // the daemon keeps next hops current
+    return dp_.addBackend(vipId, ep, weight, idOut, pin_);
   }
   std::error_code removeBackend(uint32_t id) override { return dp_.removeBackend(id); }
   std::error_code setBackendFlags(uint32_t id, uint32_t set, uint32_t clear) override {
@@ -43,9 +43,11 @@ class RealDatapath : public DatapathPort {
   std::error_code refreshRoutes(std::vector<std::string>* changes, bool pin) override {
     return dp_.refreshRoutes(changes, pin);
   }
+  void setPinNextHops(bool on) override { pin_ = on; }
 
  private:
   Datapath dp_;
+  bool pin_ = false;  // addBackend stores the next hop (only while route notifications are read)
 };
 
 // SocketKiller over lb::SockDiag (bpf/sock_destroy.h).

@@ -50,6 +50,9 @@ class DatapathPort {
                                                       bool /*pin*/) {
     return {};
   }
+  // Whether addBackend stores the route's next hop in the slot: only while someone keeps it
+  // current (the daemon, reading route notifications). Off by default.
+  virtual void setPinNextHops(bool /*on*/) {}
 };
 
 class SocketKiller {
