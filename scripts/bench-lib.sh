@@ -649,12 +649,12 @@ for pct in (10, 90):
                   "(`sudo scripts/bench-bpf.sh --fill %d`)\n" % (pct, pct))
         md.append("The flow maps are first filled to %d %% of `LB_MAX_FLOWS` with established "
                   "flows written from every CPU; the \"new flow\" case then opens its flows "
-                  "(SYN through `lb_fwd`: two LRU inserts each) on one CPU, so at 90 %% its LRU "
-                  "list is full and every insert evicts.\n" % pct)
+                  "(SYN through `lb_fwd`: two LRU inserts each) on one CPU; at 90 %% that CPU's LRU "
+                  "list is full after about 3,300 of them and the rest evict.\n" % pct)
         md.append("```\n" + fill + "\n```\n")
 mem = read("maps-memory.txt")
 if mem:
-    md.append("## Map memory at the default sizes (`bpftool map show pinned`, after `apilb attach` "
+    md.append("## Map memory at the default sizes (`bpftool map show pinned`, apilb attached "
               "with 3 backends)\n")
     md.append("```\n" + mem + "\n```\n")
 for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
