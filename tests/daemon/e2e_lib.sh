@@ -164,3 +164,18 @@ PY
 	done
 	return 1
 }
+
+# /metrics of the daemon (default listener, in the node namespace).
+MURL=http://127.0.0.1:9810
+scrape() { in_node curl -sS --max-time 5 "$MURL/metrics"; }
+# metric NAME [LABEL=VALUE...]: the value of the one sample matching, parsed by prometheus_client.
+metric() {
+	scrape | /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+hits = [s.value for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in want.items())]
+print(int(hits[0]) if len(hits) == 1 and hits[0] == int(hits[0]) else (hits[0] if len(hits) == 1 else "none:%d" % len(hits)))
+' "$@"
+}

@@ -10,21 +10,7 @@ set -uo pipefail
 . "$E2E_REPO/tests/daemon/e2e_lib.sh"
 e2e_init daemon_metrics
 
-MURL=http://127.0.0.1:9810
 require daemon "apilb run with metrics on the default address" daemon_start -- api1 api2 api3
-
-scrape() { in_node curl -sS --max-time 5 "$MURL/metrics"; }
-# metric NAME [LABEL=VALUE...]: the value of the one sample matching, parsed by prometheus_client.
-metric() {
-	scrape | /usr/bin/python3 -c '
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
-hits = [s.value for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples
-        if s.name == name and all(s.labels.get(k) == v for k, v in want.items())]
-print(int(hits[0]) if len(hits) == 1 and hits[0] == int(hits[0]) else (hits[0] if len(hits) == 1 else "none:%d" % len(hits)))
-' "$@"
-}
 
 # ---- the families exist and parse --------------------------------------------------------
 families=$(scrape | /usr/bin/python3 -c '
@@ -33,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 print(" ".join(sorted(f.name for f in text_string_to_metric_families(sys.stdin.read()))))')
 for f in apilb_backend_state apilb_probe_duration_seconds apilb_probe_failures apilb_backend_new_flows \
 	apilb_datapath_packets apilb_datapath_bytes apilb_flows_tracked apilb_flows_reset \
-	apilb_table_publishes apilb_fail_open apilb_build_info; do
+	apilb_table_publishes apilb_fail_open apilb_build_info apilb_backend_socket_connects \
+	apilb_socket_connects; do
 	check families.$f "family $f parsed from /metrics" contains " $families " " $f "
 done
 expect_eq build.abi "apilb_build_info abi label" \

@@ -47,6 +47,11 @@ PY
 	return 1
 }
 require idle "an idle keep-alive client in the cgroup served by api3" idle_on api3 "$LAB_DIR/idle.txt"
+# Socket mode on /metrics: the idle client's connect() (and the tries before it) were translated.
+expect_ge metrics.backend "apilb_backend_socket_connects_total of api3" \
+	"$(metric apilb_backend_socket_connects_total backend="$(be4 api3)")" 1
+expect_ge metrics.connect "apilb_socket_connects_total{reason=connect}" \
+	"$(metric apilb_socket_connects_total reason=connect)" 1
 t_freeze=$(now_ms)
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" freeze api3
 for _ in $(seq 150); do kill -0 "$IDLE_PID" 2>/dev/null || break; sleep 0.1; done

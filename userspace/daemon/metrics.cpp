@@ -7,6 +7,7 @@
 
 #include "bpf/attach.h"
 #include "bpf/datapath.h"
+#include "bpf/sock_attach.h"
 #include "daemon/passive.h"
 #include "lb/reasons.h"
 
@@ -81,6 +82,27 @@ void renderSignals(PromWriter* w, const DaemonView& v, const Datapath& dp) {
   }
 }
 
+// Socket mode (cgroup connect() hooks): connects translated to each backend (apilb_sconn) and the
+// hook's decisions by reason (apilb_sstats). Absent from a datapath attached before socket mode.
+void renderSocket(PromWriter* w, const DaemonView& v, const Datapath& dp) {
+  auto connects = sockConnects(dp.pinDir());
+  auto reasons = sockCounters(dp.pinDir());
+  if (!connects.empty()) {
+    w->family("apilb_backend_socket_connects_total", "counter",
+              "connect() calls socket mode sent to each backend");
+    for (const auto& b : v.backends)
+      w->sample("apilb_backend_socket_connects_total", {{"vip", v.vip}, {"backend", b.name}},
+                static_cast<double>(b.id < connects.size() ? connects[b.id] : 0));
+  }
+  if (!reasons.empty()) {
+    w->family("apilb_socket_connects_total", "counter",
+              "connect() calls to the VIP seen by socket mode's hook, by decision");
+    for (uint32_t r = 0; r < reasons.size(); r++)
+      w->sample("apilb_socket_connects_total", {{"reason", sockReasonName(r)}},
+                static_cast<double>(reasons[r]));
+  }
+}
+
 void renderDatapath(PromWriter* w, const DaemonView& v, const Datapath& dp) {
   auto counters = dp.counters();
   w->family("apilb_datapath_packets_total", "counter", "Packets by the reason they left a program");
@@ -102,6 +124,7 @@ void renderDatapath(PromWriter* w, const DaemonView& v, const Datapath& dp) {
               static_cast<double>(n));
   }
   renderSignals(w, v, dp);
+  renderSocket(w, v, dp);
 }
 
 }  // namespace
