@@ -86,9 +86,10 @@ static __always_inline int lb_fwd_redirect(struct __sk_buff *skb, const struct l
 static __always_inline int lb_fwd_tcp(struct __sk_buff *skb, struct lb_pkt *p, int kind,
 				      __u32 *why)
 {
+	struct lb_vip *vip = NULL;
+	struct lb_fwd *f = NULL;
 	struct lb_backend *be;
 	struct lb_vip_key vk;
-	struct lb_vip *vip;
 
 	/* Only VIP-routed traffic reaches this device, so a TCP header too short to even hold
 	 * the ports is dropped (fail-closed) instead of sent out untranslated. */
@@ -101,10 +102,16 @@ static __always_inline int lb_fwd_tcp(struct __sk_buff *skb, struct lb_pkt *p, i
 	vk.port = p->key.dport;
 	vk.proto = IPPROTO_TCP;
 	vk.family = p->key.family;
-	vip = bpf_map_lookup_elem(&apilb_vips, &vk);
-	if (!vip) {
-		*why = LB_R_PASS_NOT_VIP;
-		return TC_ACT_OK;
+	/* Only VIP tuples ever get a fwd entry: a tracked flow needs no VIP lookup (one hash lookup
+	 * per forward packet less). A read only: nothing changes before the checks below. */
+	if (kind == LB_P_TCP)
+		f = bpf_map_lookup_elem(&apilb_fwd_v2, &p->key);
+	if (!f) {
+		vip = bpf_map_lookup_elem(&apilb_vips, &vk);
+		if (!vip) {
+			*why = LB_R_PASS_NOT_VIP;
+			return TC_ACT_OK;
+		}
 	}
 	if (kind != LB_P_TCP) {
 		*why = LB_R_DROP_MALFORMED;
@@ -116,7 +123,7 @@ static __always_inline int lb_fwd_tcp(struct __sk_buff *skb, struct lb_pkt *p, i
 		*why = LB_R_DROP_NOT_LOCAL;
 		return TC_ACT_SHOT;
 	}
-	be = lb_fwd_flow(p, vip, why);
+	be = lb_fwd_flow(p, f, &vk, vip, why);
 	if (!be)
 		return TC_ACT_SHOT; /* fail-closed: there is nobody to send it to */
 	if (lb_tc_nat(skb, p, 0, &be->addr, be->port)) {

@@ -255,33 +255,49 @@ static __always_inline struct lb_backend *lb_fwd_pick(const struct lb_pkt *p,
 	return be;
 }
 
-/* Forward-path flow decision for a TCP packet to `vip`: returns the backend to send it to
- * (NULL = drop, *why says why) and updates the flow's entries. */
-static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p,
+/* lb_fwd_pick for a flow whose VIP was not looked up yet (a forward hit skips that lookup: only
+ * VIP tuples ever get a fwd entry). A VIP gone since is fail-closed. */
+static __always_inline struct lb_backend *lb_fwd_repick(const struct lb_pkt *p,
+							const struct lb_vip_key *vk,
+							const struct lb_vip *vip,
+							const struct lb_fwd *old, __u32 *why)
+{
+	if (!vip)
+		vip = bpf_map_lookup_elem(&apilb_vips, vk);
+	if (!vip) {
+		*why = LB_R_DROP_NO_BACKEND;
+		return NULL;
+	}
+	return lb_fwd_pick(p, vip, old, why);
+}
+
+/* Forward-path flow decision for a TCP packet to a VIP: f is the tuple's fwd entry (or NULL),
+ * vip the VIP (NULL when f was found: looked up only if a backend must be picked), vk its key.
+ * Returns the backend to send it to (NULL = drop, *why says why) and updates the entries. */
+static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p, struct lb_fwd *f,
+						      const struct lb_vip_key *vk,
 						      const struct lb_vip *vip, __u32 *why)
 {
 	__u8 tf = p->tcp_flags, syn = (tf & (LB_TH_SYN | LB_TH_ACK)) == LB_TH_SYN;
 	struct lb_flow_key rk;
 	struct lb_backend *be;
-	struct lb_fwd *f;
 	__u32 closed;
 
-	f = bpf_map_lookup_elem(&apilb_fwd_v2, &p->key);
 	if (!f || lb_flow_embryo_stale(f)) {
 		*why = syn ? LB_R_FWD_NEW : LB_R_FWD_ADOPT;
-		return lb_fwd_pick(p, vip, f, why);
+		return lb_fwd_repick(p, vk, vip, f, why);
 	}
 	/* A SYN on a tracked tuple is a retransmit only if it repeats the ISN of a flow still in
 	 * SYN_SENT; anything else is a new connection reusing the port. */
 	if (syn && (f->state != LB_TCP_SYN_SENT || f->syn_seq != p->seq)) {
 		*why = LB_R_FWD_NEW;
-		return lb_fwd_pick(p, vip, f, why);
+		return lb_fwd_repick(p, vk, vip, f, why);
 	}
 	/* Backend removed, dead, or its slot reassigned (gen): move the flow. DRAIN stays. */
 	be = lb_backend_usable(f->backend_id, p->key.family);
 	if (!be || be->gen != f->backend_gen) {
 		*why = LB_R_FWD_REPICK;
-		return lb_fwd_pick(p, vip, f, why);
+		return lb_fwd_repick(p, vk, vip, f, why);
 	}
 	*why = LB_R_FWD_HIT;
 	if (syn) /* the same ISN again, still SYN_SENT: no SYN-ACK came (see above) */
