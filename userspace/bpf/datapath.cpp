@@ -38,6 +38,12 @@ Endpoint makeEndpoint(const lb_addr& a, __be16 port, uint8_t family) {
 Endpoint BackendInfo::endpoint() const { return makeEndpoint(be.addr, be.port, be.family); }
 Endpoint VipInfo::endpoint() const { return makeEndpoint(key.addr, key.port, key.family); }
 
+std::string BackendInfo::nextHop() const {
+  const lb_addr& a = be.nh;
+  if (!(a.w[0] | a.w[1] | a.w[2] | a.w[3])) return "";
+  return makeEndpoint(a, 0, be.family).addrStr();
+}
+
 struct Datapath::Fds {
   UniqueFd vips, backends, maglev, fwd, rev, stats, attach, bports, bstats;
   UniqueFd signals;  // optional: pins of an apilb without passive detection lack it
@@ -197,12 +203,11 @@ std::error_code Datapath::refreshRoutes(std::vector<std::string>* changes, bool 
     // Same slot, same gen: the backend's flows stay; only the path to it changed.
     if (bpf_map_update_elem(fds_->backends.get(), &b.id, &nb, BPF_EXIST) != 0) return errnoCode();
     if (changes) {
-      Endpoint nh{nb.nh, 0, nb.family};
-      bool none = !(nb.nh.w[0] | nb.nh.w[1] | nb.nh.w[2] | nb.nh.w[3]);
+      std::string nh = BackendInfo{b.id, nb}.nextHop();
       changes->push_back(ep.str() + ": now via " + ifName(nb.ifindex) +
                          (route.local() ? " (local)"
-                          : none        ? " (next hop: the kernel's route lookup per packet)"
-                                        : " next hop " + nh.addrStr()));
+                          : nh.empty()  ? " (next hop: the kernel's route lookup per packet)"
+                                        : " next hop " + nh));
     }
   }
   return {};

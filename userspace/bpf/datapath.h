@@ -23,6 +23,8 @@ struct BackendInfo {
   uint32_t id;    // apilb_backends_v2 index
   lb_backend be;  // as stored in the map
   Endpoint endpoint() const;
+  // The slot's next hop as text, "" when it has none (the kernel looks the route up per packet).
+  std::string nextHop() const;
 };
 
 struct VipInfo {

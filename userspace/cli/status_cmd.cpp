@@ -97,13 +97,6 @@ json healthJson(const HealthDocBackend& h) {
           {"failures", h.failures}};
 }
 
-// The next hop bpf_redirect_neigh() gets for backend b ("" = the kernel's FIB picks it).
-std::string nextHopStr(const BackendInfo& b) {
-  const lb_addr& a = b.be.nh;
-  if (!(a.w[0] | a.w[1] | a.w[2] | a.w[3])) return "";
-  return Endpoint{a, 0, b.be.family}.addrStr();
-}
-
 json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<FlowInfo>& all,
                   const std::optional<HealthDoc>& hf) {
   auto slots = slotCounts(dp.table(vip.vip.vip_id));
@@ -118,7 +111,7 @@ json backendsJson(const Datapath& dp, const VipInfo& vip, const std::vector<Flow
               {"weight", b.be.weight},
               {"flags", backendFlagNames(b.be.flags)},
               {"ifindex", b.be.ifindex},
-              {"next_hop", nextHopStr(b)},
+              {"next_hop", b.nextHop()},
               {"slots", s},
               {"share", vip.vip.table_size ? double(s) / vip.vip.table_size : 0.0},
               {"flows", flows.count(b.id) ? flows[b.id] : 0},
