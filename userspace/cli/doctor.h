@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cert_sans.h"
 #include "config/config.h"
 #include "k8s/credentials.h"
 #include "lb/endpoint.h"
@@ -68,16 +69,6 @@ struct SetDiff {
 };
 SetDiff diffBackends(const std::vector<Endpoint>& slice, const std::vector<Endpoint>& other);
 
-// Pure helpers (unit-tested): SANs of an OpenSSL certinfo "X509v3 Subject Alternative Name"
-// value ("DNS:a, IP Address:1.2.3.4"); whether they cover an IP (textual compare after
-// inet_pton) or a DNS name (exact or one-label wildcard).
-struct Sans {
-  std::vector<std::string> dns;
-  std::vector<std::string> ips;
-};
-Sans parseSans(const std::string& certinfoValue);
-bool sansCoverIp(const Sans& s, const Endpoint& ip);
-bool sansCoverName(const Sans& s, const std::string& name);
 // The server URL of a kubeconfig's current context (or its only cluster); "" + *err if none.
 std::string kubeconfigServer(const std::string& yamlText, std::string* err);
 
