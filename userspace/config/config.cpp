@@ -574,87 +574,9 @@ std::string flagName(std::string_view key) {
   return f;
 }
 
-std::string keysMarkdown(KeyUse use) {
-  std::string out = "| key | flag | default | meaning |\n|---|---|---|---|\n";
-  for (const auto& k : keyTable()) {
-    if ((k.use & use) == 0) continue;
-    std::string def = "`" + std::string(k.def) + "`";
-    if (k.derivedDefault) def = "see meaning";
-    if (k.list) def = "none";
-    if (k.requiredBy & use) def = "required";
-    std::string help = k.help;
-    size_t bar = 0;
-    while ((bar = help.find('|', bar)) != std::string::npos) help.replace(bar, 1, "\\|"), bar += 2;
-    out += "| `" + std::string(k.name) + "` | `" + flagName(k.name) + "` | " + def + " | " + help +
-           " |\n";
-  }
-  return out;
-}
-
 void checkRequired(const RawSettings& raw, KeyUse use, std::vector<std::string>* errs) {
   for (const auto& k : keyTable())
     if ((k.requiredBy & use) && raw.count(k.name) == 0)
       errs->push_back(std::string(k.name) + ": required (" + flagName(k.name) + ")");
 }
-
-std::string defaultConfigYaml() {
-  std::string out =
-      "# apilb run configuration. Every key is also a flag: key_name -> --key-name (flags win).\n"
-      "# Durations: 500ms, 1s, 1.5s, 2m. Unknown keys are errors. Generated from the key table\n"
-      "# (userspace/config/config.cpp).\n";
-  for (const auto& k : keyTable()) {
-    out += "\n# " + std::string(k.help) + "\n";
-    out += std::string(k.derivedDefault ? "# " : "") + k.name + ": " + k.def + "\n";
-  }
-  return out;
-}
-
-bool parseDuration(std::string_view text, std::chrono::milliseconds* out, std::string* err) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-    i++;
-  std::string_view num = text.substr(0, i);
-  std::string_view unit = text.substr(i);
-  double mult = 0;
-  if (unit == "ms")
-    mult = 1;
-  else if (unit == "s")
-    mult = 1000;
-  else if (unit == "m")
-    mult = 60'000;
-  else if (unit == "h")
-    mult = 3'600'000;
-  if (num.empty() || std::count(num.begin(), num.end(), '.') > 1 || num == "." || mult == 0) {
-    *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
-    return false;
-  }
-  // std::from_chars never throws: a number too large for a double is result_out_of_range.
-  double n = 0;
-  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
-  bool tooLong = ec == std::errc::result_out_of_range &&
-                 num.find_first_of("123456789") < std::min(num.find('.'), num.size());
-  if (tooLong || (ec == std::errc() && n * mult > 24.0 * 3'600'000)) {
-    *err = "too long (at most 24h)";
-    return false;
-  }
-  if (ec != std::errc() && ec != std::errc::result_out_of_range) {
-    *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
-    return false;
-  }
-  if (ec == std::errc::result_out_of_range) n = 0;  // underflow: 0.000...01 rounds to 0
-  if (end != num.data() + num.size()) {
-    *err = "not a duration (use e.g. 500ms, 1s, 1.5s, 2m)";
-    return false;
-  }
-  *out = std::chrono::milliseconds(static_cast<int64_t>(std::llround(n * mult)));
-  return true;
-}
-
-std::string formatDuration(std::chrono::milliseconds d) {
-  auto ms = d.count();
-  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
 }  // namespace lb

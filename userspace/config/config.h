@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lb/duration.h"  // parseDuration, formatDuration (config values)
 #include "lb/endpoint.h"
 
 namespace lb {
@@ -141,10 +142,6 @@ void validateDatapath(const DaemonConfig& cfg, std::vector<std::string>* errs);
 // together with in_cluster): what `apilb run` needs. `needIfaces`: whether at least one
 // interface is required. Parsing the kubeconfig itself is daemon/discovery.h's job.
 void validateConfig(const DaemonConfig& cfg, bool needIfaces, std::vector<std::string>* errs);
-
-// "500ms", "1s", "1.5s", "2m", "1h" -> milliseconds. Rejects a missing unit, negatives and junk.
-bool parseDuration(std::string_view text, std::chrono::milliseconds* out, std::string* err);
-std::string formatDuration(std::chrono::milliseconds d);
 
 // A complete, commented YAML config holding the defaults (what --print-default-config prints),
 // generated from the key table.
