@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lb::SockDiag (bpf/sock_destroy.h) on real sockets in a private netns (root): a flow's connected
-// socket is destroyed, a listener on a stale flow's port survives.
+// socket is destroyed, a listener on a stale flow's port survives; a socket in another netns
+// (a pod's) is found by cookie there and destroyed.
 #include "bpf/sock_destroy.h"
 
 #include <arpa/inet.h>
@@ -13,11 +14,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/mount.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "bpf/netns.h"
 #include "bpf/unique_fd.h"
 #include "privileges.h"
 
@@ -114,6 +122,84 @@ TEST(SockDestroyReal, DestroysTheFlowsSocketButNeverAListenerOnAStaleFlowsPort) 
   UniqueFd again = tcpConnect(lport, nullptr);
   EXPECT_TRUE(again.valid()) << "the listener still accepts: " << std::strerror(errno);
   EXPECT_EQ(socketError(listener.get()), 0);
+}
+
+// A helper thread parked in a fresh netns holding a connected loopback pair: a pod's socket,
+// named by /proc/self/task/<tid>/ns/net while the thread lives.
+class ParkedNetns {
+ public:
+  ParkedNetns() {
+    std::promise<void> ready;
+    auto started = ready.get_future();
+    thread_ = std::thread([this, &ready] {
+      PrivateNetns ns;  // the thread stays in it until it returns
+      uint16_t lport = 0;
+      if (ns.ok()) listener_ = tcpListener(&lport);
+      if (listener_.valid()) client_ = tcpConnect(lport, nullptr);
+      if (client_.valid()) accepted_ = UniqueFd(accept4(listener_.get(), nullptr, nullptr, 0));
+      socklen_t len = sizeof(cookie_);
+      if (accepted_.valid()) getsockopt(client_.get(), SOL_SOCKET, SO_COOKIE, &cookie_, &len);
+      path_ = "/proc/self/task/" + std::to_string(gettid()) + "/ns/net";
+      ready.set_value();
+      leave_.get_future().wait();
+    });
+    started.wait();
+  }
+  ~ParkedNetns() {
+    leave_.set_value();
+    thread_.join();
+  }
+  bool ok() const { return cookie_ != 0; }
+  const std::string& path() const { return path_; }
+  uint64_t cookie() const { return cookie_; }
+  int client() const { return client_.get(); }
+
+ private:
+  std::promise<void> leave_;
+  std::thread thread_;
+  UniqueFd listener_, client_, accepted_;
+  uint64_t cookie_ = 0;
+  std::string path_;
+};
+
+TEST(SockDestroyReal, ASocketInAnotherNamespaceIsFoundByCookieAndDestroyed) {
+  LB_SKIP_WITHOUT_BPF();
+  ParkedNetns pod;
+  ASSERT_TRUE(pod.ok()) << "a connected pair in a fresh netns: " << std::strerror(errno);
+  SockDiag here;
+  std::error_code ec;
+  std::vector<uint64_t> missing;
+  EXPECT_EQ(here.destroyCookieSockets({pod.cookie()}, &ec, &missing), 0u)
+      << "sock_diag sees only its own namespace";
+  EXPECT_EQ(missing, std::vector<uint64_t>{pod.cookie()});
+  EXPECT_EQ(socketError(pod.client()), 0);
+  size_t searched = 0;
+  uint64_t gone = pod.cookie() + 1000000;  // no such socket: every namespace is searched
+  size_t n = destroyCookieSocketsIn({"/nonexistent/ns/net", pod.path()}, {gone, pod.cookie()},
+                                    &ec, &searched);
+  EXPECT_EQ(n, 1u);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(searched, 1u) << "the missing namespace is skipped, the pod's searched";
+  EXPECT_EQ(socketError(pod.client()), ECONNABORTED) << "the pod's socket was aborted";
+}
+
+TEST(SockDestroyReal, ThePinnedNamespaceOfAPodIsListed) {
+  LB_SKIP_WITHOUT_BPF();
+  ParkedNetns pod;
+  ASSERT_TRUE(pod.ok());
+  char dir[] = "/tmp/apilb-pins-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string pin = std::string(dir) + "/cni-test";
+  UniqueFd(open(pin.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  ASSERT_EQ(mount(pod.path().c_str(), pin.c_str(), nullptr, MS_BIND, nullptr), 0)
+      << std::strerror(errno);
+  std::vector<std::string> all = otherNetns("/proc", {dir});
+  umount2(pin.c_str(), MNT_DETACH);
+  unlink(pin.c_str());
+  rmdir(dir);
+  EXPECT_NE(std::find(all.begin(), all.end(), pin), all.end()) << "the bind-mounted pin";
+  std::string self = "/proc/" + std::to_string(getpid()) + "/ns/net";
+  EXPECT_EQ(std::find(all.begin(), all.end(), self), all.end()) << "not our own namespace";
 }
 
 }  // namespace

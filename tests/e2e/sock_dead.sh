@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# e2e (daemon): `apilb run --mode socket`. The daemon attaches socket mode to the test cgroup,
-# publishes the table (new connections spread), and when a backend hangs (SIGSTOP) and is marked
-# dead, destroys the translated sockets to it (found by socket cookie, apilb_scookie) within 1 s of
-# its decision: an idle keep-alive client blocked in recv() returns at once. New connections then
-# avoid the dead backend. SIGTERM with --cleanup-on-exit detaches: no link, no pin.
+# e2e (daemon): `apilb run --mode socket --pods`. The daemon attaches socket mode to the test
+# cgroup, publishes the table (new connections spread), and when a backend hangs (SIGSTOP) and is
+# marked dead, destroys the translated sockets to it (found by socket cookie, apilb_scookie) within
+# 1 s of its decision: an idle keep-alive client blocked in recv() returns at once, in the node's
+# namespace and in a pod-like namespace (found among the node's other namespaces, bpf/netns.h).
+# New connections then avoid the dead backend. SIGTERM with --cleanup-on-exit detaches: no link,
+# no pin.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$E2E_REPO/tests/daemon/e2e_lib.sh"
 e2e_init sock_dead
 require cgroup "a per-test cgroup under the cgroup v2 root" sock_cg_init
-require daemon "apilb run --mode socket sees api1..3 healthy" \
-	daemon_start --mode socket --cgroup "$SOCK_CG" --cleanup-on-exit --probe-timeout-dead-after 1s \
-	-- api1 api2 api3
+cleanup_pod() { pod_ns_down; }
+trap 'rc=$?; cleanup_pod; sock_cg_cleanup; (exit $rc); e2e_cleanup' EXIT
+require pod "a pod-like namespace routed through the node" pod_ns_up default
+require pod.return "the lab apiservers route the pod network via the node" bash -c "
+	for s in ${LAB_APIS[*]}; do ip -n $PREFIX-\$s route add 10.250.0.0/24 via $LAB_NODE4 || exit 1; done"
+require daemon "apilb run --mode socket --pods sees api1..3 healthy" \
+	daemon_start --mode socket --pods --cgroup "$SOCK_CG" --cleanup-on-exit \
+	--probe-timeout-dead-after 1s -- api1 api2 api3
 expect_eq links "programs on the test cgroup" "$(cg_links | wc -l)" 5
 
-# An idle TLS client in the cgroup, connected (through socket mode) to api3.
+# idle_on SERVER OUT NETNS: an idle TLS client in the cgroup and NETNS, connected (through socket
+# mode) to SERVER; its pid in IDLE_PID.
 idle_on() {
-	local want=$1 out=$2 i
+	local want=$1 out=$2 ns=$3 i
 	for i in $(seq 40); do
 		: >"$out"
-		in_cg ip netns exec "$NODE_NS" python3 - "$LAB_CA" "$LAB_VIP4" "$LAB_PORT" "$out" <<'PY' &
+		in_cg ip netns exec "$ns" python3 - "$LAB_CA" "$LAB_VIP4" "$LAB_PORT" "$out" <<'PY' &
 import socket, ssl, sys, time
 ca, vip, vport, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 ctx = ssl.create_default_context(cafile=ca)
@@ -46,7 +54,22 @@ PY
 	done
 	return 1
 }
-require idle "an idle keep-alive client in the cgroup served by api3" idle_on api3 "$LAB_DIR/idle.txt"
+require idle "an idle keep-alive client in the cgroup served by api3" \
+	idle_on api3 "$LAB_DIR/idle.txt" "$NODE_NS"
+NODE_IDLE_PID=$IDLE_PID
+require pod.idle "an idle keep-alive client in the pod namespace served by api3" \
+	idle_on api3 "$LAB_DIR/pod_idle.txt" "$POD_NS"
+POD_IDLE_PID=$IDLE_PID
+# `apilb flows` lists both socket-mode connections: the node's and the pod's (its client found in
+# the pod's namespace by the socket cookie).
+fl=$(lb flows --json)
+lb flows | sed 's/^/    /'
+expect_eq flows.node "socket-mode connections from the node to api3 in apilb flows" \
+	"$(jq --arg b "$(be4 api3)" --arg c "$LAB_NODE4" '[.[] | select(.mode=="socket" and .backend==$b
+		and (.client | startswith($c + ":")) and .netns=="" and .state=="established")] | length' <<<"$fl")" 1
+expect_eq flows.pod "socket-mode connections from the pod to api3 in apilb flows" \
+	"$(jq --arg b "$(be4 api3)" --arg c "$POD_ADDR" --arg v "$VIP4" '[.[] | select(.mode=="socket"
+		and .backend==$b and .vip==$v and (.client | startswith($c + ":")) and .netns!="")] | length' <<<"$fl")" 1
 # Socket mode on /metrics: the idle client's connect() (and the tries before it) were translated.
 expect_ge metrics.backend "apilb_backend_socket_connects_total of api3" \
 	"$(metric apilb_backend_socket_connects_total backend="$(be4 api3)")" 1
@@ -54,9 +77,13 @@ expect_ge metrics.connect "apilb_socket_connects_total{reason=connect}" \
 	"$(metric apilb_socket_connects_total reason=connect)" 1
 t_freeze=$(now_ms)
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" freeze api3
-for _ in $(seq 150); do kill -0 "$IDLE_PID" 2>/dev/null || break; sleep 0.1; done
-kill "$IDLE_PID" 2>/dev/null
+for _ in $(seq 150); do
+	kill -0 "$NODE_IDLE_PID" 2>/dev/null || kill -0 "$POD_IDLE_PID" 2>/dev/null || break
+	sleep 0.1
+done
+kill "$NODE_IDLE_PID" "$POD_IDLE_PID" 2>/dev/null
 read -r t_idle idle_err <"$LAB_DIR/idle.txt" || t_idle=0
+read -r t_pod pod_err <"$LAB_DIR/pod_idle.txt" || t_pod=0
 dead_line=$(grep -m1 -E '198.18.0.13:6443: [a-z]+ -> dead' "$LAB_DIR/daemon.log")
 t_dead=$(log_ms "$dead_line")
 grep -E '198.18.0.13:6443' "$LAB_DIR/daemon.log" | tail -3 | sed 's/^/    daemon: /'
@@ -66,8 +93,17 @@ check idle.err "the idle client's recv() returned ($idle_err)" \
 	test "$idle_err" = eof -o "$idle_err" = ConnectionAbortedError
 check idle.fast "reset within 1000 ms of the dead decision ($((t_idle - t_dead)) ms)" \
 	test "$t_idle" -gt 0 -a $((t_idle - t_dead)) -le 1000
-check destroyed "the daemon logged a destroyed socket-mode connection" \
-	grep -qE '198.18.0.13:6443: terminated 0 flows and 1 socket-mode connections \(1 local sockets destroyed' "$LAB_DIR/daemon.log"
+echo "FIGURE sock_dead.pod_client_reset_ms=$((t_pod - t_freeze)) (the pod's idle client's" \
+	"recv() returns $pod_err); $((t_pod - t_dead)) ms after the dead decision"
+check pod.err "the pod's idle client's recv() returned ($pod_err)" \
+	test "$pod_err" = eof -o "$pod_err" = ConnectionAbortedError
+check pod.fast "the pod's reset within 1000 ms of the dead decision ($((t_pod - t_dead)) ms)" \
+	test "$t_pod" -gt 0 -a $((t_pod - t_dead)) -le 1000
+grep -E 'other namespaces' "$LAB_DIR/daemon.log" | tail -1 | sed 's/^/    daemon: /'
+check pod.searched "the daemon found the pod's socket in another namespace" \
+	grep -qE 'socket mode: 1 of 1 connections not in this namespace destroyed in other namespaces' "$LAB_DIR/daemon.log"
+check destroyed "the daemon logged both destroyed socket-mode connections" \
+	grep -qE '198.18.0.13:6443: terminated 0 flows and 2 socket-mode connections \(2 local sockets destroyed' "$LAB_DIR/daemon.log"
 out=$(for _ in $(seq 12); do cg_who "https://$VIP4/version"; done)
 expect_eq after.api3 "answers from api3 after its death" "$(count_of api3 <<<"$out")" 0
 expect_eq after.errors "failed requests after its death" "$(count_of error <<<"$out")" 0

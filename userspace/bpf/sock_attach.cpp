@@ -188,19 +188,25 @@ const char* sockReasonName(uint32_t r) {
   return r < LB_S__MAX ? kNames[r] : "unknown";
 }
 
-std::vector<uint64_t> sockCookiesTo(const std::string& pinDir, uint32_t id) {
-  std::vector<uint64_t> out;
+std::vector<SockConn> sockConnections(const std::string& pinDir) {
+  std::vector<SockConn> out;
   UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_SCOOKIE).c_str()));
   if (!fd.valid()) return out;
   uint64_t key = 0, next = 0;
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd.get(), prev, &next) == 0) {
-    lb_sock_ent ent{};
-    if (bpf_map_lookup_elem(fd.get(), &next, &ent) == 0 && ent.backend_id == id)
-      out.push_back(next);
+    SockConn c{next, {}};
+    if (bpf_map_lookup_elem(fd.get(), &next, &c.ent) == 0) out.push_back(c);
     key = next;
     prev = &key;
   }
+  return out;
+}
+
+std::vector<uint64_t> sockCookiesTo(const std::string& pinDir, uint32_t id) {
+  std::vector<uint64_t> out;
+  for (const auto& c : sockConnections(pinDir))
+    if (c.ent.backend_id == id) out.push_back(c.cookie);
   return out;
 }
 

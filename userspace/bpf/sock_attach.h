@@ -60,6 +60,13 @@ std::vector<uint64_t> sockConnects(const std::string& pinDir);
 std::vector<uint64_t> sockCounters(const std::string& pinDir);
 // Name of a socket-mode counter ("connect", "no_backend", ...).
 const char* sockReasonName(uint32_t r);
+// One open translated socket (apilb_scookie): its cookie and what connect() chose.
+struct SockConn {
+  uint64_t cookie = 0;
+  lb_sock_ent ent{};
+};
+// The open translated sockets; empty if the map is not pinned (packet mode, older pins).
+std::vector<SockConn> sockConnections(const std::string& pinDir);
 // Cookies of the open translated sockets whose backend is id (apilb_scookie).
 std::vector<uint64_t> sockCookiesTo(const std::string& pinDir, uint32_t id);
 // Zeroes backend id's connect counter (when the slot is assigned to a backend).

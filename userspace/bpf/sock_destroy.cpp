@@ -13,6 +13,7 @@
 #include <set>
 
 #include "bpf/errno_code.h"
+#include "bpf/netns.h"
 
 namespace lb {
 namespace {
@@ -184,11 +185,77 @@ size_t SockDiag::destroyAll(const std::vector<DiagSocket>& victims, std::error_c
   return n;
 }
 
-size_t SockDiag::destroyCookieSockets(const std::vector<uint64_t>& cookies, std::error_code* err) {
+size_t SockDiag::destroyCookieSockets(const std::vector<uint64_t>& cookies, std::error_code* err,
+                                      std::vector<uint64_t>* missing) {
   *err = {};
+  if (missing) missing->clear();
   if (cookies.empty()) return 0;
-  std::vector<DiagSocket> sockets = dumpBoth(err);
-  return destroyAll(socketsWithCookies(cookies, sockets), err);
+  std::vector<DiagSocket> victims = socketsWithCookies(cookies, dumpBoth(err));
+  if (missing) {
+    std::set<uint64_t> found;
+    for (const auto& s : victims) found.insert(cookieOf(s));
+    for (uint64_t c : cookies)
+      if (!found.count(c)) missing->push_back(c);
+  }
+  return destroyAll(victims, err);
+}
+
+namespace {
+
+constexpr uint32_t kAllButListen = 0x1ffeu & ~(1u << TCP_LISTEN);  // TCP_ESTABLISHED..TCP_CLOSING
+
+// Moves the sockets of `want` found in this thread's namespace into *found (netns = name).
+void collect(std::set<uint64_t>* want, const std::string& name,
+             std::map<uint64_t, FoundSocket>* found) {
+  try {
+    SockDiag diag;
+    std::vector<DiagSocket> sockets;
+    for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)})
+      (void)diag.dumpTcp(family, kAllButListen, &sockets);
+    for (const auto& s : sockets)
+      if (want->erase(cookieOf(s))) (*found)[cookieOf(s)] = {s, name};
+  } catch (const std::system_error&) {
+    // no sock_diag in this namespace: its sockets stay unfound
+  }
+}
+
+}  // namespace
+
+std::map<uint64_t, FoundSocket> findCookieSockets(const std::vector<uint64_t>& cookies,
+                                                  const std::vector<std::string>& otherNetnsPaths) {
+  std::set<uint64_t> want(cookies.begin(), cookies.end());
+  std::map<uint64_t, FoundSocket> found;
+  if (want.empty()) return found;
+  collect(&want, "", &found);
+  if (!want.empty())
+    forEachNetns(otherNetnsPaths, [&](const std::string& path) {
+      collect(&want, path, &found);
+      return !want.empty();
+    });
+  return found;
+}
+
+size_t destroyCookieSocketsIn(const std::vector<std::string>& netnsPaths,
+                              const std::vector<uint64_t>& cookies, std::error_code* err,
+                              size_t* searched) {
+  *err = {};
+  size_t n = 0;
+  std::vector<uint64_t> left = cookies;
+  *searched = left.empty() ? 0 : forEachNetns(netnsPaths, [&](const std::string&) {
+    std::error_code ec;
+    std::vector<uint64_t> missing;
+    try {
+      SockDiag diag;  // its netlink socket belongs to the namespace this thread is in now
+      n += diag.destroyCookieSockets(left, &ec, &missing);
+    } catch (const std::system_error& e) {
+      ec = e.code();
+      missing = left;
+    }
+    if (ec && !*err) *err = ec;
+    left.swap(missing);
+    return !left.empty();
+  });
+  return n;
 }
 
 size_t SockDiag::destroyFlowSockets(const std::vector<lb_flow_key>& flows, std::error_code* err) {

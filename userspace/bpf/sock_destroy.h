@@ -21,6 +21,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -70,7 +72,9 @@ class SockDiag {
   size_t destroyFlowSockets(const std::vector<lb_flow_key>& flows, std::error_code* err);
   // Socket mode: destroys the sockets (ESTABLISHED, SYN_SENT) whose cookie is in `cookies` (the
   // cookies the connect hook recorded, bpf_get_socket_cookie() = idiag_cookie); returns how many.
-  size_t destroyCookieSockets(const std::vector<uint64_t>& cookies, std::error_code* err);
+  // *missing (optional) gets the cookies of no such socket in this namespace.
+  size_t destroyCookieSockets(const std::vector<uint64_t>& cookies, std::error_code* err,
+                              std::vector<uint64_t>* missing = nullptr);
 
  private:
   [[nodiscard]] std::error_code send(const void* msg, size_t len);
@@ -79,5 +83,25 @@ class SockDiag {
   UniqueFd fd_;
   uint32_t seq_ = 0;
 };
+
+// A socket found by cookie, and the namespace it is in ("" = the caller's).
+struct FoundSocket {
+  DiagSocket sock;
+  std::string netns;
+};
+// The TCP sockets (every state but LISTEN) whose cookie is in `cookies`: looked up in the calling
+// thread's namespace, then in the namespaces `otherNetnsPaths` until all were found (for
+// `apilb flows`: the client of each socket-mode connection). Dump errors leave sockets unfound.
+std::map<uint64_t, FoundSocket> findCookieSockets(const std::vector<uint64_t>& cookies,
+                                                  const std::vector<std::string>& otherNetnsPaths);
+
+// Socket mode with --pods: the translated sockets of pods live in the pods' network namespaces.
+// Destroys the sockets whose cookie is in `cookies` in the namespaces `netnsPaths` (otherNetns(),
+// bpf/netns.h), one after the other on a helper thread, stopping once every cookie was found
+// (socket cookies are unique across namespaces). Returns how many were destroyed; *searched gets
+// how many namespaces were looked at, *err the first error other than "already gone".
+size_t destroyCookieSocketsIn(const std::vector<std::string>& netnsPaths,
+                              const std::vector<uint64_t>& cookies, std::error_code* err,
+                              size_t* searched);
 
 }  // namespace lb

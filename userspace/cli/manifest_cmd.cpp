@@ -174,15 +174,21 @@ std::string commandLine(const ManifestOptions& o) {
 struct HostVolume {
   std::string name, path, type;
   bool readOnly;
+  std::string propagation = {};  // mountPropagation, if not the default (None)
 };
 
 // The container and volumes shared by the static pod and the DaemonSet; `in` is the indent of
 // the pod spec's keys.
 std::string podSpec(const ManifestOptions& o, const std::string& configDir,
                     const std::vector<HostVolume>& extra, bool configMap, const std::string& in) {
-  std::vector<HostVolume> vols = {{"bpffs", "/sys/fs/bpf", "DirectoryOrCreate", false},
-                                  {"state", "/run/apilb", "DirectoryOrCreate", false},
-                                  {"data", "/var/lib/apilb", "DirectoryOrCreate", false}};
+  // netns: the runtimes' pins of pods' network namespaces, where socket mode with `pods: true`
+  // looks for the sockets of a dead backend (bpf/netns.h); HostToContainer so that pods started
+  // after the daemon appear.
+  std::vector<HostVolume> vols = {
+      {"bpffs", "/sys/fs/bpf", "DirectoryOrCreate", false, "Bidirectional"},
+      {"state", "/run/apilb", "DirectoryOrCreate", false},
+      {"data", "/var/lib/apilb", "DirectoryOrCreate", false},
+      {"netns", "/run/netns", "DirectoryOrCreate", true, "HostToContainer"}};
   vols.insert(vols.end(), extra.begin(), extra.end());
   std::ostringstream s;
   s << in << "hostNetwork: true\n"
@@ -210,7 +216,7 @@ std::string podSpec(const ManifestOptions& o, const std::string& configDir,
     << in << "    volumeMounts:\n";
   for (const auto& v : vols) {
     s << in << "      - {name: " << v.name << ", mountPath: " << v.path;
-    if (v.name == "bpffs") s << ", mountPropagation: Bidirectional";
+    if (!v.propagation.empty()) s << ", mountPropagation: " << v.propagation;
     if (v.readOnly) s << ", readOnly: true";
     s << "}\n";
   }

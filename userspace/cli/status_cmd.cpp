@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// `apilb status` and `apilb flows`: read-only views of the attached datapath. status gathers
-// everything into one JSON document first; the text output is rendered from that document, so
-// both forms always carry the same facts.
+// `apilb status`: a read-only view of the attached datapath. It gathers everything into one JSON
+// document first; the text output is rendered from that document, so both forms always carry the
+// same facts. (`apilb flows`: flows_cmd.cpp.)
 #include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,12 +28,6 @@ namespace lb {
 namespace {
 
 using nlohmann::json;
-
-uint64_t monotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
 
 int64_t wallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -337,35 +331,6 @@ void printStatusText(const json& j) {
   std::cout << "counters:\n" << (rows.size() > 1 ? renderTable(rows, "  ") : "  (none)\n");
 }
 
-json flowsJson(const GlobalOptions& g) {
-  Datapath dp = openAttached(g);
-  uint64_t now = monotonicNs();
-  json arr = json::array();
-  for (const auto& f : dp.flows()) {
-    Endpoint client{f.key.src, ntohs(f.key.sport), f.key.family};
-    Endpoint vip{f.key.dst, ntohs(f.key.dport), f.key.family};
-    Endpoint be{f.fwd.backend, ntohs(f.fwd.backend_port), f.key.family};
-    arr.push_back({{"client", client.str()},
-                   {"vip", vip.str()},
-                   {"backend", be.str()},
-                   {"backend_id", f.fwd.backend_id},
-                   {"state", tcpStateName(f.fwd.state)},
-                   {"age_ns", now > f.fwd.created_ns ? now - f.fwd.created_ns : 0},
-                   {"idle_ns", now > f.fwd.last_ns ? now - f.fwd.last_ns : 0},
-                   {"adopted", (f.fwd.flags & LB_FLOW_F_ADOPTED) != 0}});
-  }
-  return arr;
-}
-
-void printFlowsText(const json& arr) {
-  std::vector<std::vector<std::string>> rows{{"CLIENT", "VIP", "BACKEND", "STATE", "AGE", "IDLE"}};
-  for (const auto& f : arr)
-    rows.push_back({f["client"], f["vip"], f["backend"],
-                    f["state"].get<std::string>() + (f["adopted"].get<bool>() ? " (adopted)" : ""),
-                    formatDuration(f["age_ns"]), formatDuration(f["idle_ns"])});
-  std::cout << renderTable(rows) << arr.size() << " flow(s)\n";
-}
-
 }  // namespace
 
 void addStatusCommand(CLI::App& app, GlobalOptions& g) {
@@ -382,20 +347,6 @@ void addStatusCommand(CLI::App& app, GlobalOptions& g) {
       std::cout << j.dump(2) << "\n";
     else
       printStatusText(j);
-  });
-}
-
-void addFlowsCommand(CLI::App& app, GlobalOptions& g) {
-  auto json_ = std::make_shared<bool>(false);
-  auto* sub =
-      app.add_subcommand("flows", "List tracked flows: client, VIP, backend, TCP state, age");
-  sub->add_flag("--json", *json_, "machine-readable output");
-  sub->callback([&g, json_] {
-    json arr = flowsJson(g);
-    if (*json_)
-      std::cout << arr.dump(2) << "\n";
-    else
-      printFlowsText(arr);
   });
 }
 

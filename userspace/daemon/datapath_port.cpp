@@ -2,6 +2,9 @@
 // The real DatapathPort (a thin adapter over lb::Datapath) and SocketKiller (over lb::SockDiag).
 #include "daemon/datapath_port.h"
 
+#include <chrono>
+
+#include "bpf/netns.h"
 #include "bpf/sock_attach.h"
 #include "bpf/sock_destroy.h"
 #include "daemon/log.h"
@@ -50,9 +53,12 @@ class RealDatapath : public DatapathPort {
   bool pin_ = false;  // addBackend stores the next hop (only while route notifications are read)
 };
 
-// SocketKiller over lb::SockDiag (bpf/sock_destroy.h).
+// SocketKiller over lb::SockDiag (bpf/sock_destroy.h). With pods (socket mode, --pods) the
+// socket-mode connections not found in the daemon's namespace are looked for in every other
+// namespace of the node (bpf/netns.h).
 class SockDiagKiller : public SocketKiller {
  public:
+  explicit SockDiagKiller(bool pods) : pods_(pods) {}
   size_t destroy(const std::vector<lb_flow_key>& flows) override {
     std::error_code ec;
     size_t n = diag_.destroyFlowSockets(flows, &ec);
@@ -61,13 +67,36 @@ class SockDiagKiller : public SocketKiller {
   }
   size_t destroyCookies(const std::vector<uint64_t>& cookies) override {
     std::error_code ec;
-    size_t n = diag_.destroyCookieSockets(cookies, &ec);
+    std::vector<uint64_t> missing;
+    size_t n = diag_.destroyCookieSockets(cookies, &ec, &missing);
     if (ec) log::warn("SOCK_DESTROY (socket mode) failed: " + ec.message());
+    if (pods_ && !missing.empty()) n += destroyInPods(missing);
     return n;
   }
 
  private:
+  size_t destroyInPods(const std::vector<uint64_t>& cookies) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> netns = otherNetns();
+    std::error_code ec;
+    size_t searched = 0;
+    size_t n = destroyCookieSocketsIn(netns, cookies, &ec, &searched);
+    if (ec) log::warn("SOCK_DESTROY (socket mode, other namespaces) failed: " + ec.message());
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - t0);
+    log::info("socket mode: " + std::to_string(n) + " of " + std::to_string(cookies.size()) +
+                  " connections not in this namespace destroyed in other namespaces (searched " +
+                  std::to_string(searched) + " of " + std::to_string(netns.size()) + ") in " +
+                  std::to_string(us.count()) + " us",
+              {{"event", "reset_pods"},
+               {"sockets_destroyed", std::to_string(n)},
+               {"netns_searched", std::to_string(searched)},
+               {"duration_us", std::to_string(us.count())}});
+    return n;
+  }
+
   SockDiag diag_;
+  bool pods_;
 };
 
 }  // namespace
@@ -76,6 +105,8 @@ std::unique_ptr<DatapathPort> makeDatapathPort(const std::string& pinDir) {
   return std::make_unique<RealDatapath>(Datapath::open(pinDir));
 }
 
-std::unique_ptr<SocketKiller> makeSockDiagKiller() { return std::make_unique<SockDiagKiller>(); }
+std::unique_ptr<SocketKiller> makeSockDiagKiller(bool pods) {
+  return std::make_unique<SockDiagKiller>(pods);
+}
 
 }  // namespace lb

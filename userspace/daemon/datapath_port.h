@@ -70,6 +70,7 @@ std::unique_ptr<DatapathPort> makeDatapathPort(const std::string& pinDir);
 
 // SOCK_DESTROY over NETLINK_SOCK_DIAG (lb::SockDiag, bpf/sock_destroy.h) in the current netns.
 // Throws std::system_error if the netlink socket cannot be opened.
-std::unique_ptr<SocketKiller> makeSockDiagKiller();
+// pods: also search other network namespaces for socket-mode connections (socket mode, --pods).
+std::unique_ptr<SocketKiller> makeSockDiagKiller(bool pods = false);
 
 }  // namespace lb

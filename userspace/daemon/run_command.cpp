@@ -123,7 +123,7 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
   std::unique_ptr<SocketKiller> killer;
   try {
     port = makeDatapathPort(g.pinDir);
-    killer = makeSockDiagKiller();
+    killer = makeSockDiagKiller(cfg.pods);
   } catch (const std::exception& e) {
     std::cerr << "apilb run: " << e.what() << "\n";
     return kExitRuntime;
