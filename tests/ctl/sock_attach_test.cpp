@@ -30,6 +30,19 @@ TEST(CgroupRoot, PrefersSysFsCgroupOverAnEarlierMount) {
             "/sys/fs/cgroup");
 }
 
+// In a container: the runtime's /sys/fs/cgroup is the cgroup namespace's view, the host's
+// hierarchy is bind-mounted elsewhere; the hierarchy's root wins over the preferred path.
+TEST(CgroupRoot, TheHierarchysRootBeatsACgroupNamespacesView) {
+  const std::string mounts =
+      "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"
+      "cgroup2 /host/sys/fs/cgroup cgroup2 ro 0 0\n";
+  auto hostIsRoot = [](const std::string& p) { return p == "/host/sys/fs/cgroup"; };
+  EXPECT_EQ(cgroupV2RootOf(mounts, hostIsRoot), "/host/sys/fs/cgroup");
+  // No mount of the root at all: the preferred path still, for attach to refuse with a reason.
+  EXPECT_EQ(cgroupV2RootOf(mounts, [](const std::string&) { return false; }), "/sys/fs/cgroup");
+  EXPECT_EQ(cgroupV2RootOf(mounts, [](const std::string&) { return true; }), "/sys/fs/cgroup");
+}
+
 TEST(CgroupRoot, DecodesOctalEscapesAndReportsNone) {
   EXPECT_EQ(cgroupV2RootOf("cgroup2 /mnt/my\\040cg cgroup2 rw 0 0\n"), "/mnt/my cg");
   EXPECT_EQ(cgroupV2RootOf("cgroup /sys/fs/cgroup/cpu cgroup rw 0 0\n"), "");

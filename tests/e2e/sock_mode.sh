@@ -5,7 +5,8 @@
 # node's own address (no SNAT), getpeername() returns the VIP while the socket really talks to the
 # backend, per-backend connect counts in `apilb status` add up. A client outside the cgroup is not
 # translated (no VIP route exists in socket mode). No VIP device, tc or XDP program is created;
-# detach leaves no link on the cgroup and no pin.
+# detach leaves no link on the cgroup and no pin. In a cgroup namespace (a container) the default
+# cgroup is refused.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init sock_mode
@@ -28,6 +29,20 @@ bad_attach() { # bad_attach TAG WANT_TEXT ARGS...
 bad_attach bad.fs "not on a cgroup v2 filesystem" --mode socket --cgroup /tmp
 bad_attach bad.rel "must be an absolute path" --mode socket --cgroup relative/cg
 bad_attach bad.packet "only with mode socket or both" --cgroup "$SOCK_CG"
+# In a cgroup namespace (a container's view: cgroup2 mounted at /sys/fs/cgroup in a private mount
+# namespace, rooted at the test cgroup), the default cgroup is not the hierarchy's root: refused.
+cgns_attach() {
+	in_cg unshare --mount --cgroup --propagation private bash -c \
+		'mount -t cgroup2 none /sys/fs/cgroup || exit 99; exec "$@"' _ \
+		"$APILB" --netns "$NODE_NS" --pin-dir "$PIN" attach --mode socket --vip "$VIP4" \
+		--backend "$(be4 api1)" 2>&1
+}
+out=$(cgns_attach)
+rc=$?
+expect_eq cgns.rc "exit code of attach --mode socket in a cgroup namespace" "$rc" 2
+check cgns.msg "message names the problem ($out)" contains "$out" "not the hierarchy's root"
+check cgns.nothing "nothing pinned" not pins_left
+expect_eq cgns.links "programs on the test cgroup" "$(cg_links | wc -l)" 0
 bad_attach bad.mode "must be packet, socket or both" --mode sockets
 expect_eq bad.links "programs on the cgroup after the refused attaches" "$(cg_links | wc -l)" 0
 

@@ -75,6 +75,14 @@ void resolveSocket(const AttachConfig& cfg, Resolved* r) {
     throw BadInput("cgroup: no cgroup v2 filesystem is mounted (/proc/mounts)");
   while (r->cgroup.size() > 1 && r->cgroup.back() == '/') r->cgroup.pop_back();
   if (std::string why = cgroupProblem(r->cgroup); !why.empty()) throw BadInput(why);
+  if (cfg.cgroup.empty() && cgroupId(r->cgroup) != kCgroupRootId)
+    throw BadInput("cgroup: the cgroup v2 mount '" + r->cgroup +
+                   "' is not the hierarchy's root (cgroup id " +
+                   std::to_string(cgroupId(r->cgroup)) +
+                   "): this process is in a cgroup namespace (a container), and socket mode "
+                   "there would translate only the container's own processes; mount the host's "
+                   "cgroup v2 (the manifests mount it at /host/sys/fs/cgroup) or name the cgroup "
+                   "with --cgroup");
   if (r->cgroup.size() >= sizeof(lb_sock_rec::cgroup))
     throw BadInput("cgroup: '" + r->cgroup + "': path too long");
   if (cfg.pods) return;

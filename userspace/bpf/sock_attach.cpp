@@ -64,25 +64,31 @@ std::vector<uint64_t> sumAll(const std::string& path, uint32_t n) {
 
 }  // namespace
 
-std::string cgroupV2RootOf(const std::string& mounts) {
+std::string cgroupV2RootOf(const std::string& mounts,
+                           const std::function<bool(const std::string&)>& isRoot) {
   std::istringstream in(mounts);
-  std::string first;
+  std::string best;
+  int bestRank = -1;  // 2: hierarchy root; +1: /sys/fs/cgroup
   for (std::string line; std::getline(in, line);) {
     std::istringstream f(line);
     std::string dev, dir, type;
     if (!(f >> dev >> dir >> type) || type != "cgroup2") continue;
     dir = unescapeMount(dir);
-    if (dir == "/sys/fs/cgroup") return dir;
-    if (first.empty()) first = dir;
+    int rank = (!isRoot || isRoot(dir) ? 2 : 0) + (dir == "/sys/fs/cgroup" ? 1 : 0);
+    if (rank > bestRank) {
+      best = dir;
+      bestRank = rank;
+    }
   }
-  return first;
+  return best;
 }
 
 std::string cgroupV2Root() {
   std::ifstream in("/proc/mounts");
   std::stringstream ss;
   ss << in.rdbuf();
-  return cgroupV2RootOf(ss.str());
+  return cgroupV2RootOf(ss.str(),
+                        [](const std::string& p) { return cgroupId(p) == kCgroupRootId; });
 }
 
 std::string cgroupProblem(const std::string& path) {

@@ -23,10 +23,17 @@ namespace lb {
 
 class Journal;
 
-// The first cgroup2 mount in `mounts` (/proc/mounts format), preferring /sys/fs/cgroup; "" if
-// none. Octal escapes (\040) in mount points are decoded.
-std::string cgroupV2RootOf(const std::string& mounts);
-// cgroupV2RootOf(/proc/mounts).
+// The cgroup id (inode) of the cgroup v2 hierarchy's root. A cgroup2 mount made inside a cgroup
+// namespace (a container's /sys/fs/cgroup) is rooted at the namespace's cgroup instead.
+constexpr uint64_t kCgroupRootId = 1;
+
+// The cgroup2 mount in `mounts` (/proc/mounts format) socket mode attaches to by default: a mount
+// of the hierarchy's root (isRoot(path); every mount when isRoot is empty) before one that is
+// not, then /sys/fs/cgroup before others, then the first; "" if none. Octal escapes (\040) in
+// mount points are decoded.
+std::string cgroupV2RootOf(const std::string& mounts,
+                           const std::function<bool(const std::string&)>& isRoot = {});
+// cgroupV2RootOf(/proc/mounts, cgroupId(path) == kCgroupRootId).
 std::string cgroupV2Root();
 // "" if path is a directory on a cgroup v2 filesystem, else the one-line reason.
 std::string cgroupProblem(const std::string& path);

@@ -175,12 +175,16 @@ struct HostVolume {
   std::string name, path, type;
   bool readOnly;
   std::string propagation = {};  // mountPropagation, if not the default (None)
+  std::string mountPath = {};    // in the container, if not the host's path
 };
 
 // The container and volumes shared by the static pod and the DaemonSet; `in` is the indent of
 // the pod spec's keys.
 std::string podSpec(const ManifestOptions& o, const std::string& configDir,
                     const std::vector<HostVolume>& extra, bool configMap, const std::string& in) {
+  // cgroup: the host's cgroup hierarchy for socket mode (the container's own /sys/fs/cgroup is
+  // its cgroup namespace's view: attaching there would serve only this container), mounted at
+  // /host/sys/fs/cgroup so the runtime's mount stays as it is (HostVolume::mountPath).
   // netns: the runtimes' pins of pods' network namespaces, where socket mode with `pods: true`
   // looks for the sockets of a dead backend (bpf/netns.h); HostToContainer so that pods started
   // after the daemon appear.
@@ -188,7 +192,8 @@ std::string podSpec(const ManifestOptions& o, const std::string& configDir,
       {"bpffs", "/sys/fs/bpf", "DirectoryOrCreate", false, "Bidirectional"},
       {"state", "/run/apilb", "DirectoryOrCreate", false},
       {"data", "/var/lib/apilb", "DirectoryOrCreate", false},
-      {"netns", "/run/netns", "DirectoryOrCreate", true, "HostToContainer"}};
+      {"netns", "/run/netns", "DirectoryOrCreate", true, "HostToContainer"},
+      {"cgroup", "/sys/fs/cgroup", "Directory", true, "", "/host/sys/fs/cgroup"}};
   vols.insert(vols.end(), extra.begin(), extra.end());
   std::ostringstream s;
   s << in << "hostNetwork: true\n"
@@ -215,7 +220,8 @@ std::string podSpec(const ManifestOptions& o, const std::string& configDir,
     << in << "      failureThreshold: 3\n"
     << in << "    volumeMounts:\n";
   for (const auto& v : vols) {
-    s << in << "      - {name: " << v.name << ", mountPath: " << v.path;
+    s << in << "      - {name: " << v.name
+      << ", mountPath: " << (v.mountPath.empty() ? v.path : v.mountPath);
     if (!v.propagation.empty()) s << ", mountPropagation: " << v.propagation;
     if (v.readOnly) s << ", readOnly: true";
     s << "}\n";
