@@ -82,23 +82,23 @@ for _ in $(seq 150); do
 	sleep 0.1
 done
 kill "$NODE_IDLE_PID" "$POD_IDLE_PID" 2>/dev/null
-read -r t_idle idle_err <"$LAB_DIR/idle.txt" || t_idle=0
-read -r t_pod pod_err <"$LAB_DIR/pod_idle.txt" || t_pod=0
 dead_line=$(grep -m1 -E '198.18.0.13:6443: [a-z]+ -> dead' "$LAB_DIR/daemon.log")
 t_dead=$(log_ms "$dead_line")
 grep -E '198.18.0.13:6443' "$LAB_DIR/daemon.log" | tail -3 | sed 's/^/    daemon: /'
-echo "FIGURE sock_dead.idle_client_reset_ms=$((t_idle - t_freeze)) (api3 hangs -> the idle client's" \
-	"recv() returns $idle_err); $((t_idle - t_dead)) ms after the dead decision"
-check idle.err "the idle client's recv() returned ($idle_err)" \
-	test "$idle_err" = eof -o "$idle_err" = ConnectionAbortedError
-check idle.fast "reset within 1000 ms of the dead decision ($((t_idle - t_dead)) ms)" \
-	test "$t_idle" -gt 0 -a $((t_idle - t_dead)) -le 1000
-echo "FIGURE sock_dead.pod_client_reset_ms=$((t_pod - t_freeze)) (the pod's idle client's" \
-	"recv() returns $pod_err); $((t_pod - t_dead)) ms after the dead decision"
-check pod.err "the pod's idle client's recv() returned ($pod_err)" \
-	test "$pod_err" = eof -o "$pod_err" = ConnectionAbortedError
-check pod.fast "the pod's reset within 1000 ms of the dead decision ($((t_pod - t_dead)) ms)" \
-	test "$t_pod" -gt 0 -a $((t_pod - t_dead)) -le 1000
+# reset_checks TAG WHO FILE: the idle client that wrote FILE ("<ms> <error>") was reset within 1 s
+# of the daemon's dead decision.
+reset_checks() {
+	local tag=$1 who=$2 t err
+	read -r t err <"$3" || t=0
+	echo "FIGURE sock_dead.${tag}_client_reset_ms=$((t - t_freeze)) (api3 hangs -> $who's recv()" \
+		"returns $err); $((t - t_dead)) ms after the dead decision"
+	check "$tag.err" "$who's recv() returned ($err)" \
+		test "$err" = eof -o "$err" = ConnectionAbortedError
+	check "$tag.fast" "$who reset within 1000 ms of the dead decision ($((t - t_dead)) ms)" \
+		test "$t" -gt 0 -a $((t - t_dead)) -le 1000
+}
+reset_checks idle "the node's idle client" "$LAB_DIR/idle.txt"
+reset_checks pod "the pod's idle client" "$LAB_DIR/pod_idle.txt"
 grep -E 'other namespaces' "$LAB_DIR/daemon.log" | tail -1 | sed 's/^/    daemon: /'
 check pod.searched "the daemon found the pod's socket in another namespace" \
 	grep -qE 'socket mode: 1 of 1 connections not in this namespace destroyed in other namespaces' "$LAB_DIR/daemon.log"
