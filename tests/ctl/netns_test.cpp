@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // lb::otherNetns (bpf/netns.h) over a fake /proc and pin directory (no root): one path per
 // namespace (same device and inode = same namespace), pins first, the caller's own left out,
-// non-pid entries and missing directories ignored.
+// non-pid entries, FIFOs, directories and missing directories ignored.
 #include "bpf/netns.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -52,6 +53,14 @@ TEST_F(FakeProc, APinnedNamespaceOfAProcessIsListedOnce) {
   fs::create_directories(root_ / "pins");
   fs::create_symlink(root_ / "ns" / "b", root_ / "pins" / "pod");
   EXPECT_EQ(otherNetns(p("proc"), {p("pins")}), (std::vector<std::string>{p("pins/pod")}));
+}
+
+TEST_F(FakeProc, AFifoOrADirectoryInThePinDirectoryIsNeverListed) {
+  proc("thread-self", "self");
+  fs::create_directories(root_ / "pins" / "dir");
+  ASSERT_EQ(mkfifo(p("pins/fifo").c_str(), 0600), 0);  // opening it for reading would block
+  std::ofstream(root_ / "pins" / "file") << "x";
+  EXPECT_EQ(otherNetns(p("proc"), {p("pins")}), (std::vector<std::string>{p("pins/file")}));
 }
 
 TEST(OtherNetns, NothingToReadIsAnEmptyList) {

@@ -49,7 +49,10 @@ std::vector<std::string> otherNetns(const std::string& procDir,
   if (stat((procDir + "/thread-self/ns/net").c_str(), &st) == 0) seen.insert({st.st_dev, st.st_ino});
   std::vector<std::string> out;
   auto add = [&](const std::string& path) {
-    if (stat(path.c_str(), &st) == 0 && seen.insert({st.st_dev, st.st_ino}).second)
+    // nsfs files are regular files; anything else (a FIFO or a device someone left in a pin
+    // directory) is never opened: opening it could block or act on the device.
+    if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        seen.insert({st.st_dev, st.st_ino}).second)
       out.push_back(path);
   };
   for (const auto& dir : pinDirs)
@@ -67,7 +70,7 @@ size_t forEachNetns(const std::vector<std::string>& paths,
   size_t ran = 0;
   std::thread worker([&] {
     for (const auto& path : paths) {
-      UniqueFd ns(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      UniqueFd ns(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
       if (!ns.valid() || setns(ns.get(), CLONE_NEWNET) != 0) continue;
       ran++;
       if (!fn(path)) break;
