@@ -42,6 +42,16 @@ healthy_count() { health | jq '[.backends[] | select(.state=="healthy")] | lengt
 # state_of SERVER: its state in health.json.
 state_of() { health | jq -r --arg a "$(be4 "$1")" '.backends[] | select(.address==$a) | .state' 2>/dev/null; }
 fail_open() { health | jq -r '.fail_open' 2>/dev/null; }
+# wait_fail_open true|false TIMEOUT_S: true once health.json's fail_open says so (the backends do
+# not die in the same probe round, so the last one's decision can come a round later).
+wait_fail_open() {
+	local i
+	for i in $(seq $(($2 * 20))); do
+		[ "$(fail_open)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 
 # wait_state SERVER STATE TIMEOUT_S: true once health.json says so.
 wait_state() {

@@ -99,7 +99,7 @@ E2E_DAEMON_PID=$!
 check tls.dead "api1 dead with an untrusted certificate" wait_state api1 dead 6
 result=$(health | jq -r --arg a "$(be4 api1)" '.backends[] | select(.address==$a) | .result')
 check tls.result "result names TLS ($result)" contains "$result" "tls:"
-check tls.failopen "all dead -> fail-open, table kept" test "$(fail_open)" = true
+check tls.failopen "all dead -> fail-open, table kept" wait_fail_open true 6
 daemon_stop TERM
 
 # tcp probes: a server that only accepts connections is healthy; a killed one is dead.

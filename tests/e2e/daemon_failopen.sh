@@ -14,7 +14,7 @@ check one.dead "api2 dead" wait_state api2 dead 5
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" readyz api1 503
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" readyz api3 503
 t0=$(now_ms)
-for _ in $(seq 100); do [ "$(fail_open)" = true ] && break; sleep 0.05; done
+wait_fail_open true 5
 expect_eq failopen.json "health.json fail_open" "$(fail_open)" true
 echo "FIGURE failopen.enter_ms=$(($(now_ms) - t0)) (last usable backend unready -> fail-open)"
 check failopen.log "FAIL-OPEN logged" grep -q 'FAIL-OPEN' "$LAB_DIR/daemon.log"
@@ -28,7 +28,7 @@ expect_eq failopen.serves "requests answered in fail-open (api1/api3 still serve
 "$E2E_REPO/scripts/lab-ctl.sh" "$PREFIX" start api2
 t1=$(now_ms)
 check recover.state "api2 healthy again" wait_state api2 healthy 8
-for _ in $(seq 100); do [ "$(fail_open)" = false ] && break; sleep 0.05; done
+wait_fail_open false 5
 echo "FIGURE failopen.recover_ms=$(($(now_ms) - t1)) (api2 back -> fail-open ends)"
 expect_eq recover.json "fail_open after recovery" "$(fail_open)" false
 expect_eq recover.table "table after recovery" "$(health | jq -r '.table | join(",")')" "$(be4 api2)"
