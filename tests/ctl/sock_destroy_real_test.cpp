@@ -20,6 +20,8 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <set>
+#include <utility>
 #include <string>
 #include <thread>
 
@@ -122,6 +124,55 @@ TEST(SockDestroyReal, DestroysTheFlowsSocketButNeverAListenerOnAStaleFlowsPort) 
   UniqueFd again = tcpConnect(lport, nullptr);
   EXPECT_TRUE(again.valid()) << "the listener still accepts: " << std::strerror(errno);
   EXPECT_EQ(socketError(listener.get()), 0);
+}
+
+// A connected IPv6 loopback pair: the listener's port in *port.
+UniqueFd tcp6Pair(UniqueFd* listener, UniqueFd* accepted) {
+  *listener = UniqueFd(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  socklen_t len = sizeof(a);
+  if (bind(listener->get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) ||
+      listen(listener->get(), 8) ||
+      getsockname(listener->get(), reinterpret_cast<sockaddr*>(&a), &len))
+    return UniqueFd();
+  UniqueFd c(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a))) return UniqueFd();
+  *accepted = UniqueFd(accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
+  return c;
+}
+
+std::set<std::pair<uint64_t, uint8_t>> cookiesAndFamilies(const std::vector<DiagSocket>& v) {
+  std::set<std::pair<uint64_t, uint8_t>> out;
+  for (const auto& s : v) out.insert({cookieOf(s), s.sockFamily});
+  return out;
+}
+
+// dumpTcpAll: one request (TCPDIAG_GETSOCK) returns the sockets of both families, the same set
+// two per-family dumps return.
+TEST(SockDestroyReal, OneDumpReturnsBothFamilies) {
+  LB_SKIP_WITHOUT_BPF();
+  PrivateNetns ns;
+  ASSERT_TRUE(ns.ok()) << "unshare(CLONE_NEWNET): " << std::strerror(errno);
+  uint16_t lport = 0;
+  UniqueFd l4 = tcpListener(&lport);
+  UniqueFd c4 = tcpConnect(lport, nullptr);
+  UniqueFd a4(accept4(l4.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd l6, a6;
+  UniqueFd c6 = tcp6Pair(&l6, &a6);
+  ASSERT_TRUE(c4.valid() && a4.valid() && c6.valid() && a6.valid()) << std::strerror(errno);
+  SockDiag diag;
+  std::vector<DiagSocket> all, v4, v6;
+  uint32_t established = 1u << TCP_ESTABLISHED;
+  ASSERT_FALSE(diag.dumpTcpAll(established, &all));
+  ASSERT_FALSE(diag.dumpTcp(AF_INET, established, &v4));
+  ASSERT_FALSE(diag.dumpTcp(AF_INET6, established, &v6));
+  EXPECT_EQ(v4.size(), 2u);
+  EXPECT_EQ(v6.size(), 2u);
+  v4.insert(v4.end(), v6.begin(), v6.end());
+  EXPECT_EQ(cookiesAndFamilies(all), cookiesAndFamilies(v4));
+  EXPECT_EQ(all.size(), 4u);
 }
 
 // A helper thread parked in a fresh netns holding a connected loopback pair: a pod's socket,

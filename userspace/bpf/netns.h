@@ -26,8 +26,7 @@ std::vector<std::string> otherNetns(const std::string& procDir = "/proc",
 // it; fn returns false to stop early. A namespace that cannot be entered (gone meanwhile, no
 // permission, not a namespace) is skipped. Returns how many namespaces fn ran in.
 // Cost: the namespace switch is cheap; what fn does there is not (a sock_diag dump walks the
-// kernel's whole TCP hash table, shared by all namespaces: about 1 ms per family with 262144
-// buckets).
+// kernel's whole TCP hash table, shared by all namespaces: about 1 ms with 262144 buckets).
 size_t forEachNetns(const std::vector<std::string>& paths,
                     const std::function<bool(const std::string&)>& fn);
 

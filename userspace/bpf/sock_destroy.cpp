@@ -118,6 +118,32 @@ std::error_code SockDiag::dumpTcp(uint8_t family, uint32_t states, std::vector<D
   msg.req.sdiag_protocol = IPPROTO_TCP;
   msg.req.idiag_states = states;
   if (auto ec = send(&msg, sizeof(msg))) return ec;
+  return readDump(SOCK_DIAG_BY_FAMILY, out);
+}
+
+std::error_code SockDiag::dumpTcpAll(uint32_t states, std::vector<DiagSocket>* out) {
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req req;  // the original request: the kernel dumps it as family AF_UNSPEC
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof(msg);
+  msg.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_seq = ++seq_;
+  msg.req.idiag_family = AF_INET;  // ignored for a dump: both families come back
+  msg.req.idiag_states = states;
+  size_t before = out->size();
+  std::error_code ec = send(&msg, sizeof(msg));
+  if (!ec) ec = readDump(TCPDIAG_GETSOCK, out);
+  if (!ec) return {};
+  out->resize(before);  // no compat interface (or it failed): one dump per family
+  std::error_code first;
+  for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)})
+    if (auto e = dumpTcp(family, states, out); e && !first) first = e;
+  return first;
+}
+
+std::error_code SockDiag::readDump(uint16_t type, std::vector<DiagSocket>* out) {
   alignas(nlmsghdr) static thread_local char buf[32768];
   for (;;) {
     ssize_t len = recv(fd_.get(), buf, sizeof(buf), 0);
@@ -128,9 +154,10 @@ std::error_code SockDiag::dumpTcp(uint8_t family, uint32_t states, std::vector<D
       if (h->nlmsg_type == NLMSG_DONE) return {};
       if (h->nlmsg_type == NLMSG_ERROR)
         return errnoCodeOf(static_cast<nlmsgerr*>(NLMSG_DATA(h))->error);
-      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
-        continue;
-      out->push_back(fromMessage(family, *static_cast<inet_diag_msg*>(NLMSG_DATA(h))));
+      if (h->nlmsg_type != type || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
+      const auto& m = *static_cast<inet_diag_msg*>(NLMSG_DATA(h));
+      if (m.idiag_family == AF_INET || m.idiag_family == AF_INET6)
+        out->push_back(fromMessage(m.idiag_family, m));
     }
   }
 }
@@ -166,10 +193,9 @@ std::error_code SockDiag::destroy(const DiagSocket& s) {
 }
 
 std::vector<DiagSocket> SockDiag::dumpBoth(std::error_code* err) {
-  std::vector<DiagSocket> sockets;
   // v4 flows may belong to dual-stack AF_INET6 sockets (v4-mapped), so both families are dumped.
-  for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)})
-    if (auto ec = dumpTcp(family, kDestroyableTcpStates, &sockets); ec && !*err) *err = ec;
+  std::vector<DiagSocket> sockets;
+  if (auto ec = dumpTcpAll(kDestroyableTcpStates, &sockets); ec && !*err) *err = ec;
   return sockets;
 }
 
@@ -210,8 +236,7 @@ void collect(std::set<uint64_t>* want, const std::string& name,
   try {
     SockDiag diag;
     std::vector<DiagSocket> sockets;
-    for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)})
-      (void)diag.dumpTcp(family, kAllButListen, &sockets);
+    (void)diag.dumpTcpAll(kAllButListen, &sockets);
     for (const auto& s : sockets)
       if (want->erase(cookieOf(s))) (*found)[cookieOf(s)] = {s, name};
   } catch (const std::system_error&) {

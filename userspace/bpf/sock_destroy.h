@@ -65,6 +65,10 @@ class SockDiag {
   // `states` (1 << TCP_*) to *out.
   [[nodiscard]] std::error_code dumpTcp(uint8_t family, uint32_t states,
                                         std::vector<DiagSocket>* out);
+  // The same for both families in one request: the original TCPDIAG_GETSOCK dump, which the
+  // kernel runs as family AF_UNSPEC, walks the TCP hash table (shared by all namespaces and both
+  // families) once instead of twice. Falls back to one dumpTcp() per family if it fails.
+  [[nodiscard]] std::error_code dumpTcpAll(uint32_t states, std::vector<DiagSocket>* out);
   // SOCK_DESTROY of exactly this socket (tuple + cookie). ENOENT/ESTALE: it closed meanwhile.
   [[nodiscard]] std::error_code destroy(const DiagSocket& s);
   // Dumps, matches (socketsOfFlows) and destroys; returns how many sockets were destroyed.
@@ -78,6 +82,8 @@ class SockDiag {
 
  private:
   [[nodiscard]] std::error_code send(const void* msg, size_t len);
+  // Reads the answer to the last dump request (messages of `type`) into *out.
+  [[nodiscard]] std::error_code readDump(uint16_t type, std::vector<DiagSocket>* out);
   std::vector<DiagSocket> dumpBoth(std::error_code* err);
   size_t destroyAll(const std::vector<DiagSocket>& victims, std::error_code* err);
   UniqueFd fd_;
