@@ -111,6 +111,11 @@ int lb_sock_release(struct bpf_sock *sk)
 
 	if (sk->type != LB_SOCK_STREAM || sk->protocol != IPPROTO_TCP)
 		return 1;
+	/* Only a translated socket has storage, and only such a socket a cookie entry
+	 * (lb_sock_remember): every other socket under the cgroup -- with the cgroup root, every TCP
+	 * socket of the node -- closes without a hash lookup. */
+	if (!bpf_sk_storage_get(&apilb_sock, sk, 0, 0))
+		return 1;
 	cookie = bpf_get_socket_cookie(sk);
 	bpf_map_delete_elem(&apilb_scookie, &cookie);
 	return 1;

@@ -116,25 +116,25 @@ static __always_inline struct lb_backend *lb_sock_backend(const struct lb_vip *v
 }
 
 /* Records the translation: the dialled VIP for getpeername() and the cookie for SOCK_DESTROY.
- * A full map does not stop the connect(); it is counted as LB_S_UNTRACKED. */
+ * A cookie entry exists only for a socket with storage, so lb_sock_release can tell from the
+ * storage alone whether there is an entry to delete. A full map does not stop the connect(); it is
+ * counted as LB_S_UNTRACKED. */
 static __always_inline void lb_sock_remember(struct bpf_sock_addr *ctx, const struct lb_sock *s,
 					     const struct lb_backend *be, __u64 cookie)
 {
 	struct lb_sock_ent ent = {};
 	struct lb_sock *st;
-	int bad = 0;
 
 	st = bpf_sk_storage_get(&apilb_sock, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (st)
-		*st = *s;
-	else
-		bad = 1;
+	if (!st) {
+		lb_sock_count(LB_S_UNTRACKED);
+		return;
+	}
+	*st = *s;
 	ent.backend_id = s->backend_id;
 	ent.backend_gen = be->gen;
 	ent.connect_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&apilb_scookie, &cookie, &ent, BPF_ANY))
-		bad = 1;
-	if (bad)
 		lb_sock_count(LB_S_UNTRACKED);
 }
 

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <future>
 #include <set>
+#include <stdexcept>
 #include <utility>
 #include <string>
 #include <thread>
@@ -232,6 +233,20 @@ TEST(SockDestroyReal, ASocketInAnotherNamespaceIsFoundByCookieAndDestroyed) {
   EXPECT_FALSE(ec) << ec.message();
   EXPECT_EQ(searched, 1u) << "the missing namespace is skipped, the pod's searched";
   EXPECT_EQ(socketError(pod.client()), ECONNABORTED) << "the pod's socket was aborted";
+}
+
+// An exception thrown inside a namespace reaches the caller instead of terminating the process
+// from the helper thread.
+TEST(SockDestroyReal, AnExceptionInsideANamespaceReachesTheCaller) {
+  LB_SKIP_WITHOUT_BPF();
+  size_t calls = 0;
+  EXPECT_THROW(forEachNetns({"/proc/self/ns/net", "/proc/self/ns/net"},
+                            [&](const std::string&) -> bool {
+                              calls++;
+                              throw std::runtime_error("boom");
+                            }),
+               std::runtime_error);
+  EXPECT_EQ(calls, 1u);
 }
 
 TEST(SockDestroyReal, ThePinnedNamespaceOfAPodIsListed) {

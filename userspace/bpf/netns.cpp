@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <set>
 #include <thread>
 #include <utility>
@@ -68,15 +69,21 @@ std::vector<std::string> otherNetns(const std::string& procDir,
 size_t forEachNetns(const std::vector<std::string>& paths,
                     const std::function<bool(const std::string&)>& fn) {
   size_t ran = 0;
+  std::exception_ptr failure;
   std::thread worker([&] {
-    for (const auto& path : paths) {
-      UniqueFd ns(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-      if (!ns.valid() || setns(ns.get(), CLONE_NEWNET) != 0) continue;
-      ran++;
-      if (!fn(path)) break;
+    try {
+      for (const auto& path : paths) {
+        UniqueFd ns(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+        if (!ns.valid() || setns(ns.get(), CLONE_NEWNET) != 0) continue;
+        ran++;
+        if (!fn(path)) break;
+      }
+    } catch (...) {
+      failure = std::current_exception();  // rethrown on the caller's thread, not terminate()
     }
   });  // the thread ends in the last namespace it entered; nothing else runs on it
   worker.join();
+  if (failure) std::rethrow_exception(failure);
   return ran;
 }
 

@@ -24,7 +24,8 @@ std::vector<std::string> otherNetns(const std::string& procDir = "/proc",
 
 // Runs fn(path) inside each namespace of `paths`, in order, on one helper thread, and waits for
 // it; fn returns false to stop early. A namespace that cannot be entered (gone meanwhile, no
-// permission, not a namespace) is skipped. Returns how many namespaces fn ran in.
+// permission, not a namespace) is skipped. Returns how many namespaces fn ran in. An exception
+// from fn (or std::system_error when no thread can be started) reaches the caller.
 // Cost: the namespace switch is cheap; what fn does there is not (a sock_diag dump walks the
 // kernel's whole TCP hash table, shared by all namespaces: about 1 ms with 262144 buckets).
 size_t forEachNetns(const std::vector<std::string>& paths,

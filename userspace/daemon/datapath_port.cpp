@@ -79,8 +79,12 @@ class SockDiagKiller : public SocketKiller {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<std::string> netns = otherNetns();
     std::error_code ec;
-    size_t searched = 0;
-    size_t n = destroyCookieSocketsIn(netns, cookies, &ec, &searched);
+    size_t searched = 0, n = 0;
+    try {
+      n = destroyCookieSocketsIn(netns, cookies, &ec, &searched);
+    } catch (const std::exception& e) {  // no thread, no memory: log it, the daemon goes on
+      log::error(std::string("socket mode: searching other namespaces failed: ") + e.what());
+    }
     if (ec) log::warn("SOCK_DESTROY (socket mode, other namespaces) failed: " + ec.message());
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
