@@ -79,10 +79,12 @@ std::string Daemon::openWaitFd() {
   return "";
 }
 
-// A route, link or address changed: the backends' egress devices and next hops follow.
+// A route, link or address changed: the backends' egress devices and next hops follow, and so
+// does whatever the owner hooked to link changes (the VIP device's MTU).
 void Daemon::pollRoutes() {
   if (!routes_.drain()) return;
   refreshRoutes("route change");
+  if (onLinkChange_) onLinkChange_();
 }
 
 // Re-resolves every backend's path and pins its next hop (only while the daemon runs: it is the
@@ -117,6 +119,7 @@ std::string Daemon::start() {
   if (!sigfd_.valid()) return "signalfd: " + errnoCode().message();
   if (std::string e = openWaitFd(); !e.empty()) return e;
   if (routes_.fd() >= 0) refreshRoutes("next hop");  // backends attached by the CLI have none
+  if (onLinkChange_) onLinkChange_();                 // whatever changed before we listened
   if (disc_) {
     try {
       disc_->start();
@@ -447,7 +450,7 @@ int Daemon::run() {
       finishDrainedLeavers();  // first: the reconcile below removes them from the datapath
       reconcile();
       rec_.sweepDown();
-      if (tick_) tick_();
+      if (onLinkChange_ && routes_.fd() < 0) onLinkChange_();  // no notifications: poll
       nextSweep = now + std::chrono::seconds(1);
     }
     if (dirty_ || now >= nextWrite) {

@@ -47,7 +47,10 @@ class Daemon {
   // Where the loop reports probes and its view (nullptr: no metrics). Set before run().
   void setMetrics(DaemonMetrics* m) { metrics_ = m; }
   // Called on the loop's 1 s sweep tick (run_command: the VIP device follows the NICs' MTU).
-  void setTick(std::function<void()> f) { tick_ = std::move(f); }
+  // Called when a route, link or address notification arrives (a NIC's MTU change is a link
+  // notification), once at start, and -- only when notifications are unavailable -- on every 1 s
+  // sweep instead.
+  void setOnLinkChange(std::function<void()> f) { onLinkChange_ = std::move(f); }
   // Turns discovery on (before start()): the managed backends come from d->set().
   void setDiscovery(std::unique_ptr<Discovery> d) { disc_ = std::move(d); }
 
@@ -83,7 +86,7 @@ class Daemon {
   std::map<std::string, uint64_t> synUnanswered_;  // backend name -> syn_unanswered signals
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> passiveProbes_;
   DaemonMetrics* metrics_ = nullptr;
-  std::function<void()> tick_;
+  std::function<void()> onLinkChange_;
   UniqueFd sigfd_;
   std::unique_ptr<Discovery> disc_;
   RouteWatch routes_;  // route/link/address notifications: backends' next hops follow them

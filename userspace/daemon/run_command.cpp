@@ -146,7 +146,7 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
         return kExitRuntime;
       }
     }
-    d.setTick([pinDir = g.pinDir] {  // a NIC's MTU changed after attach: within 1 s
+    d.setOnLinkChange([pinDir = g.pinDir] {  // a NIC's MTU changed after attach
       if (std::string m = followNicMtu(pinDir); !m.empty()) log::info(m);
     });
     std::string err = d.start();
