@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <functional>
 #include <set>
 
 #include "bpf/errno_code.h"
@@ -230,18 +231,35 @@ namespace {
 
 constexpr uint32_t kAllButListen = 0x1ffeu & ~(1u << TCP_LISTEN);  // TCP_ESTABLISHED..TCP_CLOSING
 
-// Moves the sockets of `want` found in this thread's namespace into *found (netns = name).
-void collect(std::set<uint64_t>* want, const std::string& name,
-             std::map<uint64_t, FoundSocket>* found) {
+using OnFound = std::function<void(SockDiag&, const std::vector<DiagSocket>&, const std::string&)>;
+
+// Dumps this thread's namespace (named `path`, "" = the caller's own) and hands the sockets
+// whose cookie is in *want, in `states`, to onFound with a SockDiag of this namespace; they leave
+// *want. No sock_diag here (socket() failed): *err, nothing found.
+void searchHere(std::set<uint64_t>* want, uint32_t states, const std::string& path,
+                const OnFound& onFound, std::error_code* err) {
   try {
-    SockDiag diag;
-    std::vector<DiagSocket> sockets;
-    (void)diag.dumpTcpAll(kAllButListen, &sockets);
+    SockDiag diag;  // its netlink socket belongs to the namespace this thread is in now
+    std::vector<DiagSocket> sockets, hits;
+    if (auto ec = diag.dumpTcpAll(states, &sockets); ec && !*err) *err = ec;
     for (const auto& s : sockets)
-      if (want->erase(cookieOf(s))) (*found)[cookieOf(s)] = {s, name};
-  } catch (const std::system_error&) {
-    // no sock_diag in this namespace: its sockets stay unfound
+      if (want->erase(cookieOf(s))) hits.push_back(s);
+    if (!hits.empty()) onFound(diag, hits, path);
+  } catch (const std::system_error& e) {
+    if (!*err) *err = e.code();
   }
+}
+
+// searchHere in each namespace of `paths` in turn until *want is empty; returns how many were
+// searched. Socket cookies are unique across namespaces, so a found cookie is never looked for
+// again.
+size_t searchNetns(std::set<uint64_t>* want, uint32_t states, const std::vector<std::string>& paths,
+                   const OnFound& onFound, std::error_code* err) {
+  if (want->empty()) return 0;
+  return forEachNetns(paths, [&](const std::string& path) {
+    searchHere(want, states, path, onFound, err);
+    return !want->empty();
+  });
 }
 
 }  // namespace
@@ -250,13 +268,12 @@ std::map<uint64_t, FoundSocket> findCookieSockets(const std::vector<uint64_t>& c
                                                   const std::vector<std::string>& otherNetnsPaths) {
   std::set<uint64_t> want(cookies.begin(), cookies.end());
   std::map<uint64_t, FoundSocket> found;
-  if (want.empty()) return found;
-  collect(&want, "", &found);
-  if (!want.empty())
-    forEachNetns(otherNetnsPaths, [&](const std::string& path) {
-      collect(&want, path, &found);
-      return !want.empty();
-    });
+  std::error_code ignored;  // an unreadable namespace leaves its sockets unfound
+  auto keep = [&](SockDiag&, const std::vector<DiagSocket>& hits, const std::string& path) {
+    for (const auto& s : hits) found[cookieOf(s)] = {s, path};
+  };
+  if (!want.empty()) searchHere(&want, kAllButListen, "", keep, &ignored);
+  searchNetns(&want, kAllButListen, otherNetnsPaths, keep, &ignored);
   return found;
 }
 
@@ -264,22 +281,20 @@ size_t destroyCookieSocketsIn(const std::vector<std::string>& netnsPaths,
                               const std::vector<uint64_t>& cookies, std::error_code* err,
                               size_t* searched) {
   *err = {};
+  std::set<uint64_t> want(cookies.begin(), cookies.end());
   size_t n = 0;
-  std::vector<uint64_t> left = cookies;
-  *searched = left.empty() ? 0 : forEachNetns(netnsPaths, [&](const std::string&) {
-    std::error_code ec;
-    std::vector<uint64_t> missing;
-    try {
-      SockDiag diag;  // its netlink socket belongs to the namespace this thread is in now
-      n += diag.destroyCookieSockets(left, &ec, &missing);
-    } catch (const std::system_error& e) {
-      ec = e.code();
-      missing = left;
-    }
-    if (ec && !*err) *err = ec;
-    left.swap(missing);
-    return !left.empty();
-  });
+  *searched = searchNetns(
+      &want, kDestroyableTcpStates, netnsPaths,
+      [&](SockDiag& diag, const std::vector<DiagSocket>& hits, const std::string&) {
+        for (const auto& s : hits) {
+          auto ec = diag.destroy(s);
+          if (!ec)
+            n++;
+          else if (!alreadyGone(ec) && !*err)
+            *err = ec;
+        }
+      },
+      err);
   return n;
 }
 
