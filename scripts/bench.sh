@@ -32,7 +32,8 @@ BENCH_DUR=5
 BENCH_BULK_DUR=3
 BENCH_THREADS=1
 BENCH_CONNS=8
-TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1
+ALL_TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1
+TARGETS=$ALL_TARGETS
 OUT=""
 DO_DEPS=1
 DO_BUILD=1
@@ -61,10 +62,7 @@ done
 [[ "$BENCH_DUR" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration must be whole seconds" >&2; exit 2; }
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-	case "$t" in direct | haproxy | nginx | iptables | apilb | apilb-tc | apilb-1 | apilb-tc-1 | apilb-sock | apilb-sock-1) ;;
-	*) echo "bench: unknown target '$t' (direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1)" >&2
-		exit 2 ;;
-	esac
+	[[ ",$ALL_TARGETS," == *",$t,"* ]] || { echo "bench: unknown target '$t' ($ALL_TARGETS)" >&2; exit 2; }
 done
 KEEP_ENV="BENCH_BUILD_DIR" as_root "${ARGV[@]}"
 
