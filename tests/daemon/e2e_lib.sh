@@ -44,24 +44,12 @@ state_of() { health | jq -r --arg a "$(be4 "$1")" '.backends[] | select(.address
 fail_open() { health | jq -r '.fail_open' 2>/dev/null; }
 # wait_fail_open true|false TIMEOUT_S: true once health.json's fail_open says so (the backends do
 # not die in the same probe round, so the last one's decision can come a round later).
-wait_fail_open() {
-	local i
-	for i in $(seq $(($2 * 20))); do
-		[ "$(fail_open)" = "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+fail_open_is() { [ "$(fail_open)" = "$1" ]; }
+wait_fail_open() { wait_for "$2" fail_open_is "$1"; }
 
 # wait_state SERVER STATE TIMEOUT_S: true once health.json says so.
-wait_state() {
-	local i
-	for i in $(seq $(($3 * 20))); do
-		[ "$(state_of "$1")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+state_is() { [ "$(state_of "$1")" = "$2" ]; }
+wait_state() { wait_for "$3" state_is "$1" "$2"; }
 
 # server_of_port PORT: the api server holding an established connection from node port PORT.
 server_of_port() {

@@ -33,6 +33,17 @@ expect_ge() {
 }
 # contains TEXT STRING: TEXT has STRING in it (fixed string).
 contains() { grep -qF -- "$2" <<<"$1"; }
+# wait_for SECONDS CMD...: true as soon as CMD succeeds (tried every 50 ms), false after SECONDS.
+wait_for() {
+	local n=$(($1 * 20))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		n=$((n - 1))
+		sleep 0.05
+	done
+	return 1
+}
 # require TAG WHAT COMMAND...: like check, but the test cannot go on without it.
 require() {
 	local before=$E2E_FAIL

@@ -24,12 +24,9 @@ router() {  # router NAME on|off: forwarding in that namespace, no ICMP redirect
 next_hop() { lb status --json | jq -r '.backends[0].next_hop' 2>/dev/null; }
 slot_gen() { bpftool map lookup pinned "$PIN/apilb_backends_v2" key 0 0 0 0 -j 2>/dev/null |
 	jq -r '.formatted.value.gen // .value.gen // empty' 2>/dev/null; }
+next_hop_is() { [ "$(next_hop)" = "$1" ]; }
 wait_next_hop() {  # wait_next_hop ADDR: up to 2 s
-	local i
-	for i in $(seq 20); do
-		[ "$(next_hop)" = "$1" ] && return 0
-		sleep 0.1
-	done
+	wait_for 2 next_hop_is "$1" && return 0
 	echo "    next hop is '$(next_hop)', want '$1'"
 	return 1
 }
