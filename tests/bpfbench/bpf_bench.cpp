@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "apilb.skel.h"
+#include "bpf/datapath.h"
 #include "bpf/loader.h"
 #include "bpf/maglev_map.h"
 #include "bpf/unique_fd.h"
@@ -382,24 +383,21 @@ size_t fillFlows(const Bench& b, int pct, uint32_t vip, uint32_t be) {
       pinTo(static_cast<int>(i / (n / static_cast<size_t>(ncpu) + 1)));
     const uint32_t client = htonl(0x0a400000u + static_cast<uint32_t>(i / 50000));
     const uint16_t port = htons(static_cast<uint16_t>(10000 + i % 50000));
-    lb_flow_key fk{}, rk{};
+    lb::FlowInfo flow{};
+    lb_flow_key& fk = flow.key;
     fk.src = addr4(client);
     fk.dst = addr4(vip);
     fk.sport = port;
     fk.dport = htons(kVipPort);
     fk.proto = IPPROTO_TCP;
     fk.family = LB_AF_INET;
-    rk = fk;
-    rk.src = addr4(be);
-    rk.dst = addr4(client);
-    rk.sport = htons(kVipPort);
-    rk.dport = port;
-    lb_fwd f{};
+    lb_fwd& f = flow.fwd;
     f.backend = addr4(be);
     f.backend_port = htons(kVipPort);
     f.state = LB_TCP_ESTABLISHED;
     f.backend_id = 1;
     f.backend_gen = 1;
+    const lb_flow_key rk = flow.revKey();
     lb_rev r{};
     r.vip = addr4(vip);
     r.vip_port = htons(kVipPort);

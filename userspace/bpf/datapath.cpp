@@ -44,6 +44,17 @@ std::string BackendInfo::nextHop() const {
   return makeEndpoint(a, 0, be.family).addrStr();
 }
 
+lb_flow_key FlowInfo::revKey() const {
+  lb_flow_key rev{};
+  rev.src = fwd.backend;
+  rev.dst = key.src;
+  rev.sport = fwd.backend_port;
+  rev.dport = key.sport;
+  rev.proto = key.proto;
+  rev.family = key.family;
+  return rev;
+}
+
 struct Datapath::Fds {
   UniqueFd vips, backends, maglev, fwd, rev, stats, attach, bports, bstats;
   UniqueFd signals;  // optional: pins of an apilb without passive detection lack it
@@ -325,13 +336,7 @@ std::error_code Datapath::deleteFlowsTo(uint32_t id, size_t* n) {
   size_t count = 0;
   for (const auto& f : flows()) {
     if (f.fwd.backend_id != id) continue;
-    lb_flow_key rev{};
-    rev.src = f.fwd.backend;
-    rev.dst = f.key.src;
-    rev.sport = f.fwd.backend_port;
-    rev.dport = f.key.sport;
-    rev.proto = f.key.proto;
-    rev.family = f.key.family;
+    lb_flow_key rev = f.revKey();
     bpf_map_delete_elem(fds_->rev.get(), &rev);  // may already be gone (LRU)
     if (bpf_map_delete_elem(fds_->fwd.get(), &f.key) == 0) ++count;
   }

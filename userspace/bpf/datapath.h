@@ -42,6 +42,8 @@ struct BackendSignals {
 struct FlowInfo {
   lb_flow_key key;  // fwd key: client -> VIP
   lb_fwd fwd;
+  // The flow's apilb_rev_v2 key: the reply's tuple, backend -> client (lib/flow.h lb_rev_key_of).
+  lb_flow_key revKey() const;
 };
 
 class Datapath {
