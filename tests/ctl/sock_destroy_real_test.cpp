@@ -6,11 +6,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,17 +16,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <future>
 #include <set>
 #include <stdexcept>
 #include <utility>
 #include <string>
-#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "bpf/netns.h"
 #include "bpf/unique_fd.h"
+#include "netns.h"
 #include "privileges.h"
 
 namespace lb {
@@ -46,27 +42,8 @@ lb_flow_key key4(const char* src, uint16_t sport, const char* dst, uint16_t dpor
   return k;
 }
 
-// Runs the test body in a fresh netns with lo up, and returns the thread to its netns after.
-class PrivateNetns {
- public:
-  PrivateNetns() : orig_(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
-    ok_ = orig_.valid() && unshare(CLONE_NEWNET) == 0;
-    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    ifreq ifr{};
-    std::strcpy(ifr.ifr_name, "lo");
-    ok_ = ok_ && s.valid() && ioctl(s.get(), SIOCGIFFLAGS, &ifr) == 0;
-    ifr.ifr_flags |= IFF_UP;
-    ok_ = ok_ && ioctl(s.get(), SIOCSIFFLAGS, &ifr) == 0;
-  }
-  ~PrivateNetns() {
-    if (orig_.valid()) (void)setns(orig_.get(), CLONE_NEWNET);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  UniqueFd orig_;
-  bool ok_ = false;
-};
+using test::ParkedNetns;
+using test::PrivateNetns;
 
 UniqueFd tcpListener(uint16_t* port) {
   UniqueFd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -176,47 +153,32 @@ TEST(SockDestroyReal, OneDumpReturnsBothFamilies) {
   EXPECT_EQ(all.size(), 4u);
 }
 
-// A helper thread parked in a fresh netns holding a connected loopback pair: a pod's socket,
-// named by /proc/self/task/<tid>/ns/net while the thread lives.
-class ParkedNetns {
+// A pod: a parked namespace (tests/lib/netns.h) holding a connected loopback pair, opened there.
+class Pod {
  public:
-  ParkedNetns() {
-    std::promise<void> ready;
-    auto started = ready.get_future();
-    thread_ = std::thread([this, &ready] {
-      PrivateNetns ns;  // the thread stays in it until it returns
-      uint16_t lport = 0;
-      if (ns.ok()) listener_ = tcpListener(&lport);
-      if (listener_.valid()) client_ = tcpConnect(lport, nullptr);
-      if (client_.valid()) accepted_ = UniqueFd(accept4(listener_.get(), nullptr, nullptr, 0));
-      socklen_t len = sizeof(cookie_);
-      if (accepted_.valid()) getsockopt(client_.get(), SOL_SOCKET, SO_COOKIE, &cookie_, &len);
-      path_ = "/proc/self/task/" + std::to_string(gettid()) + "/ns/net";
-      ready.set_value();
-      leave_.get_future().wait();
-    });
-    started.wait();
-  }
-  ~ParkedNetns() {
-    leave_.set_value();
-    thread_.join();
-  }
-  bool ok() const { return cookie_ != 0; }
-  const std::string& path() const { return path_; }
+  Pod()
+      : ns_([this] {
+          uint16_t lport = 0;
+          listener_ = tcpListener(&lport);
+          if (listener_.valid()) client_ = tcpConnect(lport, nullptr);
+          if (client_.valid()) accepted_ = UniqueFd(accept4(listener_.get(), nullptr, nullptr, 0));
+          socklen_t len = sizeof(cookie_);
+          if (accepted_.valid()) getsockopt(client_.get(), SOL_SOCKET, SO_COOKIE, &cookie_, &len);
+        }) {}
+  bool ok() const { return ns_.ok() && cookie_ != 0; }
+  const std::string& path() const { return ns_.path(); }
   uint64_t cookie() const { return cookie_; }
   int client() const { return client_.get(); }
 
  private:
-  std::promise<void> leave_;
-  std::thread thread_;
-  UniqueFd listener_, client_, accepted_;
+  UniqueFd listener_, client_, accepted_;  // closed after ns_ is gone: sockets outlive the thread
   uint64_t cookie_ = 0;
-  std::string path_;
+  ParkedNetns ns_;
 };
 
 TEST(SockDestroyReal, ASocketInAnotherNamespaceIsFoundByCookieAndDestroyed) {
   LB_SKIP_WITHOUT_BPF();
-  ParkedNetns pod;
+  Pod pod;
   ASSERT_TRUE(pod.ok()) << "a connected pair in a fresh netns: " << std::strerror(errno);
   SockDiag here;
   std::error_code ec;
@@ -251,7 +213,7 @@ TEST(SockDestroyReal, AnExceptionInsideANamespaceReachesTheCaller) {
 
 TEST(SockDestroyReal, ThePinnedNamespaceOfAPodIsListed) {
   LB_SKIP_WITHOUT_BPF();
-  ParkedNetns pod;
+  Pod pod;
   ASSERT_TRUE(pod.ok());
   char dir[] = "/tmp/apilb-pins-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
