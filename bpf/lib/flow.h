@@ -82,14 +82,12 @@ static __always_inline void lb_flow_delete(const struct lb_flow_key *fk,
 	bpf_map_delete_elem(&apilb_rev_v2, rk);
 }
 
-/* Sets flags (and the state they imply) in both entries; a nonzero ack becomes the fwd entry's
- * cli_ack. Returns the flow's backend slot (LB_NO_BACKEND without fwd entry). */
-static __always_inline __u32 lb_flow_mark(const struct lb_flow_key *fk,
-					 const struct lb_flow_key *rk, __u8 set, __u8 state,
+/* Sets flags (and the state they imply) in the entries of a flow that exist (NULL: missing);
+ * a nonzero ack becomes the fwd entry's cli_ack. The caller passes the entry it holds and looks
+ * up only the twin: one hash lookup less per state change. */
+static __always_inline void lb_flow_mark(struct lb_fwd *f, struct lb_rev *r, __u8 set, __u8 state,
 					 __u32 ack)
 {
-	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
-	struct lb_rev *r = bpf_map_lookup_elem(&apilb_rev_v2, rk);
 	__u8 flags;
 
 	if (f) {
@@ -107,21 +105,27 @@ static __always_inline __u32 lb_flow_mark(const struct lb_flow_key *fk,
 		r->state = state ? state : ((flags & LB_FIN_BOTH) == LB_FIN_BOTH ?
 					    LB_TCP_CLOSING : LB_TCP_FIN_WAIT);
 	}
-	return f ? f->backend_id : LB_NO_BACKEND;
 }
 
 /* Applies one packet's TCP flags to a tracked flow. fin_bit: this direction's FIN flag; flags:
- * the flow's flags before the packet. Returns LB_R_FLOW_CLOSED when the flow ended, else 0. */
-static __always_inline __u32 lb_flow_tcp(__u8 tf, __u8 fin_bit, __u8 flags,
-					 const struct lb_flow_key *fk, const struct lb_flow_key *rk)
+ * the flow's flags before the packet; f / r: the entries the caller holds (NULL: look it up,
+ * which only a FIN does). Returns LB_R_FLOW_CLOSED when the flow ended, else 0. */
+static __always_inline __u32 lb_flow_tcp(__u8 tf, __u8 fin_bit, __u8 flags, struct lb_fwd *f,
+					 struct lb_rev *r, const struct lb_flow_key *fk,
+					 const struct lb_flow_key *rk)
 {
 	if (tf & LB_TH_RST) {
 		lb_flow_delete(fk, rk);
 		return LB_R_FLOW_CLOSED;
 	}
 	if (tf & LB_TH_FIN) {
-		if (!(flags & fin_bit))
-			lb_flow_mark(fk, rk, fin_bit, 0, 0);
+		if (flags & fin_bit)
+			return 0;
+		if (!f)
+			f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
+		if (!r)
+			r = bpf_map_lookup_elem(&apilb_rev_v2, rk);
+		lb_flow_mark(f, r, fin_bit, 0, 0);
 		return 0;
 	}
 	/* Pure ACK after both FINs: the last ACK of the close. */
@@ -198,12 +202,10 @@ static __always_inline void lb_fwd_hit_sync(const struct lb_pkt *p, struct lb_fw
 	bpf_map_update_elem(&apilb_rev_v2, rk, &r, BPF_NOEXIST);
 }
 
-/* The client's latest ack, for checking a reply of flow fk/r: the fwd entry keeps it; a rev entry
- * without its fwd twin falls back on its own (the SYN-ACK's, or the last rev check's). */
-static __always_inline __u32 lb_flow_cli_ack(const struct lb_flow_key *fk, const struct lb_rev *r)
+/* The client's latest ack, for checking a reply of a flow: its fwd entry f keeps it; a rev entry
+ * r without its fwd twin (f NULL) falls back on its own (the SYN-ACK's, or the last rev check's). */
+static __always_inline __u32 lb_flow_cli_ack(const struct lb_fwd *f, const struct lb_rev *r)
 {
-	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
-
 	return f ? f->cli_ack : r->cli_ack;
 }
 
@@ -304,7 +306,7 @@ static __always_inline struct lb_backend *lb_fwd_flow(const struct lb_pkt *p, st
 		lb_signal(f->backend_id, LB_SIG_SYN_RETX);
 	lb_rev_key_of(&rk, &p->key, &f->backend, f->backend_port);
 	lb_fwd_hit_sync(p, f, &rk);
-	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_CLIENT, f->flags, &p->key, &rk);
+	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_CLIENT, f->flags, f, NULL, &p->key, &rk);
 	if (closed)
 		*why = closed;
 	return be;
@@ -330,10 +332,13 @@ static __always_inline int lb_rev_synack(const struct lb_pkt *p, struct lb_rev *
 
 	*why = LB_R_REV_HIT;
 	if (ours && r->state == LB_TCP_SYN_SENT) {
+		struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
+
 		r->srv_isn = p->seq;
 		r->cli_ack = p->seq + 1;
-		lb_signal(lb_flow_mark(fk, &p->key, 0, LB_TCP_ESTABLISHED, p->seq + 1),
-			  LB_SIG_HANDSHAKE);
+		lb_flow_mark(f, r, 0, LB_TCP_ESTABLISHED, p->seq + 1);
+		if (f)
+			lb_signal(f->backend_id, LB_SIG_HANDSHAKE);
 		return 1;
 	}
 	if (ours && r->state == LB_TCP_ESTABLISHED && p->seq == r->srv_isn)
@@ -353,7 +358,8 @@ static __always_inline int lb_rev_synack(const struct lb_pkt *p, struct lb_rev *
 static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
 				      const struct lb_flow_key *fk, __u32 *why)
 {
-	__u32 ack = lb_flow_cli_ack(fk, r);
+	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
+	__u32 ack = lb_flow_cli_ack(f, r);
 	int exact;
 
 	if (r->state == LB_TCP_SYN_SENT) /* RFC 793: acceptable iff it acks our SYN */
@@ -363,10 +369,10 @@ static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
 	if (exact) {
 		/* Refused, or an established connection reset: the backend's word, exact. A RST
 		 * while closing (after a FIN) is an ordinary way to end and no signal. */
-		if (r->state == LB_TCP_SYN_SENT)
-			lb_signal_flow(fk, LB_SIG_RST_SYN);
-		else if (r->state == LB_TCP_ESTABLISHED)
-			lb_signal_flow(fk, LB_SIG_RST_EST);
+		if (f && r->state == LB_TCP_SYN_SENT)
+			lb_signal(f->backend_id, LB_SIG_RST_SYN);
+		else if (f && r->state == LB_TCP_ESTABLISHED)
+			lb_signal(f->backend_id, LB_SIG_RST_EST);
 		lb_flow_delete(fk, &p->key);
 		*why = LB_R_FLOW_CLOSED;
 		return 1;
@@ -385,6 +391,7 @@ static __always_inline int lb_rev_rst(const struct lb_pkt *p, struct lb_rev *r,
 static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out, __u32 *why)
 {
 	__u8 tf = p->tcp_flags;
+	struct lb_fwd *f = NULL;
 	struct lb_flow_key fk;
 	struct lb_rev *r;
 	__u32 closed;
@@ -411,10 +418,13 @@ static __always_inline int lb_rev_tcp(const struct lb_pkt *p, struct lb_rev *out
 	if (tf & LB_TH_RST)
 		return lb_rev_rst(p, r, &fk, why);
 	*why = LB_R_REV_HIT;
-	/* A FIN the client could not accept (outside the window) changes no state. */
-	if ((tf & LB_TH_FIN) && !lb_seq_in_window(p->seq, lb_flow_cli_ack(&fk, out)))
-		return 1;
-	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_SERVER, out->flags, &fk, &p->key);
+	if (tf & LB_TH_FIN) {
+		f = bpf_map_lookup_elem(&apilb_fwd_v2, &fk);
+		/* A FIN the client could not accept (outside the window) changes no state. */
+		if (!lb_seq_in_window(p->seq, lb_flow_cli_ack(f, out)))
+			return 1;
+	}
+	closed = lb_flow_tcp(tf, LB_FLOW_F_FIN_SERVER, out->flags, f, r, &fk, &p->key);
 	if (closed)
 		*why = closed;
 	return 1;

@@ -58,12 +58,14 @@ static __always_inline void lb_icmp_signal(int unreach, const struct lb_flow_key
 					   const struct lb_rev *r, const void *qth, void *data_end)
 {
 	struct lb_flow_key fk;
+	struct lb_fwd *f;
 
 	if (!unreach)
 		return;
 	lb_fwd_key_of(&fk, rk, r);
-	if (lb_icmp_quote_matches(qth, data_end, r, lb_flow_cli_ack(&fk, r)))
-		lb_signal_flow(&fk, LB_SIG_ICMP_UNREACH);
+	f = bpf_map_lookup_elem(&apilb_fwd_v2, &fk);
+	if (f && lb_icmp_quote_matches(qth, data_end, r, lb_flow_cli_ack(f, r)))
+		lb_signal(f->backend_id, LB_SIG_ICMP_UNREACH);
 }
 
 

@@ -13,8 +13,8 @@
  * a counter.
  *
  * Cost: nothing on the hit path. Each count is one per-CPU array update (no atomics) on a
- * packet that already changes flow state, plus one apilb_fwd_v2 lookup where the reverse path
- * needs the backend slot (the rev entry does not hold it).
+ * packet that already changes flow state; the reverse path takes the backend slot from the fwd
+ * entry it looks up for that state change anyway (the rev entry does not hold it).
  */
 #ifndef APILB_BPF_SIGNAL_H
 #define APILB_BPF_SIGNAL_H
@@ -30,16 +30,6 @@ static __always_inline void lb_signal(__u32 id, __u32 kind)
 
 	if (st && kind < LB_SIG__MAX)
 		st->n[kind]++;
-}
-
-/* Counts `kind` for the backend of the flow whose fwd key is fk (reverse path: the rev entry
- * has no backend slot). Call before the flow's entries are deleted. */
-static __always_inline void lb_signal_flow(const struct lb_flow_key *fk, __u32 kind)
-{
-	struct lb_fwd *f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
-
-	if (f)
-		lb_signal(f->backend_id, kind);
 }
 
 #endif /* APILB_BPF_SIGNAL_H */
