@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# What apilb adds to one TCP connection, measured in place and without wrk's noise: a netns lab,
+# apilb in one mode, then B batches of N sequential connect()+close() from the node, straight to
+# api1 and to the VIP (balanced to api1 alone), in alternating order. Per batch and destination:
+#   - BPF ns per connection of each apilb program (run_time_ns / run_cnt deltas from bpftool with
+#     kernel.bpf_stats_enabled=1; the stats add a clock read on each side of every run) and the
+#     program runs per connection (packets, or socket hooks);
+#   - the client's µs per connect()+close() (the loop's wall time / N);
+#   - the machine's busy CPU µs per connection (/proc/stat user+nice+system+irq+softirq: the
+#     client, the server, softirqs on both vCPUs; other users of the machine count too).
+# Then the median over the batches of "VIP minus direct" for the last two. With --profile, the
+# last batch runs under `perf record -a -e cpu-clock` and the script prints, per kernel symbol,
+# the CPU µs per connection direct and through the VIP and the difference (the helpers of
+# scripts/bench.sh --profile). Removes the lab, the cgroup, the daemon and the sysctl it set, even
+# on failure.
+#
+# Modes: socket  (--mode socket on a private cgroup holding the client: lb_sock_connect4,
+#                 lb_sock_release)
+#        packet  (`apilb run` as deployed, XDP reverse NAT, next hops pinned: lb_fwd, lb_rev_xdp)
+#        tc      (the same with --ingress tc: lb_fwd, lb_rev_tc)
+#
+# Usage: sudo scripts/bench-conn.sh [--mode socket|packet|tc] [--connects N] [--batches B] [--profile]
+#                                  [-- EXTRA APILB ARGS, e.g. --table-size 1021]
+#        (defaults socket, 2000, 3)   APILB=path/to/apilb (default build/userspace/cli/apilb)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib/root.sh
+. "$here/lib/root.sh"
+KEEP_ENV="APILB" as_root "$@"
+# shellcheck source=scripts/bench-lib.sh
+. "$here/bench-lib.sh" # bench_profile_costs, bench_profile_diff
+BENCH_PERF_PERIOD_US=100
+APILB=${APILB:-$root/build/userspace/cli/apilb}
+N=2000
+B=3
+MODE=socket
+PROFILE=0
+EXTRA=()
+usage() { echo "usage: $0 [--mode socket|packet|tc] [--connects N] [--batches B] [--profile] [-- APILB ARGS]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--mode) MODE=${2:-}; shift ;;
+	--connects) N=${2:-}; shift ;;
+	--batches) B=${2:-}; shift ;;
+	--profile) PROFILE=1 ;;
+	--) shift; EXTRA=("$@"); break ;;
+	*) usage ;;
+	esac
+	shift
+done
+case "$MODE" in
+socket) progs=(lb_sock_connect4 lb_sock_release) ;;
+packet) progs=(lb_fwd lb_rev_xdp) ;;
+tc) progs=(lb_fwd lb_rev_tc) ;;
+*) echo "bench-conn: --mode is socket, packet or tc" >&2; exit 2 ;;
+esac
+[[ "$N" =~ ^[1-9][0-9]*$ && "$B" =~ ^[1-9][0-9]?$ ]] ||
+	{ echo "bench-conn: --connects and --batches must be positive (batches < 100)" >&2; exit 2; }
+[ -x "$APILB" ] || { echo "bench-conn: $APILB not built (scripts/build.sh)" >&2; exit 2; }
+tools=(bpftool jq python3)
+[ $PROFILE -eq 0 ] || tools+=(perf)
+for t in "${tools[@]}"; do command -v $t >/dev/null || { echo "bench-conn: needs $t" >&2; exit 2; }; done
+
+P=apilbc-$$
+PIN=/sys/fs/bpf/$P
+STATE=$(mktemp -d)
+cgroot=$(awk '$3=="cgroup2" && $2=="/sys/fs/cgroup"{print $2; exit}' /proc/mounts)
+[ -n "$cgroot" ] || cgroot=$(awk '$3=="cgroup2"{print $2; exit}' /proc/mounts)
+CG=$cgroot/$P
+stats_before=$(sysctl -n kernel.bpf_stats_enabled)
+RUN_PID=""
+cleanup() {
+	sysctl -qw kernel.bpf_stats_enabled="$stats_before" || true
+	if [ -n "$RUN_PID" ]; then kill -TERM "$RUN_PID" 2>/dev/null; wait "$RUN_PID" 2>/dev/null || true; fi
+	"$APILB" --netns "$P-node" --pin-dir "$PIN" detach >/dev/null 2>&1 || true
+	if [ -d "$CG" ]; then
+		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+		rmdir "$CG" 2>/dev/null || true
+	fi
+	"$here/lab-down.sh" "$P" >/dev/null 2>&1 || true
+	rm -rf "$STATE"
+}
+trap cleanup EXIT
+"$here/lab-up.sh" "$P" >/dev/null
+mkdir "$CG"
+ip netns exec "$P-node" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"
+API1=198.18.0.11
+VIP=169.254.64.43
+apilb=("$APILB" --netns "$P-node" --pin-dir "$PIN")
+if [ "$MODE" = socket ]; then
+	"${apilb[@]}" attach --mode socket --cgroup "$CG" --vip "$VIP:6443" --backend "$API1:6443" "${EXTRA[@]}" >/dev/null
+else
+	ingress=xdp
+	[ "$MODE" = tc ] && ingress=tc
+	# As deployed: the daemon attaches, probes and pins api1's next hop (docs/daemon.md).
+	"${apilb[@]}" run --vip "$VIP:6443" --backend "$API1:6443" --iface eth0 --ingress "$ingress" \
+		--probe-type tcp --probe-interval 500ms --state-dir "$STATE" --cleanup-on-exit "${EXTRA[@]}" \
+		>"$STATE/run.log" 2>&1 &
+	RUN_PID=$!
+	for _ in $(seq 100); do
+		[ "$(jq '.backends | length > 0 and all(.state == "healthy")' "$STATE/health.json" 2>/dev/null)" = true ] && break
+		kill -0 "$RUN_PID" 2>/dev/null || { cat "$STATE/run.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	[ "$(jq '.backends | all(.state == "healthy")' "$STATE/health.json" 2>/dev/null)" = true ] ||
+		{ echo "bench-conn: api1 not healthy after 10 s" >&2; cat "$STATE/run.log" >&2; exit 1; }
+fi
+
+# The loop prints its wall µs per connection and the machine's busy CPU µs per connection, read
+# from /proc/stat right around the loop (user+nice+system+irq+softirq; not steal or idle).
+loop='import os, socket, sys, time
+host, n = sys.argv[1], int(sys.argv[2])
+def busy():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6]
+b, t = busy(), time.perf_counter()
+for _ in range(n):
+    s = socket.socket(); s.connect((host, 6443)); s.close()
+t, b = time.perf_counter() - t, busy() - b
+print("%.2f %.1f" % (t / n * 1e6, b * 1e6 / os.sysconf("SC_CLK_TCK") / n))'
+# prog_stats: "run_cnt run_time_ns" of each program of $progs, in that order: the newest program of
+# that name (the one this script just loaded; an older apilb elsewhere on the machine is ignored).
+prog_stats() {
+	local all
+	all=$(bpftool prog show -j)
+	for name in "${progs[@]}"; do
+		jq -r --arg n "$name" '[.[] | select(.name == $n)] | max_by(.id)
+			| "\(.run_cnt // 0) \(.run_time_ns // 0)"' <<<"$all"
+	done | paste -sd' '
+}
+sysctl -qw kernel.bpf_stats_enabled=1
+echo "bench-conn: mode $MODE${EXTRA[*]:+ (${EXTRA[*]})}, $B batches of $N connect()+close() per destination, kernel $(uname -r), $(nproc) CPUs"
+printf '%-5s %-22s %16s %16s %12s %14s\n' batch destination "${progs[0]} ns" "${progs[1]} ns" \
+	"client µs" "machine CPU µs"
+printf '%-5s %-22s %16s %16s %12s %14s\n' "" "" "(runs/conn)" "(runs/conn)" "per conn" "per conn"
+results=$STATE/results
+for b in $(seq "$B"); do
+	# Every connection leaves a TIME_WAIT socket to api1:6443 that the next connect()s' port search
+	# walks past, so the order alternates: neither destination always goes second.
+	order=("$API1 direct" "$VIP VIP")
+	[ $((b % 2)) -eq 0 ] && order=("${order[1]}" "${order[0]}")
+	for dst in "${order[@]}"; do
+		host=${dst%% *}
+		ip netns exec "$P-node" ss -K state time-wait >/dev/null 2>&1 || true
+		before=$(prog_stats)
+		rec=()
+		[ $PROFILE -eq 1 ] && [ "$b" -eq "$B" ] &&
+			rec=(perf record -a -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) -o "$STATE/perf-${dst##* }.data" --)
+		read -r us cpu < <("${rec[@]}" bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
+			ip netns exec "$P-node" python3 -c "$loop" "$host" "$N")
+		after=$(prog_stats)
+		read -r c0 r0 c1 r1 < <(paste -d' ' <(echo "$before") <(echo "$after") | awk -v n="$N" '{
+			for (i = 0; i < 2; i++) {
+				runs = $(5 + 2 * i) - $(1 + 2 * i); ns = $(6 + 2 * i) - $(2 + 2 * i)
+				printf "%.0f %.1f ", ns / n, runs / n
+			}
+			printf "\n"}')
+		printf '%-5s %-22s %9s (%4s) %9s (%4s) %12s %14s\n' "$b" "$dst" "$c0" "$r0" "$c1" "$r1" "$us" "$cpu"
+		echo "$b ${dst##* } $us $cpu $c0 $c1" >>"$results"
+	done
+done
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    b, dst, us, cpu, p0, p1 = line.split()
+    rows.setdefault(int(b), {})[dst] = (float(us), float(cpu), float(p0) + float(p1))
+d_us = [r["VIP"][0] - r["direct"][0] for r in rows.values()]
+d_cpu = [r["VIP"][1] - r["direct"][1] for r in rows.values()]
+r_cpu = [r["VIP"][1] / r["direct"][1] for r in rows.values() if r["direct"][1] > 0]
+bpf = [r["VIP"][2] for r in rows.values()]
+d_bpf = [r["VIP"][2] - r["direct"][2] for r in rows.values()]
+# /proc/stat counts in ticks (10 ms): a short batch can show 0 for direct, and then no ratio.
+ratio = "%.2fx direct" % statistics.median(r_cpu) if r_cpu else "no ratio: batches too short"
+print("median over batches, VIP minus direct: client %+.1f µs per connection, machine CPU %+.1f µs "
+      "per connection (%s); BPF %.0f ns per VIP connection, %+.0f ns over a direct one"
+      % (statistics.median(d_us), statistics.median(d_cpu), ratio, statistics.median(bpf),
+         statistics.median(d_bpf)))
+PY
+if [ $PROFILE -eq 1 ]; then
+	for d in direct VIP; do bench_profile_costs "$STATE/perf-$d.data" "$N" 1 >"$STATE/costs-$d.txt"; done
+	echo "profile of batch $B (perf record -a -e cpu-clock, every ${BENCH_PERF_PERIOD_US} µs of CPU):"
+	echo "CPU µs per connection: direct, VIP, difference; largest extra first"
+	bench_profile_diff "$STATE/costs-direct.txt" "$STATE/costs-VIP.txt"
+fi

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e: the short CI run of scripts/bench-conn.sh (the per-connection benchmark; it builds and
+# removes its own lab), 300 connections per destination in one batch, in packet, tc and socket
+# mode. Asserts what makes its figures mean something: every VIP connection ran through apilb
+# (packet and tc: exactly 4 lb_fwd runs per connect()+close(), the SYN, the ACK, the FIN and the
+# last ACK; socket: one lb_sock_connect4 run), no direct one did (0 lb_fwd runs; socket: the
+# connect hook only looks), and the summary line is printed. The figures themselves are a
+# benchmark's business, not a test's.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+E2E_NAME=bench_conn
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP $E2E_NAME: needs root (network namespaces, BPF)"
+	exit 77
+fi
+trap e2e_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# runs_of OUTPUT KIND: the first program's runs per connection on the row of KIND (direct|VIP).
+runs_of() { awk -v k="$2" '$3 == k' <<<"$1" | sed -n 's/^[^(]*( *\([0-9.]*\)).*/\1/p'; }
+
+for mode in packet tc socket; do
+	out=$(APILB=$APILB "$E2E_REPO/scripts/bench-conn.sh" --mode "$mode" --connects 300 --batches 1 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/    | /'
+	expect_eq "$mode.rc" "exit code of bench-conn.sh --mode $mode" "$rc" 0
+	if [ "$mode" = socket ]; then
+		expect_eq "$mode.vip" "lb_sock_connect4 runs per VIP connection" "$(runs_of "$out" VIP)" 1.0
+		expect_eq "$mode.direct" "lb_sock_connect4 runs per direct connection" "$(runs_of "$out" direct)" 1.0
+	else
+		expect_eq "$mode.vip" "lb_fwd runs per VIP connection" "$(runs_of "$out" VIP)" 4.0
+		expect_eq "$mode.direct" "lb_fwd runs per direct connection" "$(runs_of "$out" direct)" 0.0
+	fi
+	check "$mode.summary" "the median line is printed" contains "$out" "median over batches, VIP minus direct"
+done
+# Bad input: exit 2, nothing built.
+"$E2E_REPO/scripts/bench-conn.sh" --mode nope >/dev/null 2>&1
+expect_eq bad.mode "exit code of bench-conn.sh --mode nope" "$?" 2
+"$E2E_REPO/scripts/bench-conn.sh" --connects 0 >/dev/null 2>&1
+expect_eq bad.connects "exit code of bench-conn.sh --connects 0" "$?" 2
