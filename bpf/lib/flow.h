@@ -108,8 +108,9 @@ static __always_inline void lb_flow_mark(struct lb_fwd *f, struct lb_rev *r, __u
 }
 
 /* Applies one packet's TCP flags to a tracked flow. fin_bit: this direction's FIN flag; flags:
- * the flow's flags before the packet; f / r: the entries the caller holds (NULL: look it up,
- * which only a FIN does). Returns LB_R_FLOW_CLOSED when the flow ended, else 0. */
+ * the flow's flags before the packet. Read only for a FIN: f, the fwd entry (NULL: there is
+ * none), and r, the rev entry (NULL on the forward path, which looks it up only then). Returns
+ * LB_R_FLOW_CLOSED when the flow ended, else 0. */
 static __always_inline __u32 lb_flow_tcp(__u8 tf, __u8 fin_bit, __u8 flags, struct lb_fwd *f,
 					 struct lb_rev *r, const struct lb_flow_key *fk,
 					 const struct lb_flow_key *rk)
@@ -121,8 +122,6 @@ static __always_inline __u32 lb_flow_tcp(__u8 tf, __u8 fin_bit, __u8 flags, stru
 	if (tf & LB_TH_FIN) {
 		if (flags & fin_bit)
 			return 0;
-		if (!f)
-			f = bpf_map_lookup_elem(&apilb_fwd_v2, fk);
 		if (!r)
 			r = bpf_map_lookup_elem(&apilb_rev_v2, rk);
 		lb_flow_mark(f, r, fin_bit, 0, 0);
