@@ -7,7 +7,7 @@
 #     kernel.bpf_stats_enabled=1; the stats add a clock read on each side of every run) and the
 #     program runs per connection (packets, or socket hooks);
 #   - the client's µs per connect()+close() (the loop's wall time / N);
-#   - the machine's busy CPU µs per connection (/proc/stat user+nice+system+irq+softirq: the
+#   - the machine's busy CPU µs per connection (/proc/stat, as bench.sh's "machine" column: the
 #     client, the server, softirqs on both vCPUs; other users of the machine count too).
 # Then the median over the batches of "VIP minus direct" for the last two. With --profile, the
 # last batch runs under `perf record -a -e cpu-clock` and the script prints, per kernel symbol,
@@ -30,7 +30,7 @@ root=$(cd "$here/.." && pwd)
 . "$here/lib/root.sh"
 KEEP_ENV="APILB" as_root "$@"
 # shellcheck source=scripts/bench-lib.sh
-. "$here/bench-lib.sh" # bench_profile_costs, bench_profile_diff
+. "$here/bench-lib.sh" # bench_cg_*, bench_in_cg, bench_wait_healthy, bench_profile_*
 BENCH_PERF_PERIOD_US=100
 APILB=${APILB:-$root/build/userspace/cli/apilb}
 N=2000
@@ -63,34 +63,31 @@ tools=(bpftool jq python3)
 [ $PROFILE -eq 0 ] || tools+=(perf)
 for t in "${tools[@]}"; do command -v $t >/dev/null || { echo "bench-conn: needs $t" >&2; exit 2; }; done
 
-P=apilbc-$$
+PREFIX=apilbc-$$ # the lab's name and the cgroup's (bench_cg_setup)
+P=$PREFIX
 PIN=/sys/fs/bpf/$P
 STATE=$(mktemp -d)
-cgroot=$(awk '$3=="cgroup2" && $2=="/sys/fs/cgroup"{print $2; exit}' /proc/mounts)
-[ -n "$cgroot" ] || cgroot=$(awk '$3=="cgroup2"{print $2; exit}' /proc/mounts)
-CG=$cgroot/$P
+BENCH_CG=""
 stats_before=$(sysctl -n kernel.bpf_stats_enabled)
 RUN_PID=""
 cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$stats_before" || true
 	if [ -n "$RUN_PID" ]; then kill -TERM "$RUN_PID" 2>/dev/null; wait "$RUN_PID" 2>/dev/null || true; fi
 	"$APILB" --netns "$P-node" --pin-dir "$PIN" detach >/dev/null 2>&1 || true
-	if [ -d "$CG" ]; then
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-		rmdir "$CG" 2>/dev/null || true
-	fi
+	bench_cg_remove
 	"$here/lab-down.sh" "$P" >/dev/null 2>&1 || true
 	rm -rf "$STATE"
 }
 trap cleanup EXIT
 "$here/lab-up.sh" "$P" >/dev/null
-mkdir "$CG"
+bench_cg_setup
+[ -n "$BENCH_CG" ] || { echo "bench-conn: no cgroup v2 hierarchy to hold the client" >&2; exit 1; }
 ip netns exec "$P-node" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"
 API1=198.18.0.11
 VIP=169.254.64.43
 apilb=("$APILB" --netns "$P-node" --pin-dir "$PIN")
 if [ "$MODE" = socket ]; then
-	"${apilb[@]}" attach --mode socket --cgroup "$CG" --vip "$VIP:6443" --backend "$API1:6443" "${EXTRA[@]}" >/dev/null
+	"${apilb[@]}" attach --mode socket --cgroup "$BENCH_CG" --vip "$VIP:6443" --backend "$API1:6443" "${EXTRA[@]}" >/dev/null
 else
 	ingress=xdp
 	[ "$MODE" = tc ] && ingress=tc
@@ -99,23 +96,19 @@ else
 		--probe-type tcp --probe-interval 500ms --state-dir "$STATE" --cleanup-on-exit "${EXTRA[@]}" \
 		>"$STATE/run.log" 2>&1 &
 	RUN_PID=$!
-	for _ in $(seq 100); do
-		[ "$(jq '.backends | length > 0 and all(.state == "healthy")' "$STATE/health.json" 2>/dev/null)" = true ] && break
-		kill -0 "$RUN_PID" 2>/dev/null || { cat "$STATE/run.log" >&2; exit 1; }
-		sleep 0.1
-	done
-	[ "$(jq '.backends | all(.state == "healthy")' "$STATE/health.json" 2>/dev/null)" = true ] ||
-		{ echo "bench-conn: api1 not healthy after 10 s" >&2; cat "$STATE/run.log" >&2; exit 1; }
+	bench_wait_healthy "$STATE" "$RUN_PID" ||
+		{ echo "bench-conn: apilb run did not report api1 healthy within 10 s" >&2; cat "$STATE/run.log" >&2; exit 1; }
 fi
 
 # The loop prints its wall µs per connection and the machine's busy CPU µs per connection, read
-# from /proc/stat right around the loop (user+nice+system+irq+softirq; not steal or idle).
+# from /proc/stat right around the loop, busy as bench.sh counts it (bench_cpu_busy: every field
+# but idle and iowait).
 loop='import os, socket, sys, time
 host, n = sys.argv[1], int(sys.argv[2])
 def busy():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return v[0] + v[1] + v[2] + v[5] + v[6]
+    return sum(v) - v[3] - v[4]
 b, t = busy(), time.perf_counter()
 for _ in range(n):
     s = socket.socket(); s.connect((host, 6443)); s.close()
@@ -149,8 +142,7 @@ for b in $(seq "$B"); do
 		rec=()
 		[ $PROFILE -eq 1 ] && [ "$b" -eq "$B" ] &&
 			rec=(perf record -a -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) -o "$STATE/perf-${dst##* }.data" --)
-		read -r us cpu < <("${rec[@]}" bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
-			ip netns exec "$P-node" python3 -c "$loop" "$host" "$N")
+		read -r us cpu < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$N")
 		after=$(prog_stats)
 		read -r c0 r0 c1 r1 < <(paste -d' ' <(echo "$before") <(echo "$after") | awk -v n="$N" '{
 			for (i = 0; i < 2; i++) {

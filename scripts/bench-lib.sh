@@ -178,7 +178,7 @@ bench_apilb() { "$APILB" --netns "$NS" --pin-dir "$PIN_DIR" "$@"; }
 # BENCH_APILB_RUN=0 asks for `apilb attach` alone (no daemon, no pinned next hops). Socket mode is
 # attached by the CLI.
 bench_apilb_up() {
-	local args=(--vip "$LAB_VIP4:$BENCH_PORT" --iface eth0 "$@") b i
+	local args=(--vip "$LAB_VIP4:$BENCH_PORT" --iface eth0 "$@") b
 	if [ "${BENCH_APILB_ONE:-0}" = 1 ]; then
 		args+=(--backend "$(lab_addr4 api1):$BENCH_PORT")
 	else
@@ -195,14 +195,22 @@ bench_apilb_up() {
 	"$APILB" --netns "$NS" --pin-dir "$PIN_DIR" run "${args[@]}" --probe-type tcp --probe-interval 500ms \
 		--state-dir "$BENCH_DIR/run-state" --cleanup-on-exit >"$BENCH_DIR/apilb-attach.log" 2>&1 &
 	BENCH_RUN_PID=$!
-	for i in $(seq 100); do
-		[ "$(jq '.backends | length > 0 and all(.state == "healthy")' \
-			"$BENCH_DIR/run-state/health.json" 2>/dev/null)" = true ] && return 0
-		kill -0 "$BENCH_RUN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	bench_wait_healthy "$BENCH_DIR/run-state" "$BENCH_RUN_PID" && return 0
 	cat "$BENCH_DIR/apilb-attach.log" >&2
 	bench_apilb_down
+	return 1
+}
+
+# bench_wait_healthy STATE_DIR PID: true as soon as the health.json that `apilb run` (PID) writes
+# in STATE_DIR has backends and all of them are healthy; false if PID exits first or after 10 s.
+bench_wait_healthy() {
+	local i
+	for i in $(seq 100); do
+		[ "$(jq '.backends | length > 0 and all(.state == "healthy")' "$1/health.json" 2>/dev/null)" = true ] &&
+			return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
 	return 1
 }
 
