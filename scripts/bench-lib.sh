@@ -159,6 +159,26 @@ bench_iptables_up() {
 	done
 }
 
+# bench_xdp_pass_up / _down: the direct-xdp target. Compiles tests/bpfbench/xdp_pass.bpf.c (once
+# per lab) and attaches it in native mode to the node's eth0, so a direct connection's replies go
+# through the NIC's XDP receive path like apilb's do; detaching restores the plain path.
+bench_xdp_pass_up() {
+	local obj="$BENCH_DIR/xdp_pass.bpf.o" inc
+	local src="${BASH_SOURCE[0]%/*}/../tests/bpfbench/xdp_pass.bpf.c"
+	if [ ! -s "$obj" ]; then
+		inc=$(clang -v -E - </dev/null 2>&1 |
+			sed -n '/<...> search starts here/,/End of search list/{ s| \(/.*\)|-idirafter \1|p }')
+		# shellcheck disable=SC2086 # one word per include dir
+		clang -O2 -g -Wall -Werror -target bpf $inc -c "$src" \
+			-o "$obj" || return 1
+	fi
+	ip -n "$NS" link set dev eth0 xdpdrv obj "$obj" sec xdp
+}
+
+bench_xdp_pass_down() {
+	ip -n "$NS" link set dev eth0 xdpdrv off 2>/dev/null || true
+}
+
 bench_iptables_down() {
 	ip netns exec "$NS" iptables -t nat -F 2>/dev/null || true
 	ip netns exec "$NS" iptables -t nat -X 2>/dev/null || true
@@ -451,7 +471,7 @@ for line in open(os.path.join(d, "results.tsv")):
         order.append(tgt)
     data.setdefault(tgt, {}).setdefault(metric, []).append(float(val))
     byround.setdefault((tgt, metric), {})[rnd] = float(val)
-canon = ["direct", "haproxy", "nginx", "iptables", "apilb", "apilb-tc", "apilb-1", "apilb-tc-1",
+canon = ["direct", "direct-xdp", "haproxy", "nginx", "iptables", "apilb", "apilb-tc", "apilb-1", "apilb-tc-1",
          "apilb-sock", "apilb-sock-1"]
 order = [t for t in canon if t in order]
 
@@ -483,7 +503,8 @@ def rspan(a, b, m):
         return rs(x)
     return "%.2f× (%.2f–%.2f)" % (x, min(per), max(per))
 
-names = {"direct": "direct (1 backend)", "haproxy": "haproxy tcp", "nginx": "nginx stream",
+names = {"direct": "direct (1 backend)",
+         "direct-xdp": "direct, XDP_PASS on the node's NIC", "haproxy": "haproxy tcp", "nginx": "nginx stream",
          "iptables": "iptables DNAT", "apilb": "apilb (packet, XDP)",
          "apilb-tc": "apilb (packet, --ingress tc)",
          "apilb-1": "apilb, 1 backend (as direct)",
@@ -562,6 +583,18 @@ if "apilb-sock" in order:
         if p in order:
             for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
                 report("apilb-sock %s vs %s" % (k, p), ratio("apilb-sock", p, m), why)
+# What the NIC's XDP receive path costs by itself (issue 13: veth artefact or apilb?): direct with
+# a pass-through XDP program against direct, and apilb-1 (XDP ingress) against that.
+if "direct-xdp" in order:
+    why = "reported: a pass-through XDP program alone on the node's NIC"
+    for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
+        report("direct-xdp %s vs direct" % k, ratio("direct-xdp", "direct", m), why)
+    report("direct-xdp CPU per new conn vs direct", ratio("direct-xdp", "direct", "nc_cgcpu_us"), why)
+    if "apilb-1" in order:
+        why = "reported: both pay the NIC's XDP path; this is apilb's own share"
+        for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
+            report("apilb-1 %s vs direct-xdp" % k, ratio("apilb-1", "direct-xdp", m), why)
+        report("apilb-1 CPU per new conn vs direct-xdp", ratio("apilb-1", "direct-xdp", "nc_cgcpu_us"), why)
 rss = med("daemon", "rss_kb")
 check("daemon RSS, 3 backends", None if rss is None else rss / 1024, 30, "MB", True)
 
@@ -625,7 +658,9 @@ md.append("""- Lab: `scripts/lab-up.sh apilbb-<pid>` (namespaces `-node`, `-api1
   netfilter). The benchmark adds a plain-HTTP nginx (1 worker, no access log, unlimited keep-alive) on
   `:8080` in each api namespace, next to the lab's HTTPS servers on `:6443`.
 - Targets, all reached from the node namespace with the same client: **direct** =
-  `198.18.0.11:8080` (one backend, no balancing: the limit); **haproxy** 2.6 `mode tcp`,
+  `198.18.0.11:8080` (one backend, no balancing: the limit); **direct-xdp** = direct with a pass-through
+  XDP program (`tests/bpfbench/xdp_pass.bpf.c`, native mode) on the node's eth0: what the NIC's
+  XDP receive path costs without apilb (on veth: NAPI mode, a page-pool copy, GRO); **haproxy** 2.6 `mode tcp`,
   `balance roundrobin`, 3 servers with `check`, on `127.0.0.1:18080` (kubeadm HA guide);
   **nginx** stream, 2 workers, `least_conn`, on `127.0.0.1:28080` (kubespray's nginx-proxy);
   **iptables** DNAT in `nat OUTPUT` for `10.96.0.1:8080`, `-m statistic --mode random` over the
@@ -681,13 +716,13 @@ if mem:
               "with 3 backends)\n")
     md.append("```\n" + mem + "\n```\n")
 for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
-    for t in ("direct", "apilb-1", "apilb-tc-1", "apilb-sock-1", "apilb"):
+    for t in ("direct", "direct-xdp", "apilb-1", "apilb-tc-1", "apilb-sock-1", "apilb"):
         prof = read("profile-%s-%s.txt" % (t, k))
         if prof:
             md.append("## Profile: %s run through %s (`sudo scripts/bench.sh --profile`: "
                       "`perf record -a -e cpu-clock` for 4 s of a 6 s wrk run)\n" % (kind, t))
             md.append("```\n" + prof + "\n```\n")
-for t in ("apilb-1", "apilb-tc-1", "apilb-sock-1", "apilb"):
+for t in ("direct-xdp", "apilb-1", "apilb-tc-1", "apilb-sock-1", "apilb"):
     for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
         diff = read("profile-diff-%s-%s.txt" % (t, k))
         if diff:

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # apilb benchmark: the same client (wrk / curl in the node namespace of a fresh netns lab) against
-# five ways to reach three "apiservers" (plain-HTTP nginx in the lab's api namespaces), measured
-# one after another in interleaved rounds: a direct connection to one backend (the limit), haproxy
-# (tcp mode, as kubeadm's HA guide), nginx stream (as kubespray's localhost proxy), iptables DNAT
-# (as kube-proxy), apilb packet mode and apilb socket mode (cgroup connect() hooks on the
-# benchmark's own cgroup, where wrk runs: apilb-sock with 3 backends, apilb-sock-1 with api1 only). Per target: keep-alive and new-connection req/s, latency
+# several ways to reach three "apiservers" (plain-HTTP nginx in the lab's api namespaces), measured
+# one after another in interleaved rounds: a direct connection to one backend (the limit), the same
+# with a pass-through XDP program on the node's NIC (direct-xdp: what the NIC's XDP path costs
+# alone), haproxy (tcp mode, as kubeadm's HA guide), nginx stream (as kubespray's localhost
+# proxy), iptables DNAT (as kube-proxy), apilb packet mode and apilb socket mode (cgroup connect()
+# hooks on the benchmark's own cgroup, where wrk runs: apilb-sock with 3 backends, apilb-sock-1
+# with api1 only). Per target: keep-alive and new-connection req/s, latency
 # p50/p99, single-stream bulk throughput, whole-machine CPU per request. Then the BPF per-packet
 # cost (scripts/bench-bpf.sh) and the daemon's RSS. Prints a table and writes docs/bench.md and
 # docs/bench.png (a --quick run writes them to its state dir instead).
@@ -32,7 +34,7 @@ BENCH_DUR=5
 BENCH_BULK_DUR=3
 BENCH_THREADS=1
 BENCH_CONNS=8
-ALL_TARGETS=direct,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1
+ALL_TARGETS=direct,direct-xdp,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1
 TARGETS=$ALL_TARGETS
 OUT=""
 DO_DEPS=1
@@ -136,7 +138,7 @@ fi
 
 target_url() {
 	case "$1" in
-	direct) echo "http://$(lab_addr4 api1):$BENCH_PORT" ;;
+	direct | direct-xdp) echo "http://$(lab_addr4 api1):$BENCH_PORT" ;;
 	haproxy) echo "http://127.0.0.1:$BENCH_HAPROXY_PORT" ;;
 	nginx) echo "http://127.0.0.1:$BENCH_NGINX_PORT" ;;
 	iptables) echo "http://$BENCH_CLUSTER_IP:$BENCH_PORT" ;;
@@ -146,6 +148,7 @@ target_url() {
 target_up() {
 	case "$1" in
 	iptables) bench_iptables_up || return 1 ;;
+	direct-xdp) bench_xdp_pass_up || return 1 ;;
 	apilb) bench_apilb_up || return 1 ;;
 	apilb-tc) bench_apilb_up --ingress tc || return 1 ;;
 	apilb-1) BENCH_APILB_ONE=1 bench_apilb_up || return 1 ;;
@@ -158,6 +161,13 @@ target_up() {
 target_down() {
 	case "$1" in
 	iptables) bench_iptables_down ;;
+	direct-xdp)
+		# Evidence that the pass-through program really was on the NIC during the runs.
+		[ "$2" = 1 ] && echo "direct-xdp: $(ip -n "$NS" -d link show dev eth0 |
+			grep -o 'prog/xdp id [0-9]* name [a-z_]*' || echo 'no XDP program') on eth0 during round 1's runs" \
+			>>"$BENCH_DIR/notes.txt"
+		bench_xdp_pass_down
+		;;
 	apilb*)
 		# Evidence that the traffic really went through the datapath (counters by reason).
 		[ "$2" = 1 ] && [ "$1" = apilb ] && bench_apilb status >"$BENCH_DIR/apilb-status.txt" 2>&1
@@ -204,7 +214,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCH_PERF_PERIOD_US=${BENCH_PERF_PERIOD_US:-100}
 if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
 	prof_targets=()
-	for t in direct apilb-1 apilb-tc-1 apilb-sock-1 apilb; do
+	for t in direct direct-xdp apilb-1 apilb-tc-1 apilb-sock-1 apilb; do
 		[[ " ${active[*]} " == *" $t "* ]] && prof_targets+=("$t")
 	done
 	for t in "${prof_targets[@]}"; do
