@@ -729,6 +729,11 @@ for t in ("direct-xdp", "apilb-1", "apilb-tc-1", "apilb-sock-1", "apilb"):
             md.append("## What %s adds over direct, %s (CPU µs per request: direct, %s, "
                       "difference; largest extra first)\n" % (t, kind, t))
             md.append("```\n" + diff + "\n```\n")
+        diff = read("profile-diff-%s-vs-direct-xdp-%s.txt" % (t, k))
+        if diff:
+            md.append("## What %s adds over direct-xdp, %s (CPU µs per request: direct-xdp, %s, "
+                      "difference; largest extra first)\n" % (t, kind, t))
+            md.append("```\n" + diff + "\n```\n")
 if status:
     md.append("## `apilb status` after the first round (proof the traffic went through the datapath)\n")
     md.append("```\n" + status + "\n```\n")

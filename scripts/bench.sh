@@ -250,6 +250,11 @@ if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
 				continue
 			bench_profile_diff "$BENCH_DIR/costs-direct-$kind.tsv" "$BENCH_DIR/costs-$t-$kind.tsv" \
 				>"$BENCH_DIR/profile-diff-$t-$kind.txt"
+			# apilb-1 against the same NIC receive path: apilb's own share, the NIC's XDP cost removed.
+			if [ "$t" = apilb-1 ] && [ -s "$BENCH_DIR/costs-direct-xdp-$kind.tsv" ]; then
+				bench_profile_diff "$BENCH_DIR/costs-direct-xdp-$kind.tsv" "$BENCH_DIR/costs-$t-$kind.tsv" \
+					>"$BENCH_DIR/profile-diff-$t-vs-direct-xdp-$kind.txt"
+			fi
 		done
 	done
 fi
