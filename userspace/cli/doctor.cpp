@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -59,6 +62,20 @@ int deviceMtu(const std::string& dev) {
   snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev.c_str());
   if (ioctl(s.get(), SIOCGIFMTU, &ifr) != 0) return 0;
   return ifr.ifr_mtu;
+}
+
+// The driver of a device in the current network namespace ("veth", "mlx5_core", ...), "" if
+// unknown (ETHTOOL_GDRVINFO).
+std::string deviceDriver(const std::string& dev) {
+  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return "";
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq ifr{};
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev.c_str());
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  if (ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return "";
+  return std::string(info.driver, strnlen(info.driver, sizeof(info.driver)));
 }
 
 // A connected loopback TCP pair in the current netns; the client's tuple for SOCK_DESTROY.
@@ -312,6 +329,11 @@ std::vector<Check> checkDatapath(const DoctorInput& in) {
     if (mode == LB_MODE_XDP_GENERIC)
       out.push_back(warn("attach " + dev, "generic XDP (the driver refused native XDP): every reply is copied",
                          "use --ingress tc on this NIC, or a driver with native XDP"));
+    else if (mode == LB_MODE_XDP_NATIVE && deviceDriver(dev) == "veth")
+      out.push_back(warn("attach " + dev,
+                         "native XDP on a veth: the device switches to NAPI mode, with a page-pool copy, "
+                         "for all of its traffic",
+                         "use --ingress tc on this NIC (docs/operations.md)"));
     else
       out.push_back(ok("attach " + dev, std::string("reverse NAT in ") + modeName(mode)));
     int own = 0;
