@@ -114,14 +114,32 @@ for _ in range(n):
     s = socket.socket(); s.connect((host, 6443)); s.close()
 t, b = time.perf_counter() - t, busy() - b
 print("%.2f %.1f" % (t / n * 1e6, b * 1e6 / os.sysconf("SC_CLK_TCK") / n))'
-# prog_stats: "run_cnt run_time_ns" of each program of $progs, in that order: the newest program of
-# that name (the one this script just loaded; an older apilb elsewhere on the machine is ignored).
-prog_stats() {
-	local all
-	all=$(bpftool prog show -j)
+# own_prog_ids: the ids of the programs of $progs that this script's apilb attached (in the lab's
+# node namespace, or on the benchmark's cgroup), in that order. Another apilb elsewhere on the
+# machine, with programs of the same names, is not counted.
+own_prog_ids() {
+	local ids id name found
+	if [ "$MODE" = socket ]; then
+		ids=$(bpftool cgroup show "$BENCH_CG" -j | jq -r '.[].id')
+	else
+		ids=$(ip netns exec "$P-node" bpftool net show -j |
+			jq -r '.[] | ((.xdp // [])[], (.tc // [])[]) | .id')
+	fi
 	for name in "${progs[@]}"; do
-		jq -r --arg n "$name" '[.[] | select(.name == $n)] | max_by(.id)
-			| "\(.run_cnt // 0) \(.run_time_ns // 0)"' <<<"$all"
+		found=""
+		for id in $(sort -u <<<"$ids"); do
+			[ "$(bpftool prog show id "$id" -j | jq -r .name)" = "$name" ] && found=$id
+		done
+		[ -n "$found" ] || { echo "bench-conn: no attached $name found" >&2; return 1; }
+		echo "$found"
+	done
+}
+prog_ids=$(own_prog_ids) || exit 1
+# prog_stats: "run_cnt run_time_ns" of each program of $progs, in that order.
+prog_stats() {
+	local id
+	for id in $prog_ids; do
+		bpftool prog show id "$id" -j | jq -r '"\(.run_cnt // 0) \(.run_time_ns // 0)"'
 	done | paste -sd' '
 }
 sysctl -qw kernel.bpf_stats_enabled=1
