@@ -170,7 +170,8 @@ target_down() {
 		;;
 	apilb*)
 		# Evidence that the traffic really went through the datapath (counters by reason).
-		[ "$2" = 1 ] && [ "$1" = apilb ] && bench_apilb status >"$BENCH_DIR/apilb-status.txt" 2>&1
+		[ "$2" = 1 ] && [ "$1" = apilb ] &&
+			bench_apilb status --state-dir "$BENCH_DIR/run-state" >"$BENCH_DIR/apilb-status.txt" 2>&1
 		# Flows still tracked after the runs: closed connections must not linger in the maps.
 		[ "$2" = 1 ] && [[ "$1" != apilb-sock* ]] &&
 			echo "$1: $(bench_apilb flows 2>/dev/null | grep -c . || true) lines of \`apilb flows\` after round 1's runs" >>"$BENCH_DIR/notes.txt"

@@ -4,8 +4,8 @@
 # target; the script builds and removes its own lab). Asserts that the report it writes means
 # something, not its figures (those are the benchmark's business): a row for every target, each
 # with requests served in both runs and no errors; the pass-through XDP program really was on the
-# NIC during direct-xdp; the apilb-only comparisons are computed; the lab is gone afterwards; bad
-# flags exit 2 before anything is built.
+# NIC during direct-xdp; the apilb-only comparisons are computed; `apilb status` saw the traffic
+# and the daemon's health; the lab is gone afterwards; bad flags exit 2 before anything is built.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 E2E_NAME=bench_quick
@@ -47,6 +47,8 @@ for m in "keep-alive vs direct-xdp" "new-conn vs direct-xdp" "CPU per new conn v
 	check "share.$m" "apilb-1 $m is computed" grep -qE "^[|] apilb-1 $m [|] [0-9.]+× [|]" "$md"
 done
 check status.proof "apilb status shows forwarded packets" grep -qE '^  fwd_new +[1-9]' "$md"
+check status.health "apilb status reads the health of the run it was started by" \
+	grep -qE '^health: +written .* \(apilb run, running\)' "$md"
 expect_eq run.labs "bench labs left behind" "$(labs)" "$labs_before"
 
 # Bad input: exit 2, nothing built.
