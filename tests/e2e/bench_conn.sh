@@ -9,13 +9,7 @@
 # benchmark's business, not a test's.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-E2E_NAME=bench_conn
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP $E2E_NAME: needs root (network namespaces, BPF)"
-	exit 77
-fi
-trap e2e_cleanup EXIT
-trap 'exit 1' INT TERM
+e2e_init_nolab bench_conn
 
 # runs_of OUTPUT KIND: the first program's runs per connection on the row of KIND (direct|VIP).
 runs_of() { awk -v k="$2" '$3 == k' <<<"$1" | sed -n 's/^[^(]*( *\([0-9.]*\)).*/\1/p'; }

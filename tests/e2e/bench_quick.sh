@@ -8,14 +8,9 @@
 # and the daemon's health; the lab is gone afterwards; bad flags exit 2 before anything is built.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-E2E_NAME=bench_quick
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP $E2E_NAME: needs root (network namespaces, BPF)"
-	exit 77
-fi
+e2e_init_nolab bench_quick
 out_dir=$(mktemp -d /tmp/apilb-bench-quick.XXXXXX)
 trap 'rm -rf "$out_dir"; e2e_cleanup' EXIT
-trap 'exit 1' INT TERM
 labs() { ip netns list | awk '{print $1}' | grep -c '^apilbb-' || true; }
 
 labs_before=$(labs)

@@ -62,18 +62,24 @@ e2e_cleanup() {
 	exit 1
 }
 
-# e2e_init NAME: root check, binary check, fresh lab, trap. Sets PREFIX, NODE_NS, PIN and the
-# lab variables (LAB_VIP4, LAB_CA, ...).
-e2e_init() {
+# e2e_init_nolab NAME: for a test that drives a script which builds its own lab (the benchmarks):
+# root check (exit 77) and the tally's trap, no lab. Sets E2E_NAME.
+e2e_init_nolab() {
 	E2E_NAME=$1
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "SKIP $E2E_NAME: needs root (network namespaces, BPF)"
 		exit 77
 	fi
-	PREFIX="apilbt-$$-$1"
-	PREFIX=${PREFIX:0:40}
 	trap e2e_cleanup EXIT
 	trap 'exit 1' INT TERM
+}
+
+# e2e_init NAME: root check, binary check, fresh lab, trap. Sets PREFIX, NODE_NS, PIN and the
+# lab variables (LAB_VIP4, LAB_CA, ...).
+e2e_init() {
+	e2e_init_nolab "$1"
+	PREFIX="apilbt-$$-$1"
+	PREFIX=${PREFIX:0:40}
 	require setup "apilb binary at $APILB" test -x "$APILB"
 	require setup "lab $PREFIX up" e2e_quiet "$E2E_REPO/scripts/lab-up.sh" "$PREFIX"
 	# shellcheck disable=SC1090
