@@ -485,7 +485,17 @@ def span(t, m, fmt):
         return "n/a"
     return (fmt + " (" + fmt + "–" + fmt + ")") % (statistics.median(v), min(v), max(v))
 
+def per_round(a, b, m):
+    """a / b of metric m in each round that measured both (paired: same round, same machine state)."""
+    ra, rb = byround.get((a, m), {}), byround.get((b, m), {})
+    return [ra[k] / rb[k] for k in ra if k in rb and rb[k]]
+
 def ratio(a, b, m):
+    """The median of the per-round ratios (what the targets are judged on); the ratio of the
+    medians when no round measured both."""
+    per = per_round(a, b, m)
+    if per:
+        return statistics.median(per)
     x, y = med(a, m), med(b, m)
     return x / y if x is not None and y else None
 
@@ -493,12 +503,11 @@ def rs(x):
     return "n/a" if x is None else "%.2f×" % x
 
 def rspan(a, b, m):
-    """Ratio of medians, and (min–max) of the per-round ratios (same round, paired)."""
+    """ratio(), and the (min–max) of the per-round ratios."""
     x = ratio(a, b, m)
     if x is None:
         return "n/a"
-    ra, rb = byround.get((a, m), {}), byround.get((b, m), {})
-    per = [ra[k] / rb[k] for k in ra if k in rb and rb[k]]
+    per = per_round(a, b, m)
     if a == b or len(per) < 2:
         return rs(x)
     return "%.2f× (%.2f–%.2f)" % (x, min(per), max(per))
@@ -635,11 +644,10 @@ md.append("- Rounds: %s, interleaved (every target once per round, order rotated
           "the rounds took %s s" % (env.get("BENCH_ROUNDS", "?"), env.get("BENCH_SECONDS", "?")))
 md.append("- Tools: %s\n" % vers)
 md.append("## Results\n")
-md.append("Medians over the rounds, (min–max) over the rounds; ratios are median / median of the "
-          "same run. Client: `wrk -t1 -c8 --latency` in the node namespace, plain HTTP, "
+md.append("Medians over the rounds, (min–max) over the rounds. Client: `wrk -t1 -c8 --latency` in the node namespace, plain HTTP, "
           "~90-byte JSON response; new-conn adds `-H 'Connection: close'`. Bulk: one HTTP "
           "download of a sparse file for a fixed time (single stream). CPU per request: see "
-          "Method. Ratios: median / median, with the (min–max) of the same-round ratios.\n")
+          "Method. Ratios (the table's and the targets'): the median of the same-round ratios, with their (min–max).\n")
 md.append(table_md() + "\n")
 md.append("![req/s and bulk throughput per target](bench.png)\n")
 md.append("## Targets\n")
