@@ -159,20 +159,12 @@ bench_iptables_up() {
 	done
 }
 
-# bench_xdp_pass_up / _down: the direct-xdp target. Compiles tests/bpfbench/xdp_pass.bpf.c (once
-# per lab) and attaches it in native mode to the node's eth0, so a direct connection's replies go
-# through the NIC's XDP receive path like apilb's do; detaching restores the plain path.
+# bench_xdp_pass_up / _down: the direct-xdp target. Attaches $BENCH_XDP_PASS_OBJ (the build's
+# tests/bpfbench/xdp_pass.bpf.o) in native mode to the node's eth0, so a direct connection's replies
+# go through the NIC's XDP receive path like apilb's do; detaching restores the plain path.
 bench_xdp_pass_up() {
-	local obj="$BENCH_DIR/xdp_pass.bpf.o" inc
-	local src="${BASH_SOURCE[0]%/*}/../tests/bpfbench/xdp_pass.bpf.c"
-	if [ ! -s "$obj" ]; then
-		inc=$(clang -v -E - </dev/null 2>&1 |
-			sed -n '/<...> search starts here/,/End of search list/{ s| \(/.*\)|-idirafter \1|p }')
-		# shellcheck disable=SC2086 # one word per include dir
-		clang -O2 -g -Wall -Werror -target bpf $inc -c "$src" \
-			-o "$obj" || return 1
-	fi
-	ip -n "$NS" link set dev eth0 xdpdrv obj "$obj" sec xdp
+	[ -s "$BENCH_XDP_PASS_OBJ" ] || { echo "bench: $BENCH_XDP_PASS_OBJ not built" >&2; return 1; }
+	ip -n "$NS" link set dev eth0 xdpdrv obj "$BENCH_XDP_PASS_OBJ" sec xdp
 }
 
 bench_xdp_pass_down() {

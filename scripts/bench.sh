@@ -72,7 +72,7 @@ PREFIX="apilbb-$$"
 NS="$PREFIX-node"
 PIN_DIR=$(lab_pin_dir "$PREFIX")
 APILB=${BENCH_APILB:-$BUILD_DIR/userspace/cli/apilb}
-BPFBENCH="$BUILD_DIR/tests/bpfbench/apilb_bpfbench"
+BENCH_XDP_PASS_OBJ="$BUILD_DIR/tests/bpfbench/xdp_pass.bpf.o"
 
 cleanup() {
 	local rc=$?
@@ -93,7 +93,7 @@ if [ $DO_BUILD -eq 1 ]; then
 	mkdir -p "$BUILD_DIR"
 	cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD_DIR/bench-cmake.log" 2>&1 ||
 		{ tail -20 "$BUILD_DIR/bench-cmake.log" >&2; echo "bench: cmake failed" >&2; exit 1; }
-	for tgt in apilb apilb_bpfbench; do
+	for tgt in apilb apilb_bpfbench apilb_xdp_pass; do
 		make -C "$BUILD_DIR" -j2 "$tgt" >"$BUILD_DIR/bench-$tgt.log" 2>&1 ||
 			{ tail -20 "$BUILD_DIR/bench-$tgt.log" >&2; echo "bench: building $tgt failed" >&2; exit 1; }
 	done

@@ -14,8 +14,9 @@ trap 'rm -rf "$out_dir"; e2e_cleanup' EXIT
 labs() { ip netns list | awk '{print $1}' | grep -c '^apilbb-' || true; }
 
 labs_before=$(labs)
-out=$(BENCH_APILB=$APILB "$E2E_REPO/scripts/bench.sh" --quick --no-deps --no-build --no-bpf \
-	--out "$out_dir" 2>&1)
+# The apilb under test, and the build's xdp_pass.bpf.o for direct-xdp.
+out=$(BENCH_BUILD_DIR=$APILB_BUILD_DIR BENCH_APILB=$APILB "$E2E_REPO/scripts/bench.sh" \
+	--quick --no-deps --no-build --no-bpf --out "$out_dir" 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/    | /'
 expect_eq run.rc "exit code of bench.sh --quick" "$rc" 0

@@ -4,11 +4,13 @@
 # EXIT trap that checks TcpInCsumErrors, tears the lab down (scripts/lab-down.sh) and turns the
 # assertion tally into the exit code. Every assertion is tagged and printed as "ok|FAIL [tag] ...".
 #
-# Environment: APILB (the apilb binary; default build/userspace/cli/apilb), APILB_REPO.
+# Environment: APILB (the apilb binary; default build/userspace/cli/apilb), APILB_REPO,
+# APILB_BUILD_DIR (the build tree, for other build outputs; default build/).
 # Exit codes: 0 all assertions passed, 1 some failed, 77 not root (ctest: skipped).
 
 E2E_REPO=${APILB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 APILB=${APILB:-$E2E_REPO/build/userspace/cli/apilb}
+APILB_BUILD_DIR=${APILB_BUILD_DIR:-$E2E_REPO/build}
 # shellcheck source=scripts/lab-lib.sh
 . "$E2E_REPO/scripts/lab-lib.sh"
 
