@@ -114,34 +114,25 @@ for _ in range(n):
     s = socket.socket(); s.connect((host, 6443)); s.close()
 t, b = time.perf_counter() - t, busy() - b
 print("%.2f %.1f" % (t / n * 1e6, b * 1e6 / os.sysconf("SC_CLK_TCK") / n))'
-# own_prog_ids: the ids of the programs of $progs that this script's apilb attached (in the lab's
-# node namespace, or on the benchmark's cgroup), in that order. Another apilb elsewhere on the
-# machine, with programs of the same names, is not counted.
-own_prog_ids() {
-	local ids id name found
-	if [ "$MODE" = socket ]; then
-		ids=$(bpftool cgroup show "$BENCH_CG" -j | jq -r '.[].id')
-	else
-		ids=$(ip netns exec "$P-node" bpftool net show -j |
-			jq -r '.[] | ((.xdp // [])[], (.tc // [])[]) | .id')
-	fi
-	for name in "${progs[@]}"; do
-		found=""
-		for id in $(sort -u <<<"$ids"); do
-			[ "$(bpftool prog show id "$id" -j | jq -r .name)" = "$name" ] && found=$id
-		done
-		[ -n "$found" ] || { echo "bench-conn: no attached $name found" >&2; return 1; }
-		echo "$found"
-	done
-}
-prog_ids=$(own_prog_ids) || exit 1
-# prog_stats: "run_cnt run_time_ns" of each program of $progs, in that order.
+# Programs attached by this run: in the lab's node namespace (packet, tc) or on the benchmark's
+# cgroup (socket). Another apilb on the machine, with programs of the same names, is not counted.
+if [ "$MODE" = socket ]; then
+	own_ids=$(bpftool cgroup show "$BENCH_CG" -j | jq -c '[.[].id]')
+else
+	own_ids=$(ip netns exec "$P-node" bpftool net show -j | jq -c '[.[] | ((.xdp // [])[], (.tc // [])[]) | .id]')
+fi
+# prog_stats: "run_cnt run_time_ns" of each program of $progs (among this run's), in that order.
 prog_stats() {
-	local id
-	for id in $prog_ids; do
-		bpftool prog show id "$id" -j | jq -r '"\(.run_cnt // 0) \(.run_time_ns // 0)"'
+	local all
+	all=$(bpftool prog show -j)
+	for name in "${progs[@]}"; do
+		jq -r --arg n "$name" --argjson ids "$own_ids" '
+			[.[] | select(.name == $n and (.id | IN($ids[])))]
+			| if length == 1 then "\(.[0].run_cnt // 0) \(.[0].run_time_ns // 0)"
+			  else error("\(length) attached programs named \($n)") end' <<<"$all"
 	done | paste -sd' '
 }
+prog_stats >/dev/null || { echo "bench-conn: cannot tell this run's ${progs[*]} among the attached programs" >&2; exit 1; }
 sysctl -qw kernel.bpf_stats_enabled=1
 echo "bench-conn: mode $MODE${EXTRA[*]:+ (${EXTRA[*]})}, $B batches of $N connect()+close() per destination, kernel $(uname -r), $(nproc) CPUs"
 printf '%-5s %-22s %16s %16s %12s %14s\n' batch destination "${progs[0]} ns" "${progs[1]} ns" \
