@@ -9,6 +9,10 @@
 #   - the client's µs per connect()+close() (the loop's wall time / N);
 #   - the machine's busy CPU µs per connection (/proc/stat, as bench.sh's "machine" column: the
 #     client, the server, softirqs on both vCPUs; other users of the machine count too).
+# With --request, each connection also carries wrk's new-connection exchange (bench.sh): an HTTP
+# request with "Connection: close" to a plain-HTTP nginx on api1:8080 (the benchmark's server), the
+# ~90-byte response read to the server's close, then close(): the same packets as one of wrk's
+# new-connection requests, without its eight concurrent connections.
 # Then the median over the batches of "VIP minus direct" for the last two. With --profile, the
 # last batch runs under `perf record -a -e cpu-clock` and the script prints, per kernel symbol,
 # the CPU µs per connection direct and through the VIP and the difference (the helpers of
@@ -20,8 +24,8 @@
 #        packet  (`apilb run` as deployed, XDP reverse NAT, next hops pinned: lb_fwd, lb_rev_xdp)
 #        tc      (the same with --ingress tc: lb_fwd, lb_rev_tc)
 #
-# Usage: sudo scripts/bench-conn.sh [--mode socket|packet|tc] [--connects N] [--batches B] [--profile]
-#                                  [-- EXTRA APILB ARGS, e.g. --table-size 1021]
+# Usage: sudo scripts/bench-conn.sh [--mode socket|packet|tc] [--connects N] [--batches B] [--request]
+#                                  [--profile] [-- EXTRA APILB ARGS, e.g. --table-size 1021]
 #        (defaults socket, 2000, 3)   APILB=path/to/apilb (default build/userspace/cli/apilb)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,22 +33,26 @@ root=$(cd "$here/.." && pwd)
 # shellcheck source=scripts/lib/root.sh
 . "$here/lib/root.sh"
 KEEP_ENV="APILB" as_root "$@"
+# shellcheck source=scripts/lab-lib.sh
+. "$here/lab-lib.sh" # lab_addr4
 # shellcheck source=scripts/bench-lib.sh
-. "$here/bench-lib.sh" # bench_cg_*, bench_in_cg, bench_wait_healthy, bench_profile_*
+. "$here/bench-lib.sh" # bench_cg_*, bench_in_cg, bench_wait_healthy, bench_http_conf, bench_profile_*
 BENCH_PERF_PERIOD_US=100
 APILB=${APILB:-$root/build/userspace/cli/apilb}
 N=2000
 B=3
 MODE=socket
 PROFILE=0
+REQUEST=0
 EXTRA=()
-usage() { echo "usage: $0 [--mode socket|packet|tc] [--connects N] [--batches B] [--profile] [-- APILB ARGS]" >&2; exit 2; }
+usage() { echo "usage: $0 [--mode socket|packet|tc] [--connects N] [--batches B] [--request] [--profile] [-- APILB ARGS]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mode) MODE=${2:-}; shift ;;
 	--connects) N=${2:-}; shift ;;
 	--batches) B=${2:-}; shift ;;
 	--profile) PROFILE=1 ;;
+	--request) REQUEST=1 ;;
 	--) shift; EXTRA=("$@"); break ;;
 	*) usage ;;
 	esac
@@ -61,7 +69,7 @@ esac
 [ -x "$APILB" ] || { echo "bench-conn: $APILB not built (scripts/build.sh)" >&2; exit 2; }
 tools=(bpftool jq python3)
 [ $PROFILE -eq 0 ] || tools+=(perf)
-for t in "${tools[@]}"; do command -v $t >/dev/null || { echo "bench-conn: needs $t" >&2; exit 2; }; done
+for t in "${tools[@]}"; do command -v "$t" >/dev/null || { echo "bench-conn: needs $t" >&2; exit 2; }; done
 
 PREFIX=apilbc-$$ # the lab's name and the cgroup's (bench_cg_setup)
 P=$PREFIX
@@ -83,16 +91,25 @@ trap cleanup EXIT
 bench_cg_setup
 [ -n "$BENCH_CG" ] || { echo "bench-conn: no cgroup v2 hierarchy to hold the client" >&2; exit 1; }
 ip netns exec "$P-node" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"
-API1=198.18.0.11
-VIP=169.254.64.43
+API1=$(lab_addr4 api1)
+VIP=$LAB_VIP4
+PORT=$LAB_PORT # the lab's HTTPS nginx: connect()+close() only
+if [ $REQUEST -eq 1 ]; then
+	# bench.sh's plain-HTTP server on api1 (in the lab's namespace: lab-down.sh stops it).
+	PORT=$BENCH_PORT
+	BENCH_DIR=$STATE/http
+	bench_http_conf api1
+	ip netns exec "$P-api1" nginx -q -c "$BENCH_DIR/api1/nginx.conf" -p "$BENCH_DIR/api1" ||
+		{ cat "$BENCH_DIR/api1/error.log" >&2; exit 1; }
+fi
 apilb=("$APILB" --netns "$P-node" --pin-dir "$PIN")
 if [ "$MODE" = socket ]; then
-	"${apilb[@]}" attach --mode socket --cgroup "$BENCH_CG" --vip "$VIP:6443" --backend "$API1:6443" "${EXTRA[@]}" >/dev/null
+	"${apilb[@]}" attach --mode socket --cgroup "$BENCH_CG" --vip "$VIP:$PORT" --backend "$API1:$PORT" "${EXTRA[@]}" >/dev/null
 else
 	ingress=xdp
 	[ "$MODE" = tc ] && ingress=tc
 	# As deployed: the daemon attaches, probes and pins api1's next hop (docs/daemon.md).
-	"${apilb[@]}" run --vip "$VIP:6443" --backend "$API1:6443" --iface eth0 --ingress "$ingress" \
+	"${apilb[@]}" run --vip "$VIP:$PORT" --backend "$API1:$PORT" --iface eth0 --ingress "$ingress" \
 		--probe-type tcp --probe-interval 500ms --state-dir "$STATE" --cleanup-on-exit "${EXTRA[@]}" \
 		>"$STATE/run.log" 2>&1 &
 	RUN_PID=$!
@@ -102,18 +119,27 @@ fi
 
 # The loop prints its wall µs per connection and the machine's busy CPU µs per connection, read
 # from /proc/stat right around the loop, busy as bench.sh counts it (bench_cpu_busy: every field
-# but idle and iowait).
+# but idle and iowait), then the number of requests (--request) not answered "200".
 loop='import os, socket, sys, time
-host, n = sys.argv[1], int(sys.argv[2])
+host, port, n, request = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+req = b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
 def busy():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     return sum(v) - v[3] - v[4]
+bad = 0
 b, t = busy(), time.perf_counter()
 for _ in range(n):
-    s = socket.socket(); s.connect((host, 6443)); s.close()
+    s = socket.socket(); s.connect((host, port))
+    if request:
+        s.sendall(req)
+        r = c = s.recv(4096)
+        while c:
+            c = s.recv(4096); r += c
+        bad += not r.startswith(b"HTTP/1.1 200 ")
+    s.close()
 t, b = time.perf_counter() - t, busy() - b
-print("%.2f %.1f" % (t / n * 1e6, b * 1e6 / os.sysconf("SC_CLK_TCK") / n))'
+print("%.2f %.1f %d" % (t / n * 1e6, b * 1e6 / os.sysconf("SC_CLK_TCK") / n, bad))'
 # Programs attached by this run: in the lab's node namespace (packet, tc) or on the benchmark's
 # cgroup (socket). Another apilb on the machine, with programs of the same names, is not counted.
 if [ "$MODE" = socket ]; then
@@ -134,13 +160,15 @@ prog_stats() {
 }
 prog_stats >/dev/null || { echo "bench-conn: cannot tell this run's ${progs[*]} among the attached programs" >&2; exit 1; }
 sysctl -qw kernel.bpf_stats_enabled=1
-echo "bench-conn: mode $MODE${EXTRA[*]:+ (${EXTRA[*]})}, $B batches of $N connect()+close() per destination, kernel $(uname -r), $(nproc) CPUs"
+what="connect()+close()"
+[ $REQUEST -eq 1 ] && what="connect()+HTTP request+close() (:$PORT)"
+echo "bench-conn: mode $MODE${EXTRA[*]:+ (${EXTRA[*]})}, $B batches of $N $what per destination, kernel $(uname -r), $(nproc) CPUs"
 printf '%-5s %-22s %16s %16s %12s %14s\n' batch destination "${progs[0]} ns" "${progs[1]} ns" \
 	"client µs" "machine CPU µs"
 printf '%-5s %-22s %16s %16s %12s %14s\n' "" "" "(runs/conn)" "(runs/conn)" "per conn" "per conn"
 results=$STATE/results
 for b in $(seq "$B"); do
-	# Every connection leaves a TIME_WAIT socket to api1:6443 that the next connect()s' port search
+	# Every connection leaves a TIME_WAIT socket to api1 that the next connect()s' port search
 	# walks past, so the order alternates: neither destination always goes second.
 	order=("$API1 direct" "$VIP VIP")
 	[ $((b % 2)) -eq 0 ] && order=("${order[1]}" "${order[0]}")
@@ -151,7 +179,9 @@ for b in $(seq "$B"); do
 		rec=()
 		[ $PROFILE -eq 1 ] && [ "$b" -eq "$B" ] &&
 			rec=(perf record -a -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) -o "$STATE/perf-${dst##* }.data" --)
-		read -r us cpu < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$N")
+		ip netns exec "$P-api1" ss -K state time-wait >/dev/null 2>&1 || true # --request: the server closes first
+		read -r us cpu bad < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$PORT" "$N" "$REQUEST")
+		[ "$bad" = 0 ] || { echo "bench-conn: $bad of $N requests to $host:$PORT were not answered 200" >&2; exit 1; }
 		after=$(prog_stats)
 		read -r c0 r0 c1 r1 < <(paste -d' ' <(echo "$before") <(echo "$after") | awk -v n="$N" '{
 			for (i = 0; i < 2; i++) {

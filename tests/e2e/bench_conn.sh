@@ -5,8 +5,8 @@
 # mode. Asserts what makes its figures mean something: every VIP connection ran through apilb
 # (packet and tc: exactly 4 lb_fwd runs per connect()+close(), the SYN, the ACK, the FIN and the
 # last ACK; socket: one lb_sock_connect4 run), no direct one did (0 lb_fwd runs; socket: the
-# connect hook only looks), and the summary line is printed. The figures themselves are a
-# benchmark's business, not a test's.
+# connect hook only looks), and the summary line is printed; then the same with --request (an HTTP
+# request on each connection). The figures themselves are a benchmark's business, not a test's.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init_nolab bench_conn
@@ -28,6 +28,20 @@ for mode in packet tc socket; do
 	fi
 	check "$mode.summary" "the median line is printed" contains "$out" "median over batches, VIP minus direct"
 done
+# --request: an HTTP request per connection (wrk's new-connection exchange), one at a time. Every
+# VIP connection runs lb_fwd for its SYN, ACK, request and FIN at least (its ACKs of the response
+# and of the server's FIN may or may not be one segment): 4 to 6 runs; no direct one runs it. A
+# request not answered 200 makes bench-conn.sh fail.
+in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
+out=$(APILB=$APILB "$E2E_REPO/scripts/bench-conn.sh" --mode tc --request --connects 300 --batches 1 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/    | /'
+expect_eq request.rc "exit code of bench-conn.sh --mode tc --request" "$rc" 0
+check request.shape "the header names the request" contains "$out" "connect()+HTTP request+close() (:8080)"
+v=$(runs_of "$out" VIP)
+check request.vip "lb_fwd runs per VIP connection with a request in 4..6 (got '$v')" in_range "$v" 4 6
+expect_eq request.direct "lb_fwd runs per direct connection with a request" "$(runs_of "$out" direct)" 0.0
+check request.summary "the median line is printed" contains "$out" "median over batches, VIP minus direct"
 # Bad input: exit 2, nothing built.
 "$E2E_REPO/scripts/bench-conn.sh" --mode nope >/dev/null 2>&1
 expect_eq bad.mode "exit code of bench-conn.sh --mode nope" "$?" 2
