@@ -12,7 +12,10 @@
 # With --request, each connection also carries wrk's new-connection exchange (bench.sh): an HTTP
 # request with "Connection: close" to a plain-HTTP nginx on api1:8080 (the benchmark's server), the
 # ~90-byte response read to the server's close, then close(): the same packets as one of wrk's
-# new-connection requests, without its eight concurrent connections.
+# new-connection requests, without its eight concurrent connections. With --wrk SECONDS, each
+# batch is instead SECONDS of bench.sh's new-connection wrk run (wrk -t1 -c8, "Connection: close";
+# implies --request), and every "per connection" figure is per request: the same programs'
+# cost with eight connections at once on the machine's vCPUs.
 # Then the median over the batches of "VIP minus direct" for the last two. With --profile, the
 # last batch runs under `perf record -a -e cpu-clock` and the script prints, per kernel symbol,
 # the CPU µs per connection direct and through the VIP and the difference (the helpers of
@@ -24,8 +27,9 @@
 #        packet  (`apilb run` as deployed, XDP reverse NAT, next hops pinned: lb_fwd, lb_rev_xdp)
 #        tc      (the same with --ingress tc: lb_fwd, lb_rev_tc)
 #
-# Usage: sudo scripts/bench-conn.sh [--mode socket|packet|tc] [--connects N] [--batches B] [--request]
-#                                  [--profile] [-- EXTRA APILB ARGS, e.g. --table-size 1021]
+# Usage: sudo scripts/bench-conn.sh [--mode socket|packet|tc] [--connects N | --wrk SECONDS]
+#                                  [--batches B] [--request] [--profile]
+#                                  [-- EXTRA APILB ARGS, e.g. --table-size 1021]
 #        (defaults socket, 2000, 3)   APILB=path/to/apilb (default build/userspace/cli/apilb)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,15 +48,20 @@ B=3
 MODE=socket
 PROFILE=0
 REQUEST=0
+WRK=0
 EXTRA=()
-usage() { echo "usage: $0 [--mode socket|packet|tc] [--connects N] [--batches B] [--request] [--profile] [-- APILB ARGS]" >&2; exit 2; }
+usage() { echo "usage: $0 [--mode socket|packet|tc] [--connects N | --wrk SECONDS] [--batches B] [--request] [--profile] [-- APILB ARGS]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--mode) MODE=${2:-}; shift ;;
-	--connects) N=${2:-}; shift ;;
-	--batches) B=${2:-}; shift ;;
+	--mode | --connects | --batches | --wrk) [ $# -ge 2 ] || usage ;;
+	esac
+	case "$1" in
+	--mode) MODE=$2; shift ;;
+	--connects) N=$2; shift ;;
+	--batches) B=$2; shift ;;
 	--profile) PROFILE=1 ;;
 	--request) REQUEST=1 ;;
+	--wrk) WRK=$2; REQUEST=1; [ "$WRK" != 0 ] || WRK=bad; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
 	*) usage ;;
 	esac
@@ -64,11 +73,12 @@ packet) progs=(lb_fwd lb_rev_xdp) ;;
 tc) progs=(lb_fwd lb_rev_tc) ;;
 *) echo "bench-conn: --mode is socket, packet or tc" >&2; exit 2 ;;
 esac
-[[ "$N" =~ ^[1-9][0-9]*$ && "$B" =~ ^[1-9][0-9]?$ ]] ||
-	{ echo "bench-conn: --connects and --batches must be positive (batches < 100)" >&2; exit 2; }
+[[ "$N" =~ ^[1-9][0-9]*$ && "$B" =~ ^[1-9][0-9]?$ && "$WRK" =~ ^(0|[1-9][0-9]{0,2})$ ]] ||
+	{ echo "bench-conn: --connects, --batches and --wrk (seconds) must be positive (batches < 100, wrk < 1000)" >&2; exit 2; }
 [ -x "$APILB" ] || { echo "bench-conn: $APILB not built (scripts/build.sh)" >&2; exit 2; }
 tools=(bpftool jq python3)
 [ $PROFILE -eq 0 ] || tools+=(perf)
+[ "$WRK" = 0 ] || tools+=(wrk)
 for t in "${tools[@]}"; do command -v "$t" >/dev/null || { echo "bench-conn: needs $t" >&2; exit 2; }; done
 
 PREFIX=apilbc-$$ # the lab's name and the cgroup's (bench_cg_setup)
@@ -140,6 +150,22 @@ for _ in range(n):
     s.close()
 t, b = time.perf_counter() - t, busy() - b
 print("%.2f %.1f %d" % (t / n * 1e6, b * 1e6 / os.sysconf("SC_CLK_TCK") / n, bad))'
+# wrk_batch HOST: like the loop, for one wrk run ("µs per request" is wall time / requests); the
+# last field is its request count.
+wrk_batch() {
+	local out=$STATE/wrk.txt b0 b1
+	b0=$(bench_cpu_busy)
+	ip netns exec "$P-node" wrk -t1 -c8 -d"${WRK}s" -H 'Connection: close' "http://$1:$PORT/" >"$out" 2>&1
+	b1=$(bench_cpu_busy)
+	awk -v a="$b0" -v b="$b1" -v s="$WRK" -v hz="$(getconf CLK_TCK)" '
+		/requests in/ { n = $1 }
+		/Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
+		/Non-2xx/ { bad += $NF }
+		END {
+			split(a, x, " "); split(b, y, " ")
+			if (n > 0) printf "%.2f %.1f %d %d\n", s * 1e6 / n, (y[1] - x[1]) * 1e6 / hz / n, bad, n
+		}' "$out"
+}
 # Programs attached by this run: in the lab's node namespace (packet, tc) or on the benchmark's
 # cgroup (socket). Another apilb on the machine, with programs of the same names, is not counted.
 if [ "$MODE" = socket ]; then
@@ -162,7 +188,10 @@ prog_stats >/dev/null || { echo "bench-conn: cannot tell this run's ${progs[*]} 
 sysctl -qw kernel.bpf_stats_enabled=1
 what="connect()+close()"
 [ $REQUEST -eq 1 ] && what="connect()+HTTP request+close() (:$PORT)"
-echo "bench-conn: mode $MODE${EXTRA[*]:+ (${EXTRA[*]})}, $B batches of $N $what per destination, kernel $(uname -r), $(nproc) CPUs"
+[ "$WRK" = 0 ] || what="${WRK} s of wrk -t1 -c8 new-connection requests (:$PORT; figures per request)"
+count="$N "
+[ "$WRK" = 0 ] || count=""
+echo "bench-conn: mode $MODE${EXTRA[*]:+ (${EXTRA[*]})}, $B batches of $count$what per destination, kernel $(uname -r), $(nproc) CPUs"
 printf '%-5s %-22s %16s %16s %12s %14s\n' batch destination "${progs[0]} ns" "${progs[1]} ns" \
 	"client µs" "machine CPU µs"
 printf '%-5s %-22s %16s %16s %12s %14s\n' "" "" "(runs/conn)" "(runs/conn)" "per conn" "per conn"
@@ -180,7 +209,12 @@ for b in $(seq "$B"); do
 		[ $PROFILE -eq 1 ] && [ "$b" -eq "$B" ] &&
 			rec=(perf record -a -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) -o "$STATE/perf-${dst##* }.data" --)
 		ip netns exec "$P-api1" ss -K state time-wait >/dev/null 2>&1 || true # --request: the server closes first
-		read -r us cpu bad < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$PORT" "$N" "$REQUEST")
+		if [ "$WRK" = 0 ]; then
+			read -r us cpu bad < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$PORT" "$N" "$REQUEST")
+		else
+			read -r us cpu bad N < <(bench_in_cg "${rec[@]}" bash -c "$(declare -f bench_cpu_busy wrk_batch); P=$P PORT=$PORT WRK=$WRK STATE=$STATE wrk_batch $host") ||
+				{ echo "bench-conn: wrk to $host:$PORT gave no result:" >&2; cat "$STATE/wrk.txt" >&2; exit 1; }
+		fi
 		[ "$bad" = 0 ] || { echo "bench-conn: $bad of $N requests to $host:$PORT were not answered 200" >&2; exit 1; }
 		after=$(prog_stats)
 		read -r c0 r0 c1 r1 < <(paste -d' ' <(echo "$before") <(echo "$after") | awk -v n="$N" '{
@@ -191,6 +225,7 @@ for b in $(seq "$B"); do
 			printf "\n"}')
 		printf '%-5s %-22s %9s (%4s) %9s (%4s) %12s %14s\n' "$b" "$dst" "$c0" "$r0" "$c1" "$r1" "$us" "$cpu"
 		echo "$b ${dst##* } $us $cpu $c0 $c1" >>"$results"
+		echo "$N" >"$STATE/n-${dst##* }" # --profile: the last batch's count (wrk's varies)
 	done
 done
 python3 - "$results" <<'PY'
@@ -212,7 +247,7 @@ print("median over batches, VIP minus direct: client %+.1f µs per connection, m
          statistics.median(d_bpf)))
 PY
 if [ $PROFILE -eq 1 ]; then
-	for d in direct VIP; do bench_profile_costs "$STATE/perf-$d.data" "$N" 1 >"$STATE/costs-$d.txt"; done
+	for d in direct VIP; do bench_profile_costs "$STATE/perf-$d.data" "$(cat "$STATE/n-$d")" 1 >"$STATE/costs-$d.txt"; done
 	echo "profile of batch $B (perf record -a -e cpu-clock, every ${BENCH_PERF_PERIOD_US} µs of CPU):"
 	echo "CPU µs per connection: direct, VIP, difference; largest extra first"
 	bench_profile_diff "$STATE/costs-direct.txt" "$STATE/costs-VIP.txt"

@@ -6,7 +6,7 @@
 # (packet and tc: exactly 4 lb_fwd runs per connect()+close(), the SYN, the ACK, the FIN and the
 # last ACK; socket: one lb_sock_connect4 run), no direct one did (0 lb_fwd runs; socket: the
 # connect hook only looks), and the summary line is printed; then the same with --request (an HTTP
-# request on each connection). The figures themselves are a benchmark's business, not a test's.
+# request on each connection) and with --wrk (wrk's concurrent new-connection requests). The figures themselves are a benchmark's business, not a test's.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init_nolab bench_conn
@@ -42,8 +42,23 @@ v=$(runs_of "$out" VIP)
 check request.vip "lb_fwd runs per VIP connection with a request in 4..6 (got '$v')" in_range "$v" 4 6
 expect_eq request.direct "lb_fwd runs per direct connection with a request" "$(runs_of "$out" direct)" 0.0
 check request.summary "the median line is printed" contains "$out" "median over batches, VIP minus direct"
+# --wrk: the same programs under wrk's eight concurrent new connections (1 s per destination).
+# Direct runs first in a one-batch run, so no VIP connection's last packets can land in its count.
+out=$(APILB=$APILB "$E2E_REPO/scripts/bench-conn.sh" --mode tc --wrk 1 --batches 1 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/    | /'
+expect_eq wrk.rc "exit code of bench-conn.sh --mode tc --wrk 1" "$rc" 0
+check wrk.shape "the header names the wrk run" contains "$out" "1 s of wrk -t1 -c8 new-connection requests (:8080; figures per request)"
+v=$(runs_of "$out" VIP)
+check wrk.vip "lb_fwd runs per VIP request under wrk in 4..6 (got '$v')" in_range "$v" 4 6
+expect_eq wrk.direct "lb_fwd runs per direct request under wrk" "$(runs_of "$out" direct)" 0.0
+check wrk.summary "the median line is printed" contains "$out" "median over batches, VIP minus direct"
 # Bad input: exit 2, nothing built.
 "$E2E_REPO/scripts/bench-conn.sh" --mode nope >/dev/null 2>&1
 expect_eq bad.mode "exit code of bench-conn.sh --mode nope" "$?" 2
 "$E2E_REPO/scripts/bench-conn.sh" --connects 0 >/dev/null 2>&1
 expect_eq bad.connects "exit code of bench-conn.sh --connects 0" "$?" 2
+"$E2E_REPO/scripts/bench-conn.sh" --wrk 1s >/dev/null 2>&1
+expect_eq bad.wrk "exit code of bench-conn.sh --wrk 1s" "$?" 2
+"$E2E_REPO/scripts/bench-conn.sh" --mode tc --wrk >/dev/null 2>&1
+expect_eq bad.novalue "exit code of bench-conn.sh --wrk without a value" "$?" 2
