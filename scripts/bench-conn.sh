@@ -210,7 +210,8 @@ for b in $(seq "$B"); do
 			rec=(perf record -a -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) -o "$STATE/perf-${dst##* }.data" --)
 		ip netns exec "$P-api1" ss -K state time-wait >/dev/null 2>&1 || true # --request: the server closes first
 		if [ "$WRK" = 0 ]; then
-			read -r us cpu bad < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$PORT" "$N" "$REQUEST")
+			read -r us cpu bad < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$PORT" "$N" "$REQUEST") ||
+				{ echo "bench-conn: the connection loop to $host:$PORT failed" >&2; exit 1; }
 		else
 			read -r us cpu bad N < <(bench_in_cg "${rec[@]}" bash -c "$(declare -f bench_cpu_busy wrk_batch); P=$P PORT=$PORT WRK=$WRK STATE=$STATE wrk_batch $host") ||
 				{ echo "bench-conn: wrk to $host:$PORT gave no result:" >&2; cat "$STATE/wrk.txt" >&2; exit 1; }

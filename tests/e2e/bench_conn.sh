@@ -28,31 +28,28 @@ for mode in packet tc socket; do
 	fi
 	check "$mode.summary" "the median line is printed" contains "$out" "median over batches, VIP minus direct"
 done
-# --request: an HTTP request per connection (wrk's new-connection exchange), one at a time. Every
-# VIP connection runs lb_fwd for its SYN, ACK, request and FIN at least (its ACKs of the response
-# and of the server's FIN may or may not be one segment): 4 to 6 runs; no direct one runs it. A
-# request not answered 200 makes bench-conn.sh fail.
+# request_run TAG HEADER ARGS...: a tc run whose connections each carry an HTTP request (--request:
+# one at a time; --wrk: wrk's eight concurrent new connections). Every VIP connection runs lb_fwd
+# for its SYN, ACK, request and FIN at least (its ACKs of the response and of the server's FIN may
+# or may not be one segment): 4 to 6 runs; no direct one runs it (direct goes first in a one-batch
+# run, so no VIP connection's last packets land in its count). A request not answered 200 makes
+# bench-conn.sh fail.
 in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
-out=$(APILB=$APILB "$E2E_REPO/scripts/bench-conn.sh" --mode tc --request --connects 300 --batches 1 2>&1)
-rc=$?
-printf '%s\n' "$out" | sed 's/^/    | /'
-expect_eq request.rc "exit code of bench-conn.sh --mode tc --request" "$rc" 0
-check request.shape "the header names the request" contains "$out" "connect()+HTTP request+close() (:8080)"
-v=$(runs_of "$out" VIP)
-check request.vip "lb_fwd runs per VIP connection with a request in 4..6 (got '$v')" in_range "$v" 4 6
-expect_eq request.direct "lb_fwd runs per direct connection with a request" "$(runs_of "$out" direct)" 0.0
-check request.summary "the median line is printed" contains "$out" "median over batches, VIP minus direct"
-# --wrk: the same programs under wrk's eight concurrent new connections (1 s per destination).
-# Direct runs first in a one-batch run, so no VIP connection's last packets can land in its count.
-out=$(APILB=$APILB "$E2E_REPO/scripts/bench-conn.sh" --mode tc --wrk 1 --batches 1 2>&1)
-rc=$?
-printf '%s\n' "$out" | sed 's/^/    | /'
-expect_eq wrk.rc "exit code of bench-conn.sh --mode tc --wrk 1" "$rc" 0
-check wrk.shape "the header names the wrk run" contains "$out" "1 s of wrk -t1 -c8 new-connection requests (:8080; figures per request)"
-v=$(runs_of "$out" VIP)
-check wrk.vip "lb_fwd runs per VIP request under wrk in 4..6 (got '$v')" in_range "$v" 4 6
-expect_eq wrk.direct "lb_fwd runs per direct request under wrk" "$(runs_of "$out" direct)" 0.0
-check wrk.summary "the median line is printed" contains "$out" "median over batches, VIP minus direct"
+request_run() {
+	local tag=$1 header=$2 out rc v
+	shift 2
+	out=$(APILB=$APILB "$E2E_REPO/scripts/bench-conn.sh" --mode tc "$@" --batches 1 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/    | /'
+	expect_eq "$tag.rc" "exit code of bench-conn.sh --mode tc $*" "$rc" 0
+	check "$tag.shape" "the header says: $header" contains "$out" "$header"
+	v=$(runs_of "$out" VIP)
+	check "$tag.vip" "lb_fwd runs per VIP connection in 4..6 (got '$v')" in_range "$v" 4 6
+	expect_eq "$tag.direct" "lb_fwd runs per direct connection" "$(runs_of "$out" direct)" 0.0
+	check "$tag.summary" "the median line is printed" contains "$out" "median over batches, VIP minus direct"
+}
+request_run request "connect()+HTTP request+close() (:8080)" --request --connects 300
+request_run wrk "1 s of wrk -t1 -c8 new-connection requests (:8080; figures per request)" --wrk 1
 # Bad input: exit 2, nothing built.
 "$E2E_REPO/scripts/bench-conn.sh" --mode nope >/dev/null 2>&1
 expect_eq bad.mode "exit code of bench-conn.sh --mode nope" "$?" 2
