@@ -54,27 +54,28 @@ std::string join(const std::vector<std::string>& v) {
   return s.empty() ? "none" : s;
 }
 
+// ioctl `req` about device `dev` of the current network namespace (*ifr gets dev's name).
+bool deviceIoctl(const std::string& dev, unsigned long req, ifreq* ifr) {
+  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return false;
+  snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev.c_str());
+  return ioctl(s.get(), req, ifr) == 0;
+}
+
 // The MTU of a device in the current network namespace, 0 if unknown.
 int deviceMtu(const std::string& dev) {
-  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return 0;
   ifreq ifr{};
-  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev.c_str());
-  if (ioctl(s.get(), SIOCGIFMTU, &ifr) != 0) return 0;
-  return ifr.ifr_mtu;
+  return deviceIoctl(dev, SIOCGIFMTU, &ifr) ? ifr.ifr_mtu : 0;
 }
 
 // The driver of a device in the current network namespace ("veth", "mlx5_core", ...), "" if
 // unknown (ETHTOOL_GDRVINFO).
 std::string deviceDriver(const std::string& dev) {
-  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return "";
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
   ifreq ifr{};
-  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev.c_str());
   ifr.ifr_data = reinterpret_cast<char*>(&info);
-  if (ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return "";
+  if (!deviceIoctl(dev, SIOCETHTOOL, &ifr)) return "";
   return std::string(info.driver, strnlen(info.driver, sizeof(info.driver)));
 }
 
