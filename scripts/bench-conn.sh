@@ -48,7 +48,7 @@ B=3
 MODE=socket
 PROFILE=0
 REQUEST=0
-WRK=0
+WRK=""
 EXTRA=()
 usage() { echo "usage: $0 [--mode socket|packet|tc] [--connects N | --wrk SECONDS] [--batches B] [--request] [--profile] [-- APILB ARGS]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
 	--batches) B=$2; shift ;;
 	--profile) PROFILE=1 ;;
 	--request) REQUEST=1 ;;
-	--wrk) WRK=$2; REQUEST=1; [ "$WRK" != 0 ] || WRK=bad; shift ;;
+	--wrk) WRK=$2; REQUEST=1; [ -n "$WRK" ] || usage; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
 	*) usage ;;
 	esac
@@ -73,12 +73,12 @@ packet) progs=(lb_fwd lb_rev_xdp) ;;
 tc) progs=(lb_fwd lb_rev_tc) ;;
 *) echo "bench-conn: --mode is socket, packet or tc" >&2; exit 2 ;;
 esac
-[[ "$N" =~ ^[1-9][0-9]*$ && "$B" =~ ^[1-9][0-9]?$ && "$WRK" =~ ^(0|[1-9][0-9]{0,2})$ ]] ||
+[[ "$N" =~ ^[1-9][0-9]*$ && "$B" =~ ^[1-9][0-9]?$ && "$WRK" =~ ^([1-9][0-9]{0,2})?$ ]] ||
 	{ echo "bench-conn: --connects, --batches and --wrk (seconds) must be positive (batches < 100, wrk < 1000)" >&2; exit 2; }
 [ -x "$APILB" ] || { echo "bench-conn: $APILB not built (scripts/build.sh)" >&2; exit 2; }
 tools=(bpftool jq python3)
 [ $PROFILE -eq 0 ] || tools+=(perf)
-[ "$WRK" = 0 ] || tools+=(wrk)
+[ -z "$WRK" ] || tools+=(wrk)
 for t in "${tools[@]}"; do command -v "$t" >/dev/null || { echo "bench-conn: needs $t" >&2; exit 2; }; done
 
 PREFIX=apilbc-$$ # the lab's name and the cgroup's (bench_cg_setup)
@@ -150,21 +150,19 @@ for _ in range(n):
     s.close()
 t, b = time.perf_counter() - t, busy() - b
 print("%.2f %.1f %d" % (t / n * 1e6, b * 1e6 / os.sysconf("SC_CLK_TCK") / n, bad))'
-# wrk_batch HOST: like the loop, for one wrk run ("µs per request" is wall time / requests); the
-# last field is its request count.
+# wrk_batch HOST: like the loop, for one wrk run from the benchmark's cgroup (under "${rec[@]}"):
+# "µs per request" (wall time / requests), machine CPU µs per request, errors, requests.
 wrk_batch() {
-	local out=$STATE/wrk.txt b0 b1
+	local out=$STATE/wrk.txt b0 b1 reqs errs
 	b0=$(bench_cpu_busy)
-	ip netns exec "$P-node" wrk -t1 -c8 -d"${WRK}s" -H 'Connection: close' "http://$1:$PORT/" >"$out" 2>&1
+	bench_in_cg "${rec[@]}" ip netns exec "$P-node" wrk -t1 -c8 -d"${WRK}s" -H 'Connection: close' \
+		"http://$1:$PORT/" >"$out" 2>&1
 	b1=$(bench_cpu_busy)
-	awk -v a="$b0" -v b="$b1" -v s="$WRK" -v hz="$(getconf CLK_TCK)" '
-		/requests in/ { n = $1 }
-		/Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-		/Non-2xx/ { bad += $NF }
-		END {
-			split(a, x, " "); split(b, y, " ")
-			if (n > 0) printf "%.2f %.1f %d %d\n", s * 1e6 / n, (y[1] - x[1]) * 1e6 / hz / n, bad, n
-		}' "$out"
+	read -r reqs errs < <(bench_wrk_counts "$out")
+	[ "$reqs" -gt 0 ] || return 1
+	awk -v a="$b0" -v b="$b1" -v s="$WRK" -v n="$reqs" -v e="$errs" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		printf "%.2f %.1f %d %d\n", s * 1e6 / n, (y[1] - x[1]) * 1e6 / hz / n, e, n }'
 }
 # Programs attached by this run: in the lab's node namespace (packet, tc) or on the benchmark's
 # cgroup (socket). Another apilb on the machine, with programs of the same names, is not counted.
@@ -188,9 +186,9 @@ prog_stats >/dev/null || { echo "bench-conn: cannot tell this run's ${progs[*]} 
 sysctl -qw kernel.bpf_stats_enabled=1
 what="connect()+close()"
 [ $REQUEST -eq 1 ] && what="connect()+HTTP request+close() (:$PORT)"
-[ "$WRK" = 0 ] || what="${WRK} s of wrk -t1 -c8 new-connection requests (:$PORT; figures per request)"
+[ -z "$WRK" ] || what="${WRK} s of wrk -t1 -c8 new-connection requests (:$PORT; figures per request)"
 count="$N "
-[ "$WRK" = 0 ] || count=""
+[ -z "$WRK" ] || count=""
 echo "bench-conn: mode $MODE${EXTRA[*]:+ (${EXTRA[*]})}, $B batches of $count$what per destination, kernel $(uname -r), $(nproc) CPUs"
 printf '%-5s %-22s %16s %16s %12s %14s\n' batch destination "${progs[0]} ns" "${progs[1]} ns" \
 	"client µs" "machine CPU µs"
@@ -209,11 +207,11 @@ for b in $(seq "$B"); do
 		[ $PROFILE -eq 1 ] && [ "$b" -eq "$B" ] &&
 			rec=(perf record -a -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) -o "$STATE/perf-${dst##* }.data" --)
 		ip netns exec "$P-api1" ss -K state time-wait >/dev/null 2>&1 || true # --request: the server closes first
-		if [ "$WRK" = 0 ]; then
+		if [ -z "$WRK" ]; then
 			read -r us cpu bad < <(bench_in_cg "${rec[@]}" ip netns exec "$P-node" python3 -c "$loop" "$host" "$PORT" "$N" "$REQUEST") ||
 				{ echo "bench-conn: the connection loop to $host:$PORT failed" >&2; exit 1; }
 		else
-			read -r us cpu bad N < <(bench_in_cg "${rec[@]}" bash -c "$(declare -f bench_cpu_busy wrk_batch); P=$P PORT=$PORT WRK=$WRK STATE=$STATE wrk_batch $host") ||
+			read -r us cpu bad N < <(wrk_batch "$host") ||
 				{ echo "bench-conn: wrk to $host:$PORT gave no result:" >&2; cat "$STATE/wrk.txt" >&2; exit 1; }
 		fi
 		[ "$bad" = 0 ] || { echo "bench-conn: $bad of $N requests to $host:$PORT were not answered 200" >&2; exit 1; }

@@ -336,6 +336,15 @@ bench_to_us() {
 		printf "%.1f", n }'
 }
 
+# bench_wrk_counts WRK_OUTPUT_FILE: "requests errors" of one wrk run (errors: socket errors of
+# every kind plus non-2xx answers).
+bench_wrk_counts() {
+	awk '/requests in/ { n = $1 }
+		/Socket errors/ { gsub(",", ""); e += $4 + $6 + $8 + $10 }
+		/Non-2xx/ { e += $NF }
+		END { print n + 0, e + 0 }' "$1"
+}
+
 # bench_wrk ROUND TARGET KIND URL: one wrk run (KIND ka = keep-alive, nc = new connection per
 # request); appends "round target metric value" lines to $BENCH_DIR/results.tsv.
 bench_wrk() {
@@ -351,13 +360,11 @@ bench_wrk() {
 	g1=$(bench_cg_usage)
 	c1=$(bench_cpu_busy)
 	x1=$(awk '/^ctxt/{print $2}' /proc/stat)
-	local rps reqs p50 p99 errs non2xx busy cg
+	local rps reqs p50 p99 errs busy cg
 	rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
-	reqs=$(awk '/requests in/{print $1}' "$out")
+	read -r reqs errs < <(bench_wrk_counts "$out")
 	p50=$(bench_to_us "$(awk '$1=="50%"{print $2}' "$out")")
 	p99=$(bench_to_us "$(awk '$1=="99%"{print $2}' "$out")")
-	errs=$(awk '/Socket errors/{gsub(",",""); print $4+$6+$8+$10}' "$out")
-	non2xx=$(awk '/Non-2xx/{print $NF}' "$out")
 	if [ -z "$rps" ] || [ "${reqs:-0}" -eq 0 ]; then
 		echo "bench: wrk $target $kind produced no result:" >&2
 		cat "$out" >&2
@@ -376,12 +383,12 @@ bench_wrk() {
 		"$round" "$target" "${kind}_p50_us" "$p50" \
 		"$round" "$target" "${kind}_p99_us" "$p99" \
 		"$round" "$target" "${kind}_cpu_us" "$busy" \
-		"$round" "$target" "${kind}_errors" "$((${errs:-0} + ${non2xx:-0}))" \
+		"$round" "$target" "${kind}_errors" "$errs" \
 		>>"$BENCH_DIR/results.tsv"
 	printf '  %-9s %-2s %8.0f req/s  p50 %7.1f us  p99 %8.1f us  cpu %6.2f us/req (machine %6.2f)  ctxsw/req %5.2f  err %s\n' \
 		"$target" "$kind" "$rps" "$p50" "$p99" "$cg" "$busy" \
 		"$(awk -v a="$x0" -v b="$x1" -v r="$reqs" 'BEGIN{ printf "%.2f", (b - a) / r }')" \
-		"$((${errs:-0} + ${non2xx:-0}))"
+		"$errs"
 }
 
 # bench_bulk ROUND TARGET URL: one HTTP download of a huge file for $BENCH_BULK_DUR seconds over
