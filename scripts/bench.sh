@@ -149,9 +149,9 @@ target_up() {
 	case "$1" in
 	iptables) bench_iptables_up || return 1 ;;
 	direct-xdp) bench_xdp_pass_up || return 1 ;;
-	apilb) bench_apilb_up || return 1 ;;
+	apilb) bench_apilb_up --ingress xdp || return 1 ;;
 	apilb-tc) bench_apilb_up --ingress tc || return 1 ;;
-	apilb-1) BENCH_APILB_ONE=1 bench_apilb_up || return 1 ;;
+	apilb-1) BENCH_APILB_ONE=1 bench_apilb_up --ingress xdp || return 1 ;;
 	apilb-tc-1) BENCH_APILB_ONE=1 bench_apilb_up --ingress tc || return 1 ;;
 	apilb-sock) bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;
 	apilb-sock-1) BENCH_APILB_ONE=1 bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;

@@ -55,6 +55,29 @@ TEST(ValidateStatic, RefusesEachBadConfigWithItsReason) {
   }
 }
 
+// ingress: auto unless the intent names xdp or tc; auto is what both the CLI and `apilb run`
+// get when nothing is said (decided per NIC at attach time: tests/ctl/attach_lab.sh).
+TEST(AttachConfigOf, IngressAutoByDefault) {
+  DaemonConfig intent;
+  EXPECT_EQ(intent.ingress, "auto");
+  EXPECT_EQ(attachConfigOf(intent, "/sys/fs/bpf/apilb").ingress, IngressMode::kAuto);
+  EXPECT_EQ(AttachConfig().ingress, IngressMode::kAuto);
+  intent.ingress = "xdp";
+  EXPECT_EQ(attachConfigOf(intent, "/sys/fs/bpf/apilb").ingress, IngressMode::kXdp);
+  intent.ingress = "tc";
+  EXPECT_EQ(attachConfigOf(intent, "/sys/fs/bpf/apilb").ingress, IngressMode::kTc);
+  for (const char* v : {"auto", "xdp", "tc", "XDP", "afxdp"}) {
+    DaemonConfig c;
+    std::vector<std::string> errs;
+    applySettings({{"ingress", {v}}}, &c, &errs);
+    bool valid = std::string(v) == "auto" || std::string(v) == "xdp" || std::string(v) == "tc";
+    EXPECT_EQ(errs.empty(), valid) << v;
+    if (!valid) {
+      EXPECT_EQ(errs.at(0), std::string("ingress: '") + v + "': must be auto, xdp or tc");
+    }
+  }
+}
+
 TEST(ModeName, NamesEveryMode) {
   EXPECT_STREQ(modeName(LB_MODE_XDP_NATIVE), "native XDP");
   EXPECT_STREQ(modeName(LB_MODE_XDP_GENERIC), "generic XDP");

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Control-plane lab test for `apilb attach/detach/backend/status/flows`: the paths tests/e2e does
-# not cover. A failure in the middle of attach must undo every earlier step. The CLI must fall back
-# to generic XDP where native XDP is refused. It must refuse a foreign XDP program and coexist with
-# it in --ingress tc. A --pin-dir outside /sys/fs/bpf gets its own bpffs, which detach unmounts.
+# not cover. A failure in the middle of attach must undo every earlier step. The default
+# --ingress auto must pick TC on a veth, next to a foreign XDP program and where native XDP is
+# refused; --ingress xdp must take native XDP on the veth, fall back to generic XDP where native
+# XDP is refused, and refuse a foreign XDP program, which --ingress tc coexists with. A --pin-dir outside /sys/fs/bpf gets its own bpffs, which detach unmounts.
 # It checks the text and JSON output formats other tools parse, the health columns of status, and
 # that detach tolerates a deleted interface.
 # Topology: <p>-sw (bridge) + <p>-node (eth0 10.77.0.1) + <p>-api1/2 (10.77.0.11/12, python HTTP
@@ -72,14 +73,14 @@ check setup "apilb binary" test -x "$APILB"
 
 # 1. A runtime failure in the last step (sysctl write on a read-only /proc/sys) undoes all steps.
 out=$(unshare -m sh -c "mount -o bind,ro /proc/sys /proc/sys && exec $APILB --netns $P-node \
-	--pin-dir $PIN attach --vip $VIP --backend 10.77.0.11:6443 --iface eth0" 2>&1)
+	--pin-dir $PIN attach --vip $VIP --backend 10.77.0.11:6443 --iface eth0 --ingress xdp" 2>&1)
 rc=$?
 check undo "exit 1 on runtime failure ($(tail -1 <<<"$out"))" test $rc -eq 1
 check undo "it had got as far as XDP" contains "$out" "attached lb_rev_xdp to eth0"
 nothing_left undo
 
 # 2. Attach, formats, backend management.
-out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --backend 10.77.0.12:6443@2 2>&1)
+out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --backend 10.77.0.12:6443@2 --ingress xdp 2>&1)
 check attach "attach exits 0 (default --iface from the routes)" test $? -eq 0
 check attach "prints the sysctl change" contains "$out" "sysctl net.ipv4.conf.lo.accept_local 0 -> 1"
 check attach "last line" contains "$(tail -1 <<<"$out")" "attached: VIP $VIP -> 2 backend(s), pins in $PIN"
@@ -151,7 +152,7 @@ nothing_left detach
 lb detach >/dev/null 2>&1
 check detach "second detach exits 2" test $? -eq 2
 
-# 4. Foreign XDP program: refused with xdp, coexists with --ingress tc and survives detach.
+# 4. Foreign XDP program: refused with xdp, coexists with --ingress tc and auto, survives detach.
 in_node ip link set dev eth0 xdpgeneric obj /dev/null 2>/dev/null # no-op if unsupported
 cat >"$WORK/pass.c" <<'C'
 #include <linux/bpf.h>
@@ -161,7 +162,7 @@ char L[] SEC("license") = "GPL";
 C
 clang -O2 -target bpf -idirafter /usr/include/"$(uname -m)"-linux-gnu -c "$WORK/pass.c" -o "$WORK/pass.o" &&
 	in_node ip link set dev eth0 xdpdrv obj "$WORK/pass.o" sec xdp
-out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 2>&1)
+out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress xdp 2>&1)
 check foreign "refused with exit 2" test $? -eq 2
 check foreign "message names the program" contains "$out" "other_xdp"
 lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc >/dev/null
@@ -169,12 +170,41 @@ check foreign "--ingress tc attaches next to it" test $? -eq 0
 check foreign "serves" test "$(get)" = api1
 lb detach >/dev/null
 check foreign "their XDP program survives detach" contains "$(ip -n $P-node link show eth0)" "other_xdp"
+# auto on a veth picks TC anyway; on a bridge holding a foreign program, the program decides.
+ip -n $P-node link add br-$P type bridge && ip -n $P-node addr add 10.76.0.1/24 dev br-$P &&
+	ip -n $P-node link set br-$P up && in_node ip link set dev br-$P xdpgeneric obj "$WORK/pass.o" sec xdp
+out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 2>&1)
+check foreign.auto "auto attaches next to it" test $? -eq 0
+check foreign.auto "says why TC" contains "$out" "ingress auto: TC on br-$P: br-$P already has an XDP program (other_xdp)"
+check foreign.auto "status: TC" contains "$(lb status)" "interface:    br-$P (TC)"
+lb detach >/dev/null
+check foreign.auto "their XDP program survives detach" contains "$(ip -n $P-node link show br-$P)" "other_xdp"
+ip -n $P-node link del br-$P
 in_node ip link set dev eth0 xdpdrv off
 
-# 5. Generic XDP where the device has no native XDP (a bridge), reported by status.
+# 4b. The default, --ingress auto, on a veth: TC, and why.
+out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 2>&1)
+check auto.veth "attach exits 0" test $? -eq 0
+check auto.veth "says why TC" contains "$out" "ingress auto: TC on eth0: eth0 is a veth"
+check auto.veth "attached lb_rev_tc to eth0" contains "$out" "attached lb_rev_tc to tc ingress of eth0"
+check auto.veth "no XDP program loaded line" not contains "$out" "loaded lb_rev_xdp"
+check auto.veth "status: TC" test "$(lb status --json | jq -r '.interfaces[0].mode')" = TC
+check auto.veth "serves" test "$(get)" = api1
+lb detach >/dev/null
+nothing_left auto.veth
+
+# 5. A device without native XDP (a bridge): auto takes TC, xdp generic XDP, reported by status.
 ip -n $P-node link add br-$P type bridge && ip -n $P-node addr add 10.76.0.1/24 dev br-$P &&
 	ip -n $P-node link set br-$P up
 out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 2>&1)
+check auto.refused "auto: attach exits 0" test $? -eq 0
+check auto.refused "auto: TC, the driver refused native XDP" \
+	contains "$out" "ingress auto: TC on br-$P: the driver of br-$P refused native XDP ("
+check auto.refused "auto: no generic XDP" not contains "$out" "generic XDP"
+check auto.refused "auto: status TC" contains "$(lb status)" "interface:    br-$P (TC)"
+check auto.refused "auto: no XDP left on the bridge" not contains "$(ip -n $P-node link show br-$P)" "xdp"
+lb detach >/dev/null
+out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 --ingress xdp 2>&1)
 check generic "falls back to generic XDP" contains "$out" "attached lb_rev_xdp to br-$P (generic XDP)"
 warn="WARNING: br-$P: generic XDP (the driver refused native XDP): every reply is copied; use --ingress tc"
 check generic "attach warns loudly" contains "$out" "$warn"

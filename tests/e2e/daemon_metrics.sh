@@ -23,13 +23,13 @@ for f in apilb_backend_state apilb_probe_duration_seconds apilb_probe_failures a
 	apilb_socket_connects; do
 	check families.$f "family $f parsed from /metrics" contains " $families " " $f "
 done
-expect_eq build.abi "apilb_build_info abi label" \
+expect_eq build.abi "apilb_build_info abi and ingress_mode (the configured one: auto by default) labels" \
 	"$(scrape | /usr/bin/python3 -c '
 import sys
 from prometheus_client.parser import text_string_to_metric_families
 for f in text_string_to_metric_families(sys.stdin.read()):
     if f.name == "apilb_build_info": print(f.samples[0].labels.get("abi"), f.samples[0].labels.get("ingress_mode"))')" \
-	"3 xdp"
+	"3 auto"
 expect_eq version "apilb version names the same map ABI" "$("$APILB" version)" "apilb 0.1.0 (map ABI 3)"
 for s in api1 api2 api3; do
 	expect_eq state.$s "apilb_backend_state{backend=$s,state=healthy}" \

@@ -45,12 +45,12 @@ doc
 show
 expect_eq healthy.rc "doctor exit status on the healthy lab" "$(rc)" 0
 for c in "kernel XDP" "kernel TC \\(sched_cls\\)" "kernel bpf_redirect_neigh" "kernel SOCK_DESTROY" \
-	"datapath" "rp_filter eth0" "mtu eth0" "daemon" "kubelet kubeconfig"; do
+	"datapath" "rp_filter eth0" "mtu eth0" "daemon" "kubelet kubeconfig" "attach eth0"; do
 	check "healthy.${c%% *}" "ok line for '$c'" line ok "$c"
 done
-# The lab's NICs are veths: native XDP there is a warning (exit status stays 0), with its fix.
-check healthy.veth "native XDP on the veth eth0 warns" line warn "attach eth0"
-check healthy.veth.fix "its fix is --ingress tc" fix_has "attach eth0" "--ingress tc" warn
+# The lab's NICs are veths: the default --ingress auto put TC there.
+check healthy.veth "the veth eth0 has reverse NAT in TC" grep -qE "^ok +attach eth0: reverse NAT in TC" \
+	"$LAB_DIR/doctor.out"
 for s in api1 api2 api3; do
 	check healthy.cert.$s "certificate of $s covers the VIP" line ok "cert $(be4 $s)"
 	check healthy.readyz.$s "/readyz of $s answers 200" line ok "readyz $(be4 $s)"
@@ -121,9 +121,10 @@ bad = [c["check"] for c in d["checks"] if c["status"] == "FAIL"]
 print(d["ok"], ",".join(bad))' "$LAB_DIR/doctor.out")
 expect_eq json.fail "--json: ok flag and the failing checks" "$json" "False daemon"
 
-# Re-attached with --ingress tc, the veth's check is ok.
+# Re-attached with --ingress xdp: native XDP on a veth is a warning (exit status stays 0), with its fix.
 lb detach >/dev/null 2>&1
-lb attach --vip "$VIP4" --backend "$(be4 api1)" --iface eth0 --ingress tc >/dev/null 2>&1
+lb attach --vip "$VIP4" --backend "$(be4 api1)" --iface eth0 --ingress xdp >/dev/null 2>&1
 doc
-check tc.ok "attach eth0 is ok with --ingress tc" line ok "attach eth0"
+check xdp.veth "native XDP on the veth eth0 warns" line warn "attach eth0"
+check xdp.veth.fix "its fix is --ingress tc" fix_has "attach eth0" "--ingress tc" warn
 lb detach >/dev/null 2>&1

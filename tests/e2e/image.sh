@@ -70,7 +70,8 @@ if ! check run.healthy "the container's daemon sees api1..3 healthy" healthy; th
 	apilb_podman logs "$NAME" 2>&1 | sed 's/^/    | /'
 fi
 check run.attached "the datapath is attached in the node namespace (apilb0)" has_link apilb0
-check run.iface "interfaces from the routes to the backends (eth0 holds lb_rev_xdp)" has_xdp eth0
+check run.iface "interfaces from the routes to the backends (eth0, a veth: lb_rev_tc by --ingress auto)" \
+	has_tc_filter eth0
 out=$(spread 30 "https://$VIP4/version")
 echo "$out" | sort | uniq -c | sed 's/^/    /'
 expect_eq traffic.errors "failed requests through the VIP" "$(grep -c '^error' <<<"$out")" 0

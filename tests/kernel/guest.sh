@@ -156,7 +156,7 @@ run_e2e() {
 	# shellcheck disable=SC2086
 	e2e e2e.v4.tc "$VIP4" $N 3 --vip "$VIP4:$PORT" $b4 --iface eth0 --ingress tc
 	# shellcheck disable=SC2086
-	e2e e2e.v6.xdp "$VIP6" $N 3 --vip "[$VIP6]:$PORT" $b6 --iface eth0
+	e2e e2e.v6.xdp "$VIP6" $N 3 --vip "[$VIP6]:$PORT" $b6 --iface eth0 --ingress xdp
 	e2e e2e.hairpin "$VIP4" 10 1 --vip "$VIP4:$PORT" \
 		--backend "$(addr4 node):$PORT" --iface eth0
 }

@@ -9,7 +9,6 @@
 #include <bpf/bpf.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +21,7 @@
 #include <set>
 
 #include "bpf/datapath.h"
+#include "bpf/device.h"
 #include "bpf/errno_code.h"
 #include "bpf/hooks.h"
 #include "bpf/journal.h"
@@ -59,10 +59,20 @@ class UndoStack {
   std::vector<std::function<void()>> steps_;
 };
 
+// The reverse-NAT hook attach will put on one NIC (kXdp or kTc, never kAuto). `auto` may still
+// fall back to TC at attach time if the driver refuses native XDP (tcFallback); `why` is what
+// made `auto` choose TC up front ("" otherwise).
+struct IngressPlan {
+  IngressMode mode = IngressMode::kXdp;
+  bool tcFallback = false;
+  std::string why;
+};
+
 // What resolve() learned from the kernel (read-only) for an attach.
 struct Resolved {
   uint32_t loIfindex = 0;
   std::vector<uint32_t> ifindexes;
+  std::vector<IngressPlan> ingress;  // one per ifindexes entry
   Endpoint nodeIp;
   std::string cgroup;      // socket mode: where the links go
   uint64_t sockNetns = 0;  // socket mode: the node's netns cookie (0 with --pods)
@@ -123,13 +133,26 @@ std::vector<uint32_t> resolveIfaces(const AttachConfig& cfg, const std::vector<R
   return out;
 }
 
-void checkHooksFree(const AttachConfig& cfg, const Resolved& r) {
-  for (uint32_t idx : r.ifindexes) {
+IngressPlan planIngress(IngressMode want, uint32_t ifindex) {
+  if (want != IngressMode::kAuto) return {want, false, ""};
+  std::string name = ifName(ifindex), prog;
+  if (deviceDriver(name) == "veth")
+    return {IngressMode::kTc, false,
+            name + " is a veth, where native XDP puts all of its traffic on NAPI with a copy"};
+  if (xdpProgId(ifindex, &prog) != 0)
+    return {IngressMode::kTc, false, name + " already has an XDP program (" + prog + ")"};
+  return {IngressMode::kXdp, true, ""};
+}
+
+void checkHooksFree(const Resolved& r) {
+  for (size_t i = 0; i < r.ifindexes.size(); ++i) {
+    uint32_t idx = r.ifindexes[i];
+    const IngressPlan& plan = r.ingress[i];
     std::string prog;
-    if (cfg.ingress == IngressMode::kXdp && xdpProgId(idx, &prog) != 0)
+    if (plan.mode == IngressMode::kXdp && xdpProgId(idx, &prog) != 0)
       throw BadInput(ifName(idx) + " already has an XDP program (" + prog +
-                     "); apilb will not replace it (use --ingress tc or remove it)");
-    if (cfg.ingress == IngressMode::kTc && tcProgId(idx, TcDir::kIngress) != 0)
+                     "); apilb will not replace it (use --ingress tc or auto, or remove it)");
+    if ((plan.mode == IngressMode::kTc || plan.tcFallback) && tcProgId(idx, TcDir::kIngress) != 0)
       throw BadInput(ifName(idx) + " already has a tc filter at apilb's handle/priority");
   }
   if (tcProgId(r.loIfindex, TcDir::kIngress) != 0)
@@ -160,7 +183,8 @@ Resolved resolve(const AttachConfig& cfg) {
   if (!hasPacket(cfg.mode)) return r;
   r.nodeIp = nodeIpFor(cfg.backends[0].ep, routes[0]);
   r.ifindexes = resolveIfaces(cfg, routes);
-  checkHooksFree(cfg, r);
+  for (uint32_t idx : r.ifindexes) r.ingress.push_back(planIngress(cfg.ingress, idx));
+  checkHooksFree(r);
   return r;
 }
 
@@ -184,18 +208,6 @@ void preparePinDir(const std::string& pinDir, Journal& journal, UndoStack& undo,
     throw BadInput("pin dir " + pinDir + " is not on a bpf filesystem and one cannot be mounted" +
                    (ec ? ": " + ec.message() : std::string()));
   if (!mountedAt.empty()) log << "mounted bpffs on " << mountedAt << "\n";
-}
-
-// Interface MTU via SIOCGIFMTU/SIOCSIFMTU (`set` < 0: read only). Returns the MTU or -errno.
-int ifMtu(const std::string& name, int set = -1) {
-  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!sock.valid()) return -errnoCode().value();
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_mtu = set;
-  if (::ioctl(sock.get(), set < 0 ? SIOCGIFMTU : SIOCSIFMTU, &ifr) != 0)
-    return -errnoCode().value();
-  return ifr.ifr_mtu;
 }
 
 // bpf_redirect_neigh() skips the output MTU check, so a packet the client sized for the VIP
@@ -263,29 +275,53 @@ void attachTc(uint32_t ifindex, TcDir dir, int progFd, const char* prog, bool* c
       << " of " << ifName(ifindex) << "\n";
 }
 
-lb_iface_rec attachIface(const AttachConfig& cfg, const LbProgram& prog, uint32_t ifindex,
-                         Journal& journal, UndoStack& undo, std::ostream& log) {
+lb_iface_rec attachTcIngress(const LbProgram& prog, uint32_t ifindex, Journal& journal,
+                             UndoStack& undo, std::ostream& log) {
   lb_iface_rec rec{};
   rec.ifindex = ifindex;
   rec.old_rp_filter = -1;
-  if (cfg.ingress == IngressMode::kTc) {
-    bool created = false;
-    attachTc(ifindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal, undo,
-             log);
-    rec.mode = LB_MODE_TC;
-    rec.flags = created ? LB_IFACE_F_CLSACT : 0;
-    return rec;
-  }
+  bool created = false;
+  attachTc(ifindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal, undo, log);
+  rec.mode = LB_MODE_TC;
+  rec.flags = created ? LB_IFACE_F_CLSACT : 0;
+  return rec;
+}
+
+// XDP on one NIC: native, else generic (--ingress xdp). With a TC fallback (`auto`) a driver
+// that refuses native XDP leaves the NIC untouched: false, and *refused says why.
+bool attachXdp(const IngressPlan& plan, const LbProgram& prog, uint32_t ifindex, Journal& journal,
+               UndoStack& undo, std::ostream& log, lb_iface_rec* rec, std::string* refused) {
   bool generic = false;
   journal.intend("xdp " + ifName(ifindex));
-  if (auto ec = xdpAttach(ifindex, prog.revXdpProg(), &generic))
-    sysFail(ec, std::string("attach ") + kProgRevXdp + " (XDP) to " + ifName(ifindex));
+  std::error_code ec = xdpAttach(ifindex, prog.revXdpProg(), !plan.tcFallback, &generic);
+  if (ec && plan.tcFallback && ec != std::errc::device_or_resource_busy &&
+      ec != std::errc::file_exists) {
+    *refused = ec.message();
+    return false;
+  }
+  if (ec) sysFail(ec, std::string("attach ") + kProgRevXdp + " (XDP) to " + ifName(ifindex));
   undo.push([ifindex] { (void)xdpDetach(ifindex, kProgRevXdp); });
-  rec.mode = generic ? LB_MODE_XDP_GENERIC : LB_MODE_XDP_NATIVE;
-  log << "attached " << kProgRevXdp << " to " << ifName(ifindex) << " (" << modeName(rec.mode)
+  *rec = lb_iface_rec{};
+  rec->ifindex = ifindex;
+  rec->old_rp_filter = -1;
+  rec->mode = generic ? LB_MODE_XDP_GENERIC : LB_MODE_XDP_NATIVE;
+  log << "attached " << kProgRevXdp << " to " << ifName(ifindex) << " (" << modeName(rec->mode)
       << ")\n";
   if (generic) log << genericXdpWarning(ifName(ifindex)) << "\n";
-  return rec;
+  return true;
+}
+
+lb_iface_rec attachIface(const IngressPlan& plan, const LbProgram& prog, uint32_t ifindex,
+                         Journal& journal, UndoStack& undo, std::ostream& log) {
+  std::string why = plan.why;
+  if (plan.mode == IngressMode::kXdp) {
+    lb_iface_rec rec{};
+    std::string refused;
+    if (attachXdp(plan, prog, ifindex, journal, undo, log, &rec, &refused)) return rec;
+    why = "the driver of " + ifName(ifindex) + " refused native XDP (" + refused + ")";
+  }
+  if (!why.empty()) log << "ingress auto: TC on " << ifName(ifindex) << ": " << why << "\n";
+  return attachTcIngress(prog, ifindex, journal, undo, log);
 }
 
 // Makes rp_filter on `dev` effectively loose. The kernel uses max(all, dev): when that is 1
@@ -397,7 +433,9 @@ AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDi
   a.vip = intent.vip;
   a.backends = intent.backends;
   a.ifaces = intent.ifaces;
-  a.ingress = intent.ingress == "tc" ? IngressMode::kTc : IngressMode::kXdp;
+  a.ingress = intent.ingress == "tc"    ? IngressMode::kTc
+              : intent.ingress == "xdp" ? IngressMode::kXdp
+                                        : IngressMode::kAuto;
   a.tableSize = intent.tableSize;
   a.mode = intent.mode == "socket" ? AttachMode::kSocket
            : intent.mode == "both" ? AttachMode::kBoth
@@ -472,7 +510,8 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
   VipDevice dev{};
   if (hasPacket(cfg.mode)) dev = createDevice(cfg, r, journal, undo, log);
   LbProgram prog = LbProgram::load(cfg.tableSize, r.loIfindex, r.sockNetns, hasSocket(cfg.mode));
-  if (cfg.ingress == IngressMode::kXdp)
+  if (std::any_of(r.ingress.begin(), r.ingress.end(),
+                  [](const IngressPlan& p) { return p.mode == IngressMode::kXdp; }))
     log << "loaded " << kProgRevXdp
         << (prog.xdpFrags() ? " as xdp.frags (multi-buffer)\n"
                             : " as plain xdp (xdp.frags refused or disabled): a NIC with an MTU "
@@ -488,8 +527,9 @@ void attach(const AttachConfig& cfg, std::ostream& log) {
     attachTc(r.loIfindex, TcDir::kIngress, prog.revTcProg(), kProgRevTc, &created, journal, undo,
              log);
     rec.flags = created ? LB_ATTACH_F_LO_CLSACT : 0;
-    for (uint32_t idx : r.ifindexes)
-      rec.ifaces[rec.n_ifaces++] = attachIface(cfg, prog, idx, journal, undo, log);
+    for (size_t i = 0; i < r.ifindexes.size(); ++i)
+      rec.ifaces[rec.n_ifaces++] =
+          attachIface(r.ingress[i], prog, r.ifindexes[i], journal, undo, log);
     if (cfg.vip.family == LB_AF_INET) {
       for (uint32_t i = 0; i < rec.n_ifaces; ++i)
         rec.ifaces[i].old_rp_filter =

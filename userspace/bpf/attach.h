@@ -30,7 +30,12 @@ class BadInput : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class IngressMode { kXdp, kTc };
+// The reverse-NAT hook on the NICs. kAuto (the default) decides per NIC: TC on a veth (native
+// XDP there puts all of the device's traffic on NAPI and copies every cloned packet:
+// docs/bench.md, "direct-xdp"), on a NIC that already has someone's XDP program, and where the
+// driver refuses native XDP (generic XDP costs more than TC); native XDP everywhere else. kXdp
+// insists on XDP (generic when the driver refuses native), kTc on TC.
+enum class IngressMode { kAuto, kXdp, kTc };
 // packet: VIP device + tc/XDP NAT; socket: cgroup connect() hooks only; both: sockets under the
 // cgroup are translated at connect(), everything else by the packet path (docs/architecture.md).
 enum class AttachMode { kPacket, kSocket, kBoth };
@@ -46,7 +51,7 @@ struct AttachConfig {
   Endpoint vip;
   std::vector<BackendConfig> backends;
   std::vector<std::string> ifaces;  // empty: the egress interfaces of the backend routes
-  IngressMode ingress = IngressMode::kXdp;
+  IngressMode ingress = IngressMode::kAuto;
   uint32_t tableSize = LB_DEFAULT_TABLE;
   std::string vipDev = "apilb0";  // peer is vipDev + "p"
   AttachMode mode = AttachMode::kPacket;

@@ -95,14 +95,14 @@ uint32_t xdpProgId(uint32_t ifindex, std::string* name) {
   return id;
 }
 
-std::error_code xdpAttach(uint32_t ifindex, int progFd, bool* generic) {
+std::error_code xdpAttach(uint32_t ifindex, int progFd, bool allowGeneric, bool* generic) {
   if (xdpProgId(ifindex, nullptr) != 0)
     return std::make_error_code(std::errc::device_or_resource_busy);
   const uint32_t base = XDP_FLAGS_UPDATE_IF_NOEXIST;
   int rc = bpf_xdp_attach(static_cast<int>(ifindex), progFd, base | XDP_FLAGS_DRV_MODE, nullptr);
   *generic = false;
   if (rc == 0) return {};
-  if (rc == -EBUSY || rc == -EEXIST) return errnoCodeOf(rc);
+  if (rc == -EBUSY || rc == -EEXIST || !allowGeneric) return errnoCodeOf(rc);
   rc = bpf_xdp_attach(static_cast<int>(ifindex), progFd, base | XDP_FLAGS_SKB_MODE, nullptr);
   if (rc < 0) return errnoCodeOf(rc);
   *generic = true;
@@ -126,10 +126,11 @@ std::error_code xdpDetach(uint32_t ifindex, const std::string& expectName) {
 }
 
 std::error_code tcReplace(uint32_t ifindex, TcDir dir, int progFd) {
-  if (tcProgId(ifindex, dir) == 0) return std::make_error_code(std::errc::no_such_file_or_directory);
+  if (tcProgId(ifindex, dir) == 0)
+    return std::make_error_code(std::errc::no_such_file_or_directory);
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progFd, .flags = BPF_TC_F_REPLACE,
-              .handle = kTcHandle, .priority = kTcPriority);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progFd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
+              .priority = kTcPriority);
   int rc = bpf_tc_attach(&hook, &opts);
   return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
 }

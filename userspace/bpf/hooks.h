@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Attaching and detaching apilb's programs at their hooks: tc (clsact, through libbpf's
 // bpf_tc_* so `tc filter show` and bpftool list them) with a fixed handle/priority so detach
-// removes exactly our filter, and XDP (native, falling back to generic) that never replaces a
+// removes exactly our filter, and XDP (native, or generic on request) that never replaces a
 // program someone else attached. Errors: std::error_code with the libbpf/kernel errno.
 #pragma once
 
@@ -28,9 +28,11 @@ uint32_t tcProgId(uint32_t ifindex, TcDir dir);
 
 // Program id of any XDP program on ifindex (0 if none), and its name in *name.
 uint32_t xdpProgId(uint32_t ifindex, std::string* name);
-// Attaches progFd in native mode, or generic mode when the driver refuses; *generic tells which.
-// Fails with EBUSY if any XDP program is already attached.
-[[nodiscard]] std::error_code xdpAttach(uint32_t ifindex, int progFd, bool* generic);
+// Attaches progFd in native mode, or, when the driver refuses and allowGeneric, in generic mode;
+// *generic tells which. Fails with EBUSY if any XDP program is already attached, and with the
+// driver's refusal (EOPNOTSUPP, EINVAL, ...) when native mode fails and !allowGeneric.
+[[nodiscard]] std::error_code xdpAttach(uint32_t ifindex, int progFd, bool allowGeneric,
+                                        bool* generic);
 // Detaches the XDP program from ifindex only if it is named `expectName`; ENOENT if none,
 // EPERM if it is someone else's.
 [[nodiscard]] std::error_code xdpDetach(uint32_t ifindex, const std::string& expectName);

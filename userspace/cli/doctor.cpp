@@ -4,13 +4,10 @@
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -25,6 +22,7 @@
 
 #include "bpf/attach.h"
 #include "bpf/datapath.h"
+#include "bpf/device.h"
 #include "bpf/netlink.h"
 #include "bpf/sock_attach.h"
 #include "bpf/sysctl.h"
@@ -52,31 +50,6 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
   return s.empty() ? "none" : s;
-}
-
-// ioctl `req` about device `dev` of the current network namespace (*ifr gets dev's name).
-bool deviceIoctl(const std::string& dev, unsigned long req, ifreq* ifr) {
-  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return false;
-  snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev.c_str());
-  return ioctl(s.get(), req, ifr) == 0;
-}
-
-// The MTU of a device in the current network namespace, 0 if unknown.
-int deviceMtu(const std::string& dev) {
-  ifreq ifr{};
-  return deviceIoctl(dev, SIOCGIFMTU, &ifr) ? ifr.ifr_mtu : 0;
-}
-
-// The driver of a device in the current network namespace ("veth", "mlx5_core", ...), "" if
-// unknown (ETHTOOL_GDRVINFO).
-std::string deviceDriver(const std::string& dev) {
-  ethtool_drvinfo info{};
-  info.cmd = ETHTOOL_GDRVINFO;
-  ifreq ifr{};
-  ifr.ifr_data = reinterpret_cast<char*>(&info);
-  if (!deviceIoctl(dev, SIOCETHTOOL, &ifr)) return "";
-  return std::string(info.driver, strnlen(info.driver, sizeof(info.driver)));
 }
 
 // A connected loopback TCP pair in the current netns; the client's tuple for SOCK_DESTROY.
@@ -323,7 +296,7 @@ std::vector<Check> checkDatapath(const DoctorInput& in) {
   int all = 0;
   (void)readSysctl(ipv4ConfName("all", "rp_filter"), &all);
   std::string vipDev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
-  int vipMtu = deviceMtu(vipDev);
+  int vipMtu = std::max(ifMtu(vipDev), 0);
   for (uint32_t i = 0; i < rec.n_ifaces && i < LB_MAX_IFACES; i++) {
     std::string dev = ifName(rec.ifaces[i].ifindex);
     uint8_t mode = rec.ifaces[i].mode;
@@ -344,7 +317,7 @@ std::vector<Check> checkDatapath(const DoctorInput& in) {
                          "sysctl -w net.ipv4.conf." + dev + ".rp_filter=2 (and conf.all.rp_filter <= 2)"));
     else
       out.push_back(ok("rp_filter " + dev, "effective value " + std::to_string(std::max(all, own))));
-    int mtu = deviceMtu(dev);
+    int mtu = std::max(ifMtu(dev), 0);
     if (vipMtu > 0 && mtu > 0 && vipMtu > mtu)
       out.push_back(fail("mtu " + dev, vipDev + " MTU " + std::to_string(vipMtu) + " > " + dev + " MTU " + std::to_string(mtu) + ": large segments through the VIP are dropped",
                          "ip link set " + vipDev + " mtu " + std::to_string(mtu)));

@@ -140,13 +140,14 @@ const std::vector<KeyDef>& keyDefs() {
          else
            c->ifaces.push_back(v);
        }},
-      {{"ingress", false, false, "xdp", false,
-        "reverse NAT hook on the NICs: `xdp` (native, generic XDP as fallback) or `tc` (clsact "
-        "ingress)",
+      {{"ingress", false, false, "auto", false,
+        "reverse NAT hook on the NICs: `auto` (per NIC: TC on a veth, next to another XDP "
+        "program, or where the driver has no native XDP; native XDP elsewhere), `xdp` (native, "
+        "generic XDP as fallback) or `tc` (clsact ingress)",
         kBoth, 0},
        [](const std::string& k, const std::string& v, DaemonConfig* c, Errs* e) {
-         if (v != "xdp" && v != "tc")
-           e->push_back(bad(k, v, "must be xdp or tc"));
+         if (v != "auto" && v != "xdp" && v != "tc")
+           e->push_back(bad(k, v, "must be auto, xdp or tc"));
          else
            c->ingress = v;
        }},

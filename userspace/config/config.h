@@ -60,7 +60,7 @@ struct DaemonConfig {
   Endpoint vip;  // default 169.254.64.43:6443
   std::vector<BackendConfig> backends;
   std::vector<std::string> ifaces;  // NICs for reverse NAT (needed only to attach)
-  std::string ingress = "xdp";      // xdp | tc
+  std::string ingress = "auto";     // auto | xdp | tc
   std::string mode = "packet";      // packet | socket | both (docs/architecture.md, "Modes")
   std::string cgroup;               // socket mode's cgroup v2 dir; "" = the cgroup v2 root
   bool pods = false;                // socket mode: every netns under the cgroup
