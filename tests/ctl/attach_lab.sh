@@ -204,6 +204,30 @@ check auto.refused "auto: no generic XDP" not contains "$out" "generic XDP"
 check auto.refused "auto: status TC" contains "$(lb status)" "interface:    br-$P (TC)"
 check auto.refused "auto: no XDP left on the bridge" not contains "$(ip -n $P-node link show br-$P)" "xdp"
 lb detach >/dev/null
+# The same attach killed after each of its steps (APILB_TEST_KILL_AFTER_STEP, bpf/journal.h): its
+# journal holds an "xdp" line for the program the bridge refused, then the tc lines. detach leaves
+# nothing, on the bridge either.
+n=0 killed=0
+while [ $n -lt 40 ]; do
+	APILB_TEST_KILL_AFTER_STEP=$n lb attach --vip $VIP --backend 10.76.0.2:6443 >/dev/null 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && break
+	[ $rc -eq 137 ] || { ko auto.killed "attach killed after step $n: exit $rc, not 137"; break; }
+	killed=$((killed + 1))
+	lb detach >/dev/null 2>&1 || ko auto.killed "detach after a kill at step $n: exit $?"
+	[ -z "$(in_node tc filter show dev br-$P ingress)$(in_node tc qdisc show dev br-$P | grep clsact)" ] ||
+		ko auto.killed "a tc filter or clsact left on br-$P after a kill at step $n"
+	if [ -n "$(ip -n $P-node -o link show apilb0 2>/dev/null)" ] || [ -e "$PIN" ]; then
+		ko auto.killed "apilb0 or pins left after a kill at step $n"
+	fi
+	n=$((n + 1))
+done
+check auto.killed "killed at every step before the attach completed ($killed kill points)" \
+	test $rc -eq 0 -a $killed -ge 10
+lb detach >/dev/null
+check auto.killed "nothing left on br-$P" \
+	test -z "$(in_node tc filter show dev br-$P ingress)$(in_node tc qdisc show dev br-$P | grep clsact)"
+nothing_left auto.killed
 out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 --ingress xdp 2>&1)
 check generic "falls back to generic XDP" contains "$out" "attached lb_rev_xdp to br-$P (generic XDP)"
 warn="WARNING: br-$P: generic XDP (the driver refused native XDP): every reply is copied; use --ingress tc"

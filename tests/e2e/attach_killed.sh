@@ -4,8 +4,9 @@
 # For each ingress mode and every step N, APILB_TEST_KILL_AFTER_STEP=N (test-only) makes attach
 # raise(SIGKILL) right after journaling and carrying out step N; then `apilb attach` must refuse
 # with "run apilb detach", and `apilb detach` must leave nothing: no apilb0/apilb0p, no XDP or tc
-# filter (ip, tc, bpftool net), no VIP route, every sysctl at its non-default original, no pin
-# dir, no journal. N runs until attach completes (the last step); that attach is detached too.
+# filter (ip, tc, bpftool net), no clsact qdisc on eth0 or lo, no VIP route, every sysctl at its
+# non-default original, no pin dir, no journal. N runs until attach completes (the last step);
+# that attach is detached too.
 # Then `kill -9` at random delays after attach starts (20-40 ms, or the window in which the
 # per-step kills above landed on a loaded machine), ten times, with the same checks.
 set -uo pipefail
@@ -25,6 +26,9 @@ all_clean() {
 	local tag=$1
 	nothing_attached "$tag"
 	check "$tag" "no XDP/tc program in bpftool net" no_bpf_hooks
+	# attach creates these qdiscs: one left empty by a kill is a leak too
+	check "$tag" "no clsact qdisc on eth0" not has_clsact eth0
+	check "$tag" "no clsact qdisc on lo" not has_clsact lo
 	check "$tag" "pin dir $PIN gone" test ! -e "$PIN"
 	check "$tag" "journal $JOURNAL gone" test ! -e "$JOURNAL"
 	local after

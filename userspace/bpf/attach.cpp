@@ -263,14 +263,18 @@ void fillMaps(const AttachConfig& cfg, const std::string& pinDir) {
   if (auto ec = dp.publishTable(0)) sysFail(ec, "publish Maglev table");
 }
 
+// The clsact qdisc tcAttach may create is journaled before it exists: a kill right after the
+// creation finds it in the journal, and detach removes it once it holds no filter.
 void attachTc(uint32_t ifindex, TcDir dir, int progFd, const char* prog, bool* created,
               Journal& journal, UndoStack& undo, std::ostream& log) {
+  bool had = false;
+  if (auto ec = hasClsact(ifindex, &had)) sysFail(ec, "list the qdiscs of " + ifName(ifindex));
+  if (!had) journal.intend("clsact " + ifName(ifindex));
   journal.intend("tc " + ifName(ifindex) + (dir == TcDir::kIngress ? " ingress" : " egress"));
   if (auto ec = tcAttach(ifindex, dir, progFd, created))
     sysFail(ec, std::string("attach ") + prog + " to tc " +
                     (dir == TcDir::kIngress ? "ingress" : "egress") + " of " + ifName(ifindex));
   undo.push([ifindex, dir, c = *created] { (void)tcDetach(ifindex, dir, c); });
-  if (*created) journal.intend("clsact " + ifName(ifindex));
   log << "attached " << prog << " to tc " << (dir == TcDir::kIngress ? "ingress" : "egress")
       << " of " << ifName(ifindex) << "\n";
 }

@@ -68,13 +68,21 @@ std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty) {
   else if (int rc = bpf_tc_detach(&hook, &opts); rc < 0)
     return errnoCodeOf(rc);
   if (!removeQdiscIfEmpty) return ours;
+  std::error_code ec = clsactRemoveIfEmpty(ifindex);
+  return ec ? ec : ours;
+}
+
+std::error_code clsactRemoveIfEmpty(uint32_t ifindex, bool* removed) {
+  if (removed) *removed = false;
   int in = 0, eg = 0;
   if (countTcFilters(ifindex, clsactParent(TcDir::kIngress), &in) ||
       countTcFilters(ifindex, clsactParent(TcDir::kEgress), &eg) || in + eg > 0)
-    return ours;  // someone else uses the qdisc now: leave it
-  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+    return {};  // no clsact, or someone else uses it now: leave it
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
   int rc = bpf_tc_hook_destroy(&hook);
-  return rc < 0 && rc != -ENOENT ? errnoCodeOf(rc) : ours;
+  if (removed) *removed = rc == 0;
+  return rc < 0 && rc != -ENOENT ? errnoCodeOf(rc) : std::error_code{};
 }
 
 std::string progName(uint32_t id) {

@@ -23,6 +23,9 @@ enum class TcDir { kIngress, kEgress };
 // direction, deletes the clsact qdisc (also when our filter was already gone). ENOENT if our
 // filter was not there.
 [[nodiscard]] std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty);
+// Deletes ifindex's clsact qdisc if it holds no filter in either direction; nothing if it holds
+// one (someone else's) or there is none. *removed (optional) says whether it deleted one.
+[[nodiscard]] std::error_code clsactRemoveIfEmpty(uint32_t ifindex, bool* removed = nullptr);
 // Program id at our tc slot (0 if none).
 uint32_t tcProgId(uint32_t ifindex, TcDir dir);
 

@@ -47,7 +47,9 @@ std::vector<std::string> words(const std::string& line) {
 }
 
 // Undo of one journal line, in reverse order; silent when the step never happened. A "clsact"
-// line (seen before its "tc" line when going backwards) lets that tc undo remove the qdisc too.
+// line removes the qdisc if it holds no filter (its "tc" lines, which follow it, are undone by
+// then). In an older apilb's journal the "clsact" line follows its "tc" line: seen first when
+// going backwards, it lets that tc undo remove the qdisc too.
 void undoLine(const std::vector<std::string>& w, std::set<std::string>* clsact, std::ostream& log) {
   const std::string& op = w[0];
   uint32_t idx = w.size() > 1 ? if_nametoindex(w[1].c_str()) : 0;
@@ -60,6 +62,9 @@ void undoLine(const std::vector<std::string>& w, std::set<std::string>* clsact, 
     if (!xdpDetach(idx, "lb_rev_xdp")) log << "detached lb_rev_xdp from " << w[1] << "\n";
   } else if (op == "clsact" && idx) {
     clsact->insert(w[1]);
+    bool removed = false;
+    if (!clsactRemoveIfEmpty(idx, &removed) && removed)
+      log << "deleted the clsact qdisc of " << w[1] << "\n";
   } else if (op == "tc" && idx && w.size() == 3) {
     TcDir dir = w[2] == "egress" ? TcDir::kEgress : TcDir::kIngress;
     if (!tcDetach(idx, dir, clsact->count(w[1]) > 0))

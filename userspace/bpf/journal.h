@@ -12,8 +12,11 @@
 //                                  # by the mount); a kill in between leaves an empty bpffs mount
 //   link <name>                    # before creating the VIP device (its route goes with it)
 //   pins <path>                    # before pinning maps
+//   clsact <ifname>                # before the tc line that may create its clsact qdisc (only
+//                                  # when it had none); undone only while it holds no filter.
+//                                  # apilb before 2026-12-03 wrote it after the tc line, once
+//                                  # created: a kill in between left an empty clsact
 //   tc <ifname> ingress|egress     # before attaching our tc filter (kTcHandle/kTcPriority)
-//   clsact <ifname>                # after creating a clsact qdisc for it
 //   xdp <ifname>                   # before attaching lb_rev_xdp
 //   sysctl <dotted name> <old>     # before writing the sysctl
 //   cglink <pin path>              # before attaching a socket-mode cgroup link (pinned there;

@@ -12,6 +12,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/qdisc.h>
 #include <netlink/route/route.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -234,6 +235,23 @@ std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n) {
   int rc = rtnl_cls_alloc_cache(s.sk, static_cast<int>(ifindex), parent, &cache);
   if (rc < 0) return result(s, rc);
   *n = nl_cache_nitems(cache);
+  nl_cache_free(cache);
+  return {};
+}
+
+std::error_code hasClsact(uint32_t ifindex, bool* out) {
+  *out = false;
+  Sock s;
+  if (auto ec = openSock(&s)) return ec;
+  nl_cache* cache = nullptr;
+  int rc = rtnl_qdisc_alloc_cache(s.sk, &cache);
+  if (rc < 0) return result(s, rc);
+  rtnl_qdisc* q = rtnl_qdisc_get_by_parent(cache, static_cast<int>(ifindex), TC_H_CLSACT);
+  if (q) {
+    const char* kind = rtnl_tc_get_kind(TC_CAST(q));
+    *out = kind && std::strcmp(kind, "clsact") == 0;
+    rtnl_qdisc_put(q);
+  }
   nl_cache_free(cache);
   return {};
 }

@@ -46,6 +46,8 @@ struct VipDevice {
                                           const Endpoint& src);
 // Number of tc filters under `parent` (e.g. clsact ingress) of ifindex.
 [[nodiscard]] std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n);
+// Whether ifindex has a clsact qdisc (the parent of tc ingress/egress filters).
+[[nodiscard]] std::error_code hasClsact(uint32_t ifindex, bool* out);
 // Interface name of ifindex ("" if none).
 std::string ifName(uint32_t ifindex);
 
