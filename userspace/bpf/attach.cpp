@@ -7,6 +7,7 @@
 #include "bpf/attach.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
@@ -159,7 +160,19 @@ void checkHooksFree(const Resolved& r) {
     throw BadInput("lo already has a tc filter at apilb's handle/priority (stale attach?)");
 }
 
+// The packet path's lb_fwd calls bpf_redirect_neigh() (Linux 5.10): without it the load would
+// fail with a verifier log, so say it in one line instead. A probe that cannot tell (an error
+// other than "not supported") lets the load decide.
+void checkKernelHelpers(const AttachConfig& cfg) {
+  if (!hasPacket(cfg.mode)) return;
+  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_neigh, nullptr) == 0)
+    throw BadInput(
+        "this kernel lacks bpf_redirect_neigh, which packet mode needs (Linux >= 5.10; "
+        "docs/kernels.md)");
+}
+
 Resolved resolve(const AttachConfig& cfg) {
+  checkKernelHelpers(cfg);
   if (journalExists(cfg.pinDir))
     throw BadInput("an earlier attach at " + cfg.pinDir + " was interrupted (journal " +
                    journalPath(cfg.pinDir) + "): run apilb detach first");
