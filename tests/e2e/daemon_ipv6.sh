@@ -39,11 +39,17 @@ other=api1
 sleep 1
 ip netns pids "$PREFIX-$srv" | xargs -r kill -STOP
 check dead "$srv dead after it hangs" wait_v6 "$srv" dead 6
+at_dead="$(stat -c %s "$out" 2>/dev/null) bytes written, curl $(kill -0 "$dl" 2>/dev/null && echo running || echo gone)"
 for _ in $(seq 30); do kill -0 "$dl" 2>/dev/null || break; sleep 0.1; done
 wait "$dl" 2>/dev/null
-read -r rc _ err <"$out.w"
-echo "    download: curl rc $rc ($err)"
+read -r rc bytes err <"$out.w"
+echo "    download: curl rc $rc, $bytes bytes ($err)"
 expect_eq abort "v6 download from the hung backend aborted (curl rc)" "$rc" 56
+if [ "$rc" != 56 ]; then
+	# What to look at when it was not: where the flow went and what the daemon did about it.
+	echo "    | when $srv was declared dead: $at_dead"
+	grep -E "$(be6 "$srv")|terminated|dead" "$LAB_DIR/daemon.log" | tail -20 | sed 's/^/    | /'
+fi
 check log "SOCK_DESTROY of the v6 socket logged" \
 	grep -qF "$(be6 "$srv"): terminated 1 flows (1 local sockets destroyed" "$LAB_DIR/daemon.log"
 new=$(spread 10 "https://$VIP6/version")
