@@ -4,8 +4,8 @@
 // the programs (tc egress on the VIP device, XDP or tc ingress on each NIC, tc ingress on lo),
 // the sysctls, and the attach record `apilb detach` and `apilb status` read back.
 //
-// attach() is all-or-nothing: each step registers its undo, and any failure runs the undo
-// stack before the exception leaves. Errors: BadInput (the CLI exits 2; nothing touched) or
+// attach.cpp puts it on, detach.cpp takes it off. attach() is all-or-nothing: each step
+// registers its undo, and any failure runs the undo stack before the exception leaves. Errors: BadInput (the CLI exits 2; nothing touched) or
 // std::system_error (runtime failure, exit 1; everything undone). Each change is journaled
 // before it is made (bpf/journal.h), so a killed attach is undone by detach(). Not thread-safe.
 // Errors of this layer (std::error_code from bpf/errno_code.h, sysFail, BadInput, UniqueFd):

@@ -59,7 +59,7 @@ void undoLine(const std::vector<std::string>& w, std::set<std::string>* clsact, 
     if (cur != std::atoi(w[2].c_str()) && !writeSysctl(w[1], std::atoi(w[2].c_str())))
       log << "sysctl " << w[1] << " " << cur << " -> " << w[2] << "\n";
   } else if (op == "xdp" && idx) {
-    if (!xdpDetach(idx, "lb_rev_xdp")) log << "detached lb_rev_xdp from " << w[1] << "\n";
+    if (!xdpDetach(idx, kProgRevXdp)) log << "detached " << kProgRevXdp << " from " << w[1] << "\n";
   } else if (op == "clsact" && idx) {
     clsact->insert(w[1]);
     bool removed = false;

@@ -18,6 +18,12 @@ struct apilb;  // the skeleton (apilb.skel.h)
 
 namespace lb {
 
+// The names of the datapath's programs (bpf/apilb.bpf.c), as the kernel and bpftool show them:
+// how detach and the journal recognise apilb's own attachment.
+inline constexpr const char* kProgFwd = "lb_fwd";
+inline constexpr const char* kProgRevXdp = "lb_rev_xdp";
+inline constexpr const char* kProgRevTc = "lb_rev_tc";
+
 // A pinned map this build cannot use: missing, or another type, key/value size, max_entries or
 // flags than the object declares. The message names the pin and the difference.
 class MapMismatch : public std::runtime_error {

@@ -39,20 +39,20 @@ std::vector<Hook> hooksOf(const lb_attach_rec& rec, const LbProgram& p) {
   std::vector<Hook> out;
   auto tc = [&](uint32_t idx, TcDir dir, const char* prog, int fd) {
     Hook h;
-    h.where = std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") + " of " +
-              ifName(idx);
+    h.where =
+        std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") + " of " + ifName(idx);
     h.ifindex = idx;
     h.dir = dir;
     h.prog = prog;
     h.newFd = fd;
     out.push_back(std::move(h));
   };
-  tc(rec.vip_dev_ifindex, TcDir::kEgress, "lb_fwd", p.fwdProg());
-  tc(rec.lo_ifindex, TcDir::kIngress, "lb_rev_tc", p.revTcProg());
+  tc(rec.vip_dev_ifindex, TcDir::kEgress, kProgFwd, p.fwdProg());
+  tc(rec.lo_ifindex, TcDir::kIngress, kProgRevTc, p.revTcProg());
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
     const lb_iface_rec& ir = rec.ifaces[i];
     if (ir.mode == LB_MODE_TC) {
-      tc(ir.ifindex, TcDir::kIngress, "lb_rev_tc", p.revTcProg());
+      tc(ir.ifindex, TcDir::kIngress, kProgRevTc, p.revTcProg());
       continue;
     }
     Hook h;
@@ -60,7 +60,7 @@ std::vector<Hook> hooksOf(const lb_attach_rec& rec, const LbProgram& p) {
     h.ifindex = ir.ifindex;
     h.xdp = true;
     h.generic = ir.mode == LB_MODE_XDP_GENERIC;
-    h.prog = "lb_rev_xdp";
+    h.prog = kProgRevXdp;
     h.newFd = p.revXdpProg();
     out.push_back(std::move(h));
   }
