@@ -274,6 +274,10 @@ static __lb_noinline int lb_rev_tc_process(struct __sk_buff *skb, __u32 *why)
 	return TC_ACT_OK;
 }
 
+/* Every packet lb_rev_tc lets through, translated or not, goes on to the hook's next program
+ * (TC_ACT_UNSPEC, which tcx calls TCX_NEXT): the NIC's ingress is shared, and TC_ACT_OK would
+ * end it there, so that no tc filter of a later priority (a CNI's, a policer) would see any
+ * packet of the NIC while apilb is attached. */
 SEC("tc")
 int lb_rev_tc(struct __sk_buff *skb)
 {
@@ -284,7 +288,7 @@ int lb_rev_tc(struct __sk_buff *skb)
 	act = lb_rev_tc_process(skb, &why);
 
 	lb_count(why, skb->len);
-	return act;
+	return act == TC_ACT_OK ? TC_ACT_UNSPEC : act;
 }
 
 /* Socket mode (cgroup hooks), on the same VIP, Maglev and backend maps. */

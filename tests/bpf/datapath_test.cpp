@@ -180,7 +180,7 @@ class DatapathTest : public ::testing::Test {
                  const std::string& be, uint16_t bePort, Prog rev = Prog::kRevXdp) {
     syn(client, sport, vip, be, bePort);
     expect(rev, replyPkt(be, bePort, client, sport, kTcpSyn | kTcpAck, 5000, 1001),
-           rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK, LB_R_REV_HIT,
+           rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC, LB_R_REV_HIT,
            replyPkt(vip, kVipPort, client, sport, kTcpSyn | kTcpAck, 5000, 1001));
     expect(Prog::kFwd, tcpPkt(client, sport, vip, kVipPort, kTcpAck, 1001, 5001), TC_ACT_REDIRECT,
            LB_R_FWD_HIT, tcpPkt(client, sport, be, bePort, kTcpAck, 1001, 5001));
@@ -323,13 +323,13 @@ TEST_F(DatapathTest, PassThroughIsByteIdentical) {
           continue;
         }
         EXPECT_EQ(r.err, 0) << progName(p);
-        EXPECT_EQ(r.retval, TC_ACT_OK) << progName(p);
+        EXPECT_EQ(r.retval, p == Prog::kFwd ? TC_ACT_OK : TC_ACT_UNSPEC) << progName(p);
         EXPECT_EQ(r.out, c.frame) << progName(p) << " changed a frame it may not touch";
       }
       continue;
     }
     expect(Prog::kFwd, c.frame, TC_ACT_OK, c.fwdReason);
-    expect(Prog::kRevTc, c.frame, TC_ACT_OK, c.revReason);
+    expect(Prog::kRevTc, c.frame, TC_ACT_UNSPEC, c.revReason);
   }
   EXPECT_EQ(flows(), 0u);
   EXPECT_EQ(revs(), 0u);
@@ -348,7 +348,7 @@ TEST_F(DatapathTest, TruncatedTcpToVipIsDroppedButPassedOnReversePath) {
     SCOPED_TRACE(name);
     expect(Prog::kFwd, frame, TC_ACT_SHOT, LB_R_DROP_MALFORMED);
     expect(Prog::kRevXdp, frame, XDP_PASS, LB_R_PASS_UNSUPPORTED);
-    expect(Prog::kRevTc, frame, TC_ACT_OK, LB_R_PASS_UNSUPPORTED);
+    expect(Prog::kRevTc, frame, TC_ACT_UNSPEC, LB_R_PASS_UNSUPPORTED);
   }
   EXPECT_EQ(flows(), 0u);
 }
@@ -500,7 +500,7 @@ TEST_P(ReplyTest, HandshakeAndDataAreReverseTranslated) {
   const std::string client = v6 ? kNode6 : kNode4, vip = v6 ? kVip6 : kVip4;
   const std::string be = v6 ? kBe6a : kBe0;
   const uint16_t bePort = v6 ? kBe6aPort : kBe0Port;
-  const int pass = rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK;
+  const int pass = rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC;
 
   establish(client, 40002, vip, be, bePort, rev);
   auto f = fwdEntry(client, 40002, vip);
@@ -533,7 +533,7 @@ TEST_F(DatapathTest, UntrackedReplyPassesUntouched) {
          LB_R_PASS_NOT_TRACKED);
   // A bare SYN from the backend side is a new connection, never a reply.
   syn(kNode4, 40003, kVip4, kBe0, kBe0Port);
-  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40003, kTcpSyn, 1, 0), TC_ACT_OK,
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40003, kTcpSyn, 1, 0), TC_ACT_UNSPEC,
          LB_R_PASS_NOT_TRACKED);
   EXPECT_EQ(flows(), 1u);
 }
@@ -545,7 +545,7 @@ TEST_F(DatapathTest, ReplyFromAPortNoBackendUsesSkipsTheFlowTable) {
   ASSERT_EQ(putBackendPort(fd(skel_->maps.apilb_bports), kBe0Port, false), 0);
   expect(Prog::kRevXdp, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpAck, 1, 1), XDP_PASS,
          LB_R_PASS_NOT_TRACKED);
-  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpAck, 1, 1), TC_ACT_OK,
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpAck, 1, 1), TC_ACT_UNSPEC,
          LB_R_PASS_NOT_TRACKED);
   EXPECT_EQ(flows(), 1u);
 }
@@ -561,7 +561,7 @@ TEST_F(DatapathTest, SynAckNotAckingOurSynPassesUntouchedAndDropsStaleEntries) {
     SCOPED_TRACE(progName(rev));
     if (rev == Prog::kRevTc) syn(kNode4, 40004, kVip4, kBe0, kBe0Port, 1000);
     expect(rev, replyPkt(kBe0, kBe0Port, kNode4, 40004, kTcpSyn | kTcpAck, 7000, 424243),
-           rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK, LB_R_PASS_SYNACK_MISMATCH);
+           rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC, LB_R_PASS_SYNACK_MISMATCH);
     EXPECT_FALSE(fwdEntry(kNode4, 40004, kVip4));
     EXPECT_FALSE(revEntry(kBe0, kBe0Port, kNode4, 40004));
   }
@@ -592,7 +592,7 @@ TEST_F(DatapathTest, SynAckMismatchOnLeftoverRevEntryDropsIt) {
   lb_flow_key fk = flowKey(kNode4, 40009, kVip4, kVipPort);
   ASSERT_EQ(bpf_map_delete_elem(fwdFd(), &fk), 0);
   expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40009, kTcpSyn | kTcpAck, 7000, 4243),
-         TC_ACT_OK, LB_R_PASS_SYNACK_MISMATCH);
+         TC_ACT_UNSPEC, LB_R_PASS_SYNACK_MISMATCH);
   EXPECT_EQ(revs(), 0u);
 }
 
@@ -614,7 +614,7 @@ TEST_F(DatapathTest, SpoofedSynAckOnEstablishedFlowChangesNothing) {
     for (auto [seq, ack] : spoofs) {
       SCOPED_TRACE(std::string(progName(rev)) + " seq " + std::to_string(seq));
       expect(rev, replyPkt(kBe0, kBe0Port, kNode4, 40030, kTcpSyn | kTcpAck, seq, ack),
-             rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK, LB_R_PASS_SYNACK_LIVE);
+             rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC, LB_R_PASS_SYNACK_LIVE);
     }
   }
   auto after = revEntry(kBe0, kBe0Port, kNode4, 40030);
@@ -654,13 +654,13 @@ TEST_F(DatapathTest, JumboReplyIsTranslatedAsMultiBufferFrame) {
 TEST_F(DatapathTest, DirectSynAckCollidingWithLiveFlowLeavesItWorking) {
   establish(kNode4, 40031, kVip4, kBe0, kBe0Port, Prog::kRevTc);
   expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40031, kTcpSyn | kTcpAck, 777, 888889),
-         TC_ACT_OK, LB_R_PASS_SYNACK_LIVE);
+         TC_ACT_UNSPEC, LB_R_PASS_SYNACK_LIVE);
   EXPECT_EQ(flows(), 1u);
   expect(Prog::kFwd, tcpPkt(kNode4, 40031, kVip4, kVipPort, kTcpAck, 1001, 5001, kHello),
          TC_ACT_REDIRECT, LB_R_FWD_HIT,
          tcpPkt(kNode4, 40031, kBe0, kBe0Port, kTcpAck, 1001, 5001, kHello));
   expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40031, kTcpAck, 5001, 1006, kHello),
-         TC_ACT_OK, LB_R_REV_HIT,
+         TC_ACT_UNSPEC, LB_R_REV_HIT,
          replyPkt(kVip4, kVipPort, kNode4, 40031, kTcpAck, 5001, 1006, kHello));
 }
 
@@ -670,7 +670,7 @@ TEST_F(DatapathTest, ServerRstOutsideTheWindowPassesUntouchedAndKeepsTheFlow) {
     for (uint32_t seq : {0x80000000u, 5000u, 5001u + (1u << 20)}) {
       SCOPED_TRACE(std::string(progName(rev)) + " seq " + std::to_string(seq));
       expect(rev, replyPkt(kBe0, kBe0Port, kNode4, 40032, kTcpRst | kTcpAck, seq, 1001),
-             rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK, LB_R_PASS_RST_INVALID);
+             rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC, LB_R_PASS_RST_INVALID);
     }
   }
   EXPECT_EQ(flows(), 1u);
@@ -708,9 +708,9 @@ TEST_F(DatapathTest, ServerRstMustCarryTheClientsLatestAck) {
   expect(Prog::kFwd, tcpPkt(kNode4, 40034, kVip4, kVipPort, kTcpAck, 1001, 5001), TC_ACT_REDIRECT,
          LB_R_FWD_HIT, tcpPkt(kNode4, 40034, kBe0, kBe0Port, kTcpAck, 1001, 5001));
   EXPECT_EQ(fwdEntry(kNode4, 40034, kVip4)->cli_ack, 5006u);
-  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5001, 0), TC_ACT_OK,
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5001, 0), TC_ACT_UNSPEC,
          LB_R_PASS_RST_INVALID);
-  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5006, 0), TC_ACT_OK,
+  expect(Prog::kRevTc, replyPkt(kBe0, kBe0Port, kNode4, 40034, kTcpRst, 5006, 0), TC_ACT_UNSPEC,
          LB_R_FLOW_CLOSED, replyPkt(kVip4, kVipPort, kNode4, 40034, kTcpRst, 5006, 0));
   EXPECT_EQ(flows(), 0u);
   EXPECT_EQ(revs(), 0u);
@@ -754,7 +754,7 @@ TEST_F(DatapathTest, ClientRstClosesFlow) {
 
 TEST_F(DatapathTest, ServerRstClosesFlow) {
   establish(kNode6, 40007, kVip6, kBe6a, kBe6aPort, Prog::kRevTc);
-  expect(Prog::kRevTc, replyPkt(kBe6a, kBe6aPort, kNode6, 40007, kTcpRst, 5001, 0), TC_ACT_OK,
+  expect(Prog::kRevTc, replyPkt(kBe6a, kBe6aPort, kNode6, 40007, kTcpRst, 5001, 0), TC_ACT_UNSPEC,
          LB_R_FLOW_CLOSED, replyPkt(kVip6, kVipPort, kNode6, 40007, kTcpRst, 5001, 0));
   EXPECT_EQ(flows(), 0u);
   EXPECT_EQ(revs(), 0u);
@@ -904,7 +904,7 @@ TEST_F(DatapathTest, LocalBackendIsHairpinnedToLoWithZeroMacs) {
   // The reply comes back on lo (zero MACs) and lb_rev_tc translates it.
   expect(Prog::kRevTc,
          tcpPkt(kNode4, 6443, kNode4, 40017, kTcpSyn | kTcpAck, 5000, 1001, {}, kZeroMac, kZeroMac),
-         TC_ACT_OK, LB_R_REV_HIT,
+         TC_ACT_UNSPEC, LB_R_REV_HIT,
          tcpPkt(kVip4, kVipPort, kNode4, 40017, kTcpSyn | kTcpAck, 5000, 1001, {}, kZeroMac,
                 kZeroMac));
 }
@@ -967,7 +967,7 @@ TEST_F(DatapathTest, IcmpFragNeededIsTranslated) {
   establish(kNode4, 40019, kVip4, kBe0, kBe0Port);
   for (Prog rev : {Prog::kRevXdp, Prog::kRevTc}) {
     SCOPED_TRACE(progName(rev));
-    const int pass = rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK;
+    const int pass = rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC;
     // From a router: only the quoted packet changes.
     expect(rev, fragNeeded(kRouter4, quoted4(kBe0, kBe0Port)), pass, LB_R_ICMP_XLATE,
            fragNeeded(kRouter4, quoted4(kVip4, kVipPort)));
@@ -987,7 +987,7 @@ TEST_F(DatapathTest, Icmp6PacketTooBigIsTranslated) {
   establish(kNode6, 40020, kVip6, kBe6a, kBe6aPort);
   for (Prog rev : {Prog::kRevXdp, Prog::kRevTc}) {
     SCOPED_TRACE(progName(rev));
-    const int pass = rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK;
+    const int pass = rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC;
     expect(rev, packetTooBig(kBe6a, quoted6(kBe6a, kBe6aPort)), pass, LB_R_ICMP_XLATE,
            packetTooBig(kVip6, quoted6(kVip6, kVipPort)));
     expect(rev, packetTooBig("fd00::fe", quoted6(kBe6a, kBe6aPort)), pass, LB_R_ICMP_XLATE,
@@ -998,7 +998,7 @@ TEST_F(DatapathTest, Icmp6PacketTooBigIsTranslated) {
 TEST_F(DatapathTest, IcmpAboutUntrackedFlowPassesUntouched) {
   expect(Prog::kRevXdp, fragNeeded(kRouter4, quoted4(kBe0, kBe0Port)), XDP_PASS,
          LB_R_PASS_NOT_TRACKED);
-  expect(Prog::kRevTc, packetTooBig(kBe6a, quoted6(kBe6a, kBe6aPort)), TC_ACT_OK,
+  expect(Prog::kRevTc, packetTooBig(kBe6a, quoted6(kBe6a, kBe6aPort)), TC_ACT_UNSPEC,
          LB_R_PASS_NOT_TRACKED);
 }
 

@@ -134,7 +134,7 @@ class SignalTest : public ::testing::Test {
       EXPECT_EQ(after[i].packets - before[i].packets, i == reason ? 1u : 0u)
           << "reason " << i << " (want " << reason << ")";
   }
-  static int pass(Prog rev) { return rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_OK; }
+  static int pass(Prog rev) { return rev == Prog::kRevXdp ? XDP_PASS : TC_ACT_UNSPEC; }
 
   void syn(const std::string& client, uint16_t sport, const std::string& vip, uint32_t why) {
     expect(Prog::kFwd, tcp(client, sport, vip, kVipPort, kTcpSyn, kIsn), TC_ACT_REDIRECT, why);
@@ -183,7 +183,7 @@ TEST_F(SignalTest, RstNotAckingOurSynIsNoSignal) {
   // Forged: acks something else, or carries no ACK at all (RFC 793: not acceptable in SYN_SENT).
   expect(Prog::kRevXdp, tcp(kBe0, kBePort, kNode4, 40010, kTcpRst | kTcpAck, 0, 4242, true),
          XDP_PASS, LB_R_PASS_RST_INVALID);
-  expect(Prog::kRevTc, tcp(kBe0, kBePort, kNode4, 40010, kTcpRst, 0, 0, true), TC_ACT_OK,
+  expect(Prog::kRevTc, tcp(kBe0, kBePort, kNode4, 40010, kTcpRst, 0, 0, true), TC_ACT_UNSPEC,
          LB_R_PASS_RST_INVALID);
   // From the right address but to a client port with no flow.
   expect(Prog::kRevXdp, tcp(kBe0, kBePort, kNode4, 40011, kTcpRst | kTcpAck, 0, kIsn + 1, true),
@@ -253,7 +253,7 @@ TEST_F(SignalTest, InexactOrForgedRstOnEstablishedFlowIsNoSignal) {
   // Outside the window (a blind forger's guess).
   for (uint32_t seq : {0x80000000u, kSrvIsn, kSrvIsn + 1 + (1u << 20)})
     expect(Prog::kRevTc, tcp(kBe0, kBePort, kNode4, 40042, kTcpRst | kTcpAck, seq, kIsn + 1, true),
-           TC_ACT_OK, LB_R_PASS_RST_INVALID);
+           TC_ACT_UNSPEC, LB_R_PASS_RST_INVALID);
   EXPECT_EQ(signals(0), only(LB_SIG_HANDSHAKE));
 }
 
@@ -319,7 +319,7 @@ TEST_F(SignalTest, UnreachableOnEstablishedFlowMustQuoteTheClientsAck) {
   expect(
       Prog::kRevTc,
       icmpError(kRouter4, kNode4, 3, 1, quote(kNode4, 40060, kBe0, psh, kIsn + 1, kSrvIsn + 1, 8)),
-      TC_ACT_OK, LB_R_ICMP_XLATE);
+      TC_ACT_UNSPEC, LB_R_ICMP_XLATE);
   EXPECT_EQ(signals(0)[LB_SIG_ICMP_UNREACH], 1u);
 }
 
@@ -335,7 +335,7 @@ TEST_F(SignalTest, IcmpErrorsThatDoNotMatchOrAreNoFailureAreNoSignal) {
          LB_R_ICMP_XLATE);
   expect(Prog::kRevTc,
          icmpError(kRouter4, kNode4, 11, 0, quote(kNode4, 40070, kBe0, kTcpSyn, kIsn, 0)),
-         TC_ACT_OK, LB_R_ICMP_XLATE);
+         TC_ACT_UNSPEC, LB_R_ICMP_XLATE);
   expect(Prog::kRevXdp, icmpError(kBe6, kNode6, 2, 0, quote(kNode6, 40071, kBe6, kTcpSyn, kIsn, 0)),
          XDP_PASS, LB_R_ICMP_XLATE);
   // About a flow nobody tracks.

@@ -193,6 +193,59 @@ check auto.veth "serves" test "$(get)" = api1
 lb detach >/dev/null
 nothing_left auto.veth
 
+# 4c. The NIC's tc ingress is shared: someone else's filter at a later priority (a CNI's, a
+# policer) still sees every packet while lb_rev_tc is attached, the replies already translated,
+# and keeps its filter and the clsact qdisc after detach. Its program counts IPv4 TCP packets by
+# the last byte of their source address.
+cat >"$WORK/count.c" <<'C'
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 256); __type(key, __u32);
+	 __type(value, __u64); } by_src SEC(".maps");
+SEC("tc") int other_tc(struct __sk_buff *skb)
+{
+	void *d = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = d + sizeof(struct ethhdr);
+	__u32 k;
+	__u64 *n;
+
+	if ((void *)(ip + 1) > end || skb->protocol != __constant_htons(ETH_P_IP) || ip->protocol != 6)
+		return 0;
+	k = ip->saddr >> 24;
+	n = bpf_map_lookup_elem(&by_src, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	return 0;
+}
+char L[] SEC("license") = "GPL";
+C
+clang -O2 -g -target bpf -idirafter /usr/include/"$(uname -m)"-linux-gnu -c "$WORK/count.c" -o "$WORK/count.o" &&
+	in_node tc qdisc add dev eth0 clsact && in_node tc filter add dev eth0 ingress pref 5 bpf da obj "$WORK/count.o" sec tc
+check shared "their filter attached" contains "$(in_node tc filter show dev eth0 ingress)" "other_tc"
+# from_src BYTE: packets their filter counted from source addresses ending in BYTE.
+from_src() {
+	local prog map
+	prog=$(in_node tc filter show dev eth0 ingress | grep -o 'id [0-9]* name other_tc' | cut -d' ' -f2)
+	map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
+	bpftool map lookup id "$map" key "$1" 0 0 0 -j | jq '.formatted.value'
+}
+lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc >/dev/null
+check shared "attach --ingress tc next to their filter" test $? -eq 0
+before=$(from_src 43)
+ok_all=1
+for _ in 1 2 3; do [ "$(get)" = api1 ] || ok_all=0; done
+check shared "serves" test $ok_all -eq 1
+after=$(from_src 43)
+check shared "their later filter saw the translated replies (from .43, the VIP: $before -> $after)" \
+	test "$after" -gt "$before"
+lb detach >/dev/null
+check shared "their filter survives detach" contains "$(in_node tc filter show dev eth0 ingress)" "other_tc"
+check shared "and so does the clsact qdisc" contains "$(in_node tc qdisc show dev eth0)" "clsact"
+in_node tc qdisc del dev eth0 clsact
+nothing_left shared
+
 # 5. A device without native XDP (a bridge): auto takes TC, xdp generic XDP, reported by status.
 ip -n $P-node link add br-$P type bridge && ip -n $P-node addr add 10.76.0.1/24 dev br-$P &&
 	ip -n $P-node link set br-$P up

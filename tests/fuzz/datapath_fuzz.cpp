@@ -177,11 +177,11 @@ void check(Prog p, const uint8_t* d, size_t n) {
     if (r.err == -EINVAL && (p != kRevXdp || n < 14)) return;
     fail("BPF_PROG_TEST_RUN failed", p, r.err);
   }
-  const int pass = p == kRevXdp ? XDP_PASS : TC_ACT_OK;
+  const int pass = p == kRevXdp ? XDP_PASS : p == kFwd ? TC_ACT_OK : TC_ACT_UNSPEC;
   bool allowed =
       p == kFwd ? (r.retval == TC_ACT_OK || r.retval == TC_ACT_SHOT || r.retval == TC_ACT_REDIRECT)
       : p == kRevXdp ? (r.retval == XDP_PASS || r.retval == XDP_DROP)
-                     : (r.retval == TC_ACT_OK || r.retval == TC_ACT_SHOT);
+                     : (r.retval == TC_ACT_UNSPEC || r.retval == TC_ACT_SHOT);
   if (!allowed) fail("return code outside the allowed set", p, r.retval);
   if (may) return;
   if (r.retval != pass) fail("frame it may not touch was not passed", p, r.retval);
