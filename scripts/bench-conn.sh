@@ -169,7 +169,16 @@ wrk_batch() {
 if [ "$MODE" = socket ]; then
 	own_ids=$(bpftool cgroup show "$BENCH_CG" -j | jq -c '[.[].id]')
 else
-	own_ids=$(ip netns exec "$P-node" bpftool net show -j | jq -c '[.[] | ((.xdp // [])[], (.tc // [])[]) | .id]')
+	# XDP and classic tc filters from bpftool; tcx programs (Linux 6.6+) from lib/tcx.py, since
+	# Debian 12's bpftool predates tcx.
+	own_ids=$({
+		ip netns exec "$P-node" bpftool net show -j | jq -r '.[] | ((.xdp // [])[], (.tc // [])[]) | .id'
+		for dev in apilb0 lo eth0; do
+			for dir in ingress egress; do
+				ip netns exec "$P-node" python3 "$here/lib/tcx.py" list "$dev" "$dir" | cut -d' ' -f1
+			done
+		done
+	} | jq -s -c '.')
 fi
 # prog_stats: "run_cnt run_time_ns" of each program of $progs (among this run's), in that order.
 prog_stats() {

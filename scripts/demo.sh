@@ -186,8 +186,8 @@ cat <<EOF2
   Hairpin backend:  apilb backend add $LAB_NODE4:$LAB_PORT   (nginx "node" runs on the node itself)
   Maps (BTF-typed): bpftool map dump pinned $PIN/apilb_backends_v2   (also apilb_vips, apilb_fwd_v2,
                     apilb_rev_v2, apilb_stats, apilb_maglev, apilb_attach)
-  Programs:         ip netns exec $NODE_NS tc filter show dev apilb0 egress
-                    ip netns exec $NODE_NS tc filter show dev eth0 ingress   (eth0 is a veth: --ingress auto chose TC)
+  Programs:         apilb status   (the hook of each: eth0 is a veth, so --ingress auto chose TC, in
+                    the tcx chain on Linux 6.6+; older kernels: tc filter show dev eth0 ingress)
   Backend logs:     tail $LAB_DIR/api1/access.log
   Make api2 unready / dead / hung:  scripts/lab-ctl.sh $PREFIX readyz api2 503 | stop api2 | freeze api2
   Shell on the node: ip netns exec $NODE_NS bash

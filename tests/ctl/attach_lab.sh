@@ -36,12 +36,18 @@ in_node() { ip netns exec $P-node "$@"; }
 get() { in_node curl -s --max-time 3 "http://$VIP/name"; }
 contains() { grep -q -- "$2" <<<"$1"; }
 not() { ! "$@"; }
+TCX=$(dirname "$0")/../../scripts/lib/tcx.py
+# tcx_list DEV DIR: the tcx programs on DEV in the node ("ID NAME" lines; none without tcx).
+tcx_list() { in_node python3 "$TCX" list "$1" "$2"; }
+TC_HOOK="tc filter"  # how status names the hook of a TC interface here
+python3 "$TCX" supported && TC_HOOK=tcx
 
 # nothing_left TAG: no device, no programs, no filters, no pins.
 nothing_left() {
 	check "$1" "no apilb0" test -z "$(ip -n $P-node -o link show apilb0 2>/dev/null)"
 	check "$1" "no XDP on eth0" test -z "$(ip -n $P-node -o link show eth0 | grep -o 'prog/xdp')"
 	check "$1" "no tc filter on lo" test -z "$(in_node tc filter show dev lo ingress)"
+	check "$1" "no tcx program on lo" test -z "$(tcx_list lo ingress)"
 	check "$1" "no clsact on lo" test -z "$(in_node tc qdisc show dev lo | grep clsact)"
 	check "$1" "no pins" test ! -e "$PIN"
 	check "$1" "accept_local restored" test "$(in_node sysctl -n net.ipv4.conf.lo.accept_local)" = 0
@@ -145,6 +151,7 @@ seen=$(for _ in $(seq 4); do get; done | sort -u | tr '\n' ' ')
 check backend "only api2 left ($seen)" test "$seen" = "api2 "
 # 3. Detach tolerates a vanished piece: our lo filter removed behind our back.
 in_node tc filter del dev lo ingress pref 1 handle 0xa11b bpf 2>/dev/null
+in_node python3 "$TCX" detach lo ingress lb_rev_tc 2>/dev/null
 out=$(lb detach 2>&1)
 check detach "exit 0 despite the missing filter" test $? -eq 0
 check detach "warns about it" contains "$out" "warning: detach lb_rev_tc from lo"
@@ -176,7 +183,7 @@ ip -n $P-node link add br-$P type bridge && ip -n $P-node addr add 10.76.0.1/24 
 out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 2>&1)
 check foreign.auto "auto attaches next to it" test $? -eq 0
 check foreign.auto "says why TC" contains "$out" "ingress auto: TC on br-$P: br-$P already has an XDP program (other_xdp)"
-check foreign.auto "status: TC" contains "$(lb status)" "interface:    br-$P (TC)"
+check foreign.auto "status: TC" contains "$(lb status)" "interface:    br-$P (TC, $TC_HOOK)"
 lb detach >/dev/null
 check foreign.auto "their XDP program survives detach" contains "$(ip -n $P-node link show br-$P)" "other_xdp"
 ip -n $P-node link del br-$P
@@ -187,16 +194,23 @@ out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 2>&1)
 check auto.veth "attach exits 0" test $? -eq 0
 check auto.veth "says why TC" contains "$out" "ingress auto: TC on eth0: eth0 is a veth"
 check auto.veth "attached lb_rev_tc to eth0" contains "$out" "attached lb_rev_tc to tc ingress of eth0"
+if python3 "$TCX" supported; then
+	check auto.veth "with tcx, first in the chain" contains "$out" "to tc ingress of eth0 (tcx, first in the chain)"
+	check auto.veth "tcx lists it on eth0" contains "$(tcx_list eth0 ingress)" " lb_rev_tc"
+	check auto.veth "and lb_fwd on apilb0's egress" contains "$(tcx_list apilb0 egress)" " lb_fwd"
+	check auto.veth "no classic filter" test -z "$(in_node tc filter show dev eth0 ingress)"
+fi
 check auto.veth "no XDP program loaded line" not contains "$out" "loaded lb_rev_xdp"
 check auto.veth "status: TC" test "$(lb status --json | jq -r '.interfaces[0].mode')" = TC
 check auto.veth "serves" test "$(get)" = api1
 lb detach >/dev/null
 nothing_left auto.veth
 
-# 4c. The NIC's tc ingress is shared: someone else's filter at a later priority (a CNI's, a
-# policer) still sees every packet while lb_rev_tc is attached, the replies already translated,
-# and keeps its filter and the clsact qdisc after detach. Its program counts IPv4 TCP packets by
-# the last byte of their source address.
+# 4c. The NIC's tc ingress is shared. Classic filters (APILB_TCX=0; a kernel without tcx):
+# someone else's filter at a later priority (a CNI's, a policer) still sees every packet while
+# lb_rev_tc is attached, the replies already translated, and keeps its filter and the clsact qdisc
+# after detach. Its program counts IPv4 TCP packets by the last byte of their source address; it
+# returns 0, which is TC_ACT_OK and, in a tcx chain, TCX_PASS.
 cat >"$WORK/count.c" <<'C'
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -231,8 +245,9 @@ from_src() {
 	map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
 	bpftool map lookup id "$map" key "$1" 0 0 0 -j | jq '.formatted.value'
 }
-lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc >/dev/null
+APILB_TCX=0 lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc >/dev/null
 check shared "attach --ingress tc next to their filter" test $? -eq 0
+check shared "as a classic filter (APILB_TCX=0)" test -n "$(in_node tc filter show dev eth0 ingress pref 1)"
 before=$(from_src 43)
 ok_all=1
 for _ in 1 2 3; do [ "$(get)" = api1 ] || ok_all=0; done
@@ -246,6 +261,52 @@ check shared "and so does the clsact qdisc" contains "$(in_node tc qdisc show de
 in_node tc qdisc del dev eth0 clsact
 nothing_left shared
 
+# 4d. tcx (Linux 6.6+): a program attached with tcx runs before every classic filter, and its
+# TCX_PASS ends the hook. Cilium 1.16+ attaches its host programs that way, at the tail of the
+# chain, and passes the node's own traffic with TCX_PASS: a classic lb_rev_tc would never see a
+# reply (every VIP connection timed out before apilb used tcx). apilb goes first in the chain,
+# and hands on what it lets through (TCX_NEXT): theirs sees the translated replies.
+if python3 "$TCX" supported; then
+	cat >"$WORK/tcx_tail.c" <<'C'
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+#include <stdio.h>
+/* tcx_tail OBJ DEV: attaches OBJ's first program at the tail of DEV's tcx ingress chain. */
+int main(int argc, char **argv)
+{
+	struct bpf_object *o = argc == 3 ? bpf_object__open_file(argv[1], NULL) : NULL;
+
+	if (!o || bpf_object__load(o))
+		return 1;
+	return bpf_prog_attach(bpf_program__fd(bpf_object__next_program(o, NULL)),
+			       if_nametoindex(argv[2]), 46 /* BPF_TCX_INGRESS */, 0) ? 1 : 0;
+}
+C
+	gcc -O2 -o "$WORK/tcx_tail" "$WORK/tcx_tail.c" -lbpf && in_node "$WORK/tcx_tail" "$WORK/count.o" eth0
+	check tcx "their tcx program attached" contains "$(tcx_list eth0 ingress)" " other_tc"
+	from_tcx() {
+		local prog map
+		prog=$(tcx_list eth0 ingress | awk '$2 == "other_tc" {print $1}')
+		map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
+		bpftool map lookup id "$map" key "$1" 0 0 0 -j | jq '.formatted.value'
+	}
+	out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc 2>&1)
+	check tcx "attach exits 0" test $? -eq 0
+	check tcx "says tcx, first" contains "$out" "attached lb_rev_tc to tc ingress of eth0 (tcx, first in the chain)"
+	check tcx "lb_rev_tc runs before theirs" test "$(tcx_list eth0 ingress | awk '{print $2}' | tr '\n' ' ')" = "lb_rev_tc other_tc "
+	before=$(from_tcx 43)
+	ok_all=1
+	for _ in 1 2 3; do [ "$(get)" = api1 ] || ok_all=0; done
+	check tcx "serves next to a TCX_PASS program" test $ok_all -eq 1
+	after=$(from_tcx 43)
+	check tcx "theirs saw the translated replies (from .43, the VIP: $before -> $after)" test "$after" -gt "$before"
+	lb detach >/dev/null
+	check tcx "their program survives detach, alone" test "$(tcx_list eth0 ingress | awk '{print $2}')" = other_tc
+	in_node python3 "$TCX" detach eth0 ingress other_tc
+	nothing_left tcx
+fi
+
 # 5. A device without native XDP (a bridge): auto takes TC, xdp generic XDP, reported by status.
 ip -n $P-node link add br-$P type bridge && ip -n $P-node addr add 10.76.0.1/24 dev br-$P &&
 	ip -n $P-node link set br-$P up
@@ -254,7 +315,7 @@ check auto.refused "auto: attach exits 0" test $? -eq 0
 check auto.refused "auto: TC, the driver refused native XDP" \
 	contains "$out" "ingress auto: TC on br-$P: the driver of br-$P refused native XDP ("
 check auto.refused "auto: no generic XDP" not contains "$out" "generic XDP"
-check auto.refused "auto: status TC" contains "$(lb status)" "interface:    br-$P (TC)"
+check auto.refused "auto: status TC" contains "$(lb status)" "interface:    br-$P (TC, $TC_HOOK)"
 check auto.refused "auto: no XDP left on the bridge" not contains "$(ip -n $P-node link show br-$P)" "xdp"
 lb detach >/dev/null
 # The same attach killed after each of its steps (APILB_TEST_KILL_AFTER_STEP, bpf/journal.h): its
@@ -268,8 +329,8 @@ while [ $n -lt 40 ]; do
 	[ $rc -eq 137 ] || { ko auto.killed "attach killed after step $n: exit $rc, not 137"; break; }
 	killed=$((killed + 1))
 	lb detach >/dev/null 2>&1 || ko auto.killed "detach after a kill at step $n: exit $?"
-	[ -z "$(in_node tc filter show dev br-$P ingress)$(in_node tc qdisc show dev br-$P | grep clsact)" ] ||
-		ko auto.killed "a tc filter or clsact left on br-$P after a kill at step $n"
+	[ -z "$(in_node tc filter show dev br-$P ingress)$(tcx_list br-$P ingress)$(in_node tc qdisc show dev br-$P | grep clsact)" ] ||
+		ko auto.killed "a tc filter, tcx program or clsact left on br-$P after a kill at step $n"
 	if [ -n "$(ip -n $P-node -o link show apilb0 2>/dev/null)" ] || [ -e "$PIN" ]; then
 		ko auto.killed "apilb0 or pins left after a kill at step $n"
 	fi
@@ -279,7 +340,7 @@ check auto.killed "killed at every step before the attach completed ($killed kil
 	test $rc -eq 0 -a $killed -ge 10
 lb detach >/dev/null
 check auto.killed "nothing left on br-$P" \
-	test -z "$(in_node tc filter show dev br-$P ingress)$(in_node tc qdisc show dev br-$P | grep clsact)"
+	test -z "$(in_node tc filter show dev br-$P ingress)$(tcx_list br-$P ingress)$(in_node tc qdisc show dev br-$P | grep clsact)"
 nothing_left auto.killed
 out=$(lb attach --vip $VIP --backend 10.76.0.2:6443 --ingress xdp 2>&1)
 check generic "falls back to generic XDP" contains "$out" "attached lb_rev_xdp to br-$P (generic XDP)"

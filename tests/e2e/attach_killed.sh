@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # e2e: a killed `apilb attach` is undone by `apilb detach` (the attach journal, bpf/journal.h).
-# For each ingress mode and every step N, APILB_TEST_KILL_AFTER_STEP=N (test-only) makes attach
-# raise(SIGKILL) right after journaling and carrying out step N; then `apilb attach` must refuse
+# For each ingress mode (xdp, tc, and tc with classic filters: APILB_TCX=0) and every step N,
+# APILB_TEST_KILL_AFTER_STEP=N (test-only) makes attach raise(SIGKILL) right after journaling and
+# carrying out step N; then `apilb attach` must refuse
 # with "run apilb detach", and `apilb detach` must leave nothing: no apilb0/apilb0p, no XDP or tc
 # filter (ip, tc, bpftool net), no clsact qdisc on eth0 or lo, no VIP route, every sysctl at its
 # non-default original, no pin dir, no journal. N runs until attach completes (the last step);
@@ -19,6 +20,7 @@ in_node sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.eth0.rp_filter=1 
 	net.ipv4.conf.lo.rp_filter=1 net.ipv4.conf.lo.accept_local=0
 before=$(sysctl_snapshot | tr "\n" " ")
 
+# (bpftool 7.1 lists XDP and classic tc filters; nothing_attached checks tcx.)
 no_bpf_hooks() { ! in_node bpftool net show 2>/dev/null | grep -q 'lb_'; }
 
 # all_clean TAG: nothing of an attach left, sysctls as before.
@@ -37,11 +39,14 @@ all_clean() {
 }
 
 steps=0
-for mode in xdp tc; do
+# tc.classic: TC with classic tc filters (APILB_TCX=0), the journal's clsact lines; on a kernel
+# without tcx, tc is that already.
+for mode in xdp tc tc.classic; do
+	if [ "$mode" = tc.classic ]; then export APILB_TCX=0; else unset APILB_TCX; fi
 	n=0
 	while :; do
 		t0=$(date +%s%3N)
-		APILB_TEST_KILL_AFTER_STEP=$n attach4 --ingress "$mode" -- api1 api2 >/dev/null 2>&1
+		APILB_TEST_KILL_AFTER_STEP=$n attach4 --ingress "${mode%.classic}" -- api1 api2 >/dev/null 2>&1
 		rc=$?
 		took=$(($(date +%s%3N) - t0))
 		[ "$rc" -eq 0 ] && break
@@ -51,7 +56,7 @@ for mode in xdp tc; do
 		check "$mode.$n.killed" "attach killed after step $n (exit $rc)" test "$rc" -eq 137
 		[ "$rc" -eq 137 ] || break
 		if [ "$n" -eq 3 ]; then
-			out=$(attach4 --ingress "$mode" -- api1 api2 2>&1)
+			out=$(attach4 --ingress "${mode%.classic}" -- api1 api2 2>&1)
 			expect_eq "$mode.$n.refused" "exit code of attach over a killed attach" "$?" 2
 			check "$mode.$n.refused" "attach says to run detach ($out)" contains "$out" "apilb detach"
 		fi
@@ -67,6 +72,7 @@ for mode in xdp tc; do
 	require "$mode.detach" "detach of the completed attach" lb detach
 	all_clean "$mode.done"
 done
+unset APILB_TCX
 expect_ge steps "kill points exercised" "$steps" 20
 
 # The kill lands between the first and the last change: 20-40 ms on an idle machine; under load

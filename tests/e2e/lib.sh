@@ -156,9 +156,12 @@ e2e_csum_check() {
 has_link() { in_node ip link show "$1" >/dev/null 2>&1; }
 has_xdp() { in_node ip -d link show "$1" 2>/dev/null | grep -q 'xdp'; }
 has_clsact() { in_node tc qdisc show dev "$1" | grep -q clsact; }
+# has_tc_filter DEV: a classic tc filter or a tcx program (scripts/lib/tcx.py) on DEV, either way.
 has_tc_filter() {
 	[ -n "$(in_node tc filter show dev "$1" ingress 2>/dev/null)" ] ||
-		[ -n "$(in_node tc filter show dev "$1" egress 2>/dev/null)" ]
+		[ -n "$(in_node tc filter show dev "$1" egress 2>/dev/null)" ] ||
+		[ -n "$(in_node python3 "$E2E_REPO/scripts/lib/tcx.py" list "$1" ingress 2>/dev/null)" ] ||
+		[ -n "$(in_node python3 "$E2E_REPO/scripts/lib/tcx.py" list "$1" egress 2>/dev/null)" ]
 }
 has_vip_route() { [ -n "$(in_node ip route show "$LAB_VIP4" 2>/dev/null)$(in_node ip -6 route show "$LAB_VIP6" 2>/dev/null)" ]; }
 # pins_left: the pin dir exists and holds something.

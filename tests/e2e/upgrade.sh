@@ -7,7 +7,10 @@
 # map ids) and the long-lived connection's flow entry (not re-adopted), with 0 failed requests.
 # A second start finds the programs current and replaces nothing. Then a datapath with another
 # map ABI in its attach record, and one whose pinned map differs from this build's, are refused
-# with exit 2 and nothing changed. Figures: failed requests, long-lived connection requests.
+# with exit 2 and nothing changed. On a kernel with tcx, last, an apilb that attached classic tc
+# filters (apilb_prev with APILB_TCX=0, as an apilb before tcx support did) is adopted under a
+# client loop: its filters move to tcx, with 0 failed requests and no filter left.
+# Figures: failed requests, long-lived connection requests.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$E2E_REPO/tests/daemon/e2e_lib.sh"
@@ -16,10 +19,20 @@ e2e_init upgrade
 require setup "previous build at $APILB_PREV" test -x "$APILB_PREV"
 
 # prog_ids: "<dev>/<hook>=<prog id>" of apilb's programs in the node namespace, sorted.
+# Classic tc filters and XDP from bpftool, tcx programs (tcx_ingress, tcx_egress) from tcx.py.
 prog_ids() {
-	in_node bpftool -j net show 2>/dev/null | jq -r '
-		(.[0].xdp[]? | "\(.devname)/xdp=\(.id)"),
-		(.[0].tc[]? | select(.name | startswith("lb_")) | "\(.devname)/\(.kind)=\(.id)")' | sort
+	{
+		in_node bpftool -j net show 2>/dev/null | jq -r '
+			(.[0].xdp[]? | "\(.devname)/xdp=\(.id)"),
+			(.[0].tc[]? | select(.name | startswith("lb_")) | "\(.devname)/\(.kind)=\(.id)")'
+		local d dir
+		for d in apilb0 lo eth0; do
+			for dir in ingress egress; do
+				in_node python3 "$E2E_REPO/scripts/lib/tcx.py" list "$d" "$dir" 2>/dev/null |
+					awk -v p="$d/tcx_$dir" '$2 ~ /^lb_/ {print p "=" $1}'
+			done
+		done
+	} | sort
 }
 one_line() { tr '\n' ' ' <<<"$1" | sed 's/ $//'; }
 # map_ids: "<pin>=<map id>" of every pinned apilb map except the per-load .rodata.
@@ -74,7 +87,7 @@ APILB=$NEW
 ids_prev=$(prog_ids)
 maps_prev=$(map_ids)
 rodata_prev=$(map_id "$PIN/apilb_rodata")
-expect_eq prev.hooks "hooks holding apilb programs (apilb0 egress, eth0 XDP, lo ingress)" \
+expect_eq prev.hooks "hooks holding apilb programs (apilb0 egress, eth0 ingress, lo ingress)" \
 	"$(wc -l <<<"$ids_prev")" 3
 fwd_prev=$(sed -n 's/^apilb0\/.*=//p' <<<"$ids_prev")
 tag_prev=$(prog_tag "$fwd_prev")
@@ -186,3 +199,42 @@ maps_new=$(map_ids)  # the fake's id; refused() checks nothing else moves
 refused map "pinned map that differs" "apilb_bports: value size 8, this build's is 4"
 rm "$PIN/apilb_bports"
 require map.restore "apilb_bports restored" bpftool map pin id "$bports_id" "$PIN/apilb_bports"
+
+# ---- an older apilb's classic tc filters move to tcx -------------------------------------------
+if python3 "$E2E_REPO/scripts/lib/tcx.py" supported; then
+	require tcx.detach "detach what the refusals left" lb detach
+	APILB=$APILB_PREV
+	export APILB_TCX=0
+	: >"$LAB_DIR/daemon.log"
+	require tcx.prev "apilb_prev run attaches classic tc filters (APILB_TCX=0)" daemon_start -- api1 api2 api3
+	unset APILB_TCX
+	APILB=$NEW
+	ids_cls=$(prog_ids)
+	check tcx.prev.cls "no tcx program ($(one_line "$ids_cls"))" not grep -q tcx_ <<<"$ids_cls"
+	n_cls=$(grep -c -v /xdp= <<<"$ids_cls")
+	expect_ge tcx.prev.count "classic tc filters of apilb (apilb0, lo, and eth0 unless XDP)" "$n_cls" 2
+	client_loop "$LAB_DIR/loop_tcx.txt"
+	sleep 1
+	daemon_stop TERM
+	: >"$LAB_DIR/daemon.log"
+	require tcx.adopt "apilb run (this build) adopts it" daemon_start -- api1 api2 api3
+	n=$(wc -l <"$LAB_DIR/loop_tcx.txt")
+	for _ in $(seq 150); do [ "$(wc -l <"$LAB_DIR/loop_tcx.txt")" -ge $((n + 5)) ] && break; sleep 0.1; done
+	loop_stop
+	sed 's/^/    | /' "$LAB_DIR/daemon.log" | grep 'upgrade:'
+	ids_tcx=$(prog_ids)
+	failed=$(awk '$3!=0' "$LAB_DIR/loop_tcx.txt" | wc -l)
+	echo "FIGURE upgrade.tcx_failed_requests=$failed of $(wc -l <"$LAB_DIR/loop_tcx.txt") (new connections across the move to tcx)"
+	expect_eq tcx.failed "failed requests across the move to tcx" "$failed" 0
+	expect_eq tcx.moved "moved lines in the daemon log" "$(grep -c 'upgrade: moved .* from a tc filter to tcx' "$LAB_DIR/daemon.log")" "$n_cls"
+	expect_eq tcx.count "tcx programs of apilb after ($(one_line "$ids_tcx"))" "$(grep -c /tcx_ <<<"$ids_tcx")" "$n_cls"
+	for d in apilb0 lo eth0; do
+		check tcx.nocls "no tc filter left on $d" test -z "$(in_node tc filter show dev $d ingress)$(in_node tc filter show dev $d egress)"
+	done
+	check tcx.serves "the VIP answers" vip_answers
+	daemon_stop TERM
+	: >"$LAB_DIR/daemon.log"
+	require tcx.again "apilb run again" daemon_start -- api1 api2 api3
+	check tcx.again.log "nothing to replace or move the second time" grep -q 'nothing to replace' "$LAB_DIR/daemon.log"
+	daemon_stop TERM
+fi

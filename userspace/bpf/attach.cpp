@@ -272,20 +272,23 @@ void fillMaps(const AttachConfig& cfg, const std::string& pinDir) {
   if (auto ec = dp.publishTable(0)) sysFail(ec, "publish Maglev table");
 }
 
-// The clsact qdisc tcAttach may create is journaled before it exists: a kill right after the
-// creation finds it in the journal, and detach removes it once it holds no filter.
+// The clsact qdisc tcAttach may create (no tcx) is journaled before it exists: a kill right
+// after the creation finds it in the journal, and detach removes it once it holds no filter.
 void attachTc(uint32_t ifindex, TcDir dir, int progFd, const char* prog, bool* created,
               Journal& journal, UndoStack& undo, std::ostream& log) {
+  const bool tcx = tcxEnabled();
   bool had = false;
-  if (auto ec = hasClsact(ifindex, &had)) sysFail(ec, "list the qdiscs of " + ifName(ifindex));
-  if (!had) journal.intend("clsact " + ifName(ifindex));
-  journal.intend("tc " + ifName(ifindex) + (dir == TcDir::kIngress ? " ingress" : " egress"));
+  if (!tcx) {
+    if (auto ec = hasClsact(ifindex, &had)) sysFail(ec, "list the qdiscs of " + ifName(ifindex));
+    if (!had) journal.intend("clsact " + ifName(ifindex));
+  }
+  const char* where = dir == TcDir::kIngress ? "ingress" : "egress";
+  journal.intend("tc " + ifName(ifindex) + " " + where);
   if (auto ec = tcAttach(ifindex, dir, progFd, created))
-    sysFail(ec, std::string("attach ") + prog + " to tc " +
-                    (dir == TcDir::kIngress ? "ingress" : "egress") + " of " + ifName(ifindex));
+    sysFail(ec, std::string("attach ") + prog + " to tc " + where + " of " + ifName(ifindex));
   undo.push([ifindex, dir, c = *created] { (void)tcDetach(ifindex, dir, c); });
-  log << "attached " << prog << " to tc " << (dir == TcDir::kIngress ? "ingress" : "egress")
-      << " of " << ifName(ifindex) << "\n";
+  log << "attached " << prog << " to tc " << where << " of " << ifName(ifindex)
+      << (tcx ? " (tcx, first in the chain)" : "") << "\n";
 }
 
 lb_iface_rec attachTcIngress(const LbProgram& prog, uint32_t ifindex, Journal& journal,

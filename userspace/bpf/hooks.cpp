@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// tc and XDP attachment through libbpf's netlink-based APIs (not bpf_link): the attachment
-// outlives the `apilb attach` process, and `apilb detach` finds it again by handle/priority
-// (tc) or by program name (XDP).
+// tc and XDP attachment without bpf_link: the attachment outlives the `apilb attach` process,
+// and `apilb detach` finds it again by handle/priority (a cls_bpf filter, through libbpf's
+// netlink-based bpf_tc_*) or by program name (tcx, through BPF_PROG_ATTACH; XDP).
 #include "bpf/hooks.h"
 
 #include <bpf/bpf.h>
@@ -9,9 +9,14 @@
 #include <linux/if_link.h>
 #include <linux/pkt_sched.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "bpf/errno_code.h"
+#include "bpf/loader.h"
 #include "bpf/netlink.h"
 #include "bpf/unique_fd.h"
 
@@ -27,9 +32,96 @@ uint32_t clsactParent(TcDir dir) {
   return TC_H_MAKE(TC_H_CLSACT, dir == TcDir::kIngress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
 }
 
+// tcx (Linux 6.6) in the uapi: newer than the 6.1 headers this builds against.
+constexpr int kTcxIngress = 46;         // BPF_TCX_INGRESS
+constexpr int kTcxEgress = 47;          // BPF_TCX_EGRESS
+constexpr uint32_t kFBefore = 1U << 3;  // BPF_F_BEFORE: with no relative program, first
+constexpr uint32_t kLoopbackIfindex = 1;
+
+bpf_attach_type tcxType(TcDir dir) {
+  return static_cast<bpf_attach_type>(dir == TcDir::kIngress ? kTcxIngress : kTcxEgress);
+}
+
+// Ids of the programs in ifindex's tcx chain for dir, in run order (none without tcx).
+std::vector<uint32_t> tcxProgIds(uint32_t ifindex, TcDir dir) {
+  std::vector<uint32_t> ids(64);
+  uint32_t n = static_cast<uint32_t>(ids.size());
+  int rc = bpf_prog_query(static_cast<int>(ifindex), tcxType(dir), 0, nullptr, ids.data(), &n);
+  if (rc < 0 && rc != -ENOSPC) return {};
+  ids.resize(std::min<size_t>(n, ids.size()));
+  return ids;
+}
+
+bool isApilbTcProg(const std::string& name) { return name == kProgFwd || name == kProgRevTc; }
+
+// Our cls_bpf filter's program id (0 if none).
+uint32_t clsProgId(uint32_t ifindex, TcDir dir) {
+  // Ask netlink first: bpf_tc_query on a device without clsact makes libbpf print a kernel
+  // error ("Parent Qdisc doesn't exists") for what is a normal answer here.
+  int n = 0;
+  if (countTcFilters(ifindex, clsactParent(dir), &n) || n == 0) return 0;
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  if (bpf_tc_query(&hook, &opts) < 0) return 0;
+  return opts.prog_id;
+}
+
 }  // namespace
 
+bool tcxEnabled() {
+  static const bool enabled = [] {
+    const char* env = std::getenv("APILB_TCX");
+    if (env && std::strcmp(env, "0") == 0) return false;
+    uint32_t n = 0;  // lo is ifindex 1 in every network namespace
+    return bpf_prog_query(kLoopbackIfindex, tcxType(TcDir::kIngress), 0, nullptr, nullptr, &n) == 0;
+  }();
+  return enabled;
+}
+
+uint32_t tcxProgId(uint32_t ifindex, TcDir dir) {
+  for (uint32_t id : tcxProgIds(ifindex, dir))
+    if (isApilbTcProg(progName(id))) return id;
+  return 0;
+}
+
+TcProg tcProg(uint32_t ifindex, TcDir dir) {
+  if (uint32_t id = clsProgId(ifindex, dir)) return {id, false};
+  if (uint32_t id = tcxProgId(ifindex, dir)) return {id, true};
+  return {};
+}
+
+const char* tcHookName(const TcProg& p) { return p.tcx ? "tcx" : "tc"; }
+
+std::vector<std::string> tcxProgNames(uint32_t ifindex, TcDir dir) {
+  std::vector<std::string> names;
+  for (uint32_t id : tcxProgIds(ifindex, dir)) names.push_back(progName(id));
+  return names;
+}
+
+std::error_code tcxAttach(uint32_t ifindex, TcDir dir, int progFd) {
+  LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = kFBefore);
+  int rc = bpf_prog_attach_opts(progFd, static_cast<int>(ifindex), tcxType(dir), &opts);
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
+}
+
+std::error_code tcxDetach(uint32_t ifindex, TcDir dir, uint32_t progId) {
+  UniqueFd fd(bpf_prog_get_fd_by_id(progId));
+  if (!fd.valid()) return errnoCode();
+  int rc = bpf_prog_detach2(fd.get(), static_cast<int>(ifindex), tcxType(dir));
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
+}
+
+std::error_code clsDetach(uint32_t ifindex, TcDir dir) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  int rc = bpf_tc_detach(&hook, &opts);
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
+}
+
 std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created) {
+  *created = false;
+  if (tcProg(ifindex, dir).id) return std::make_error_code(std::errc::file_exists);
+  if (tcxEnabled()) return tcxAttach(ifindex, dir, progFd);
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
   int rc = bpf_tc_hook_create(&hook);
   if (rc < 0 && rc != -EEXIST) return errnoCodeOf(rc);
@@ -47,26 +139,18 @@ std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created)
   return {};
 }
 
-uint32_t tcProgId(uint32_t ifindex, TcDir dir) {
-  // Ask netlink first: bpf_tc_query on a device without clsact makes libbpf print a kernel
-  // error ("Parent Qdisc doesn't exists") for what is a normal answer here.
-  int n = 0;
-  if (countTcFilters(ifindex, clsactParent(dir), &n) || n == 0) return 0;
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  if (bpf_tc_query(&hook, &opts) < 0) return 0;
-  return opts.prog_id;
-}
+uint32_t tcProgId(uint32_t ifindex, TcDir dir) { return tcProg(ifindex, dir).id; }
 
 std::error_code tcDetach(uint32_t ifindex, TcDir dir, bool removeQdiscIfEmpty) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  // Our filter may already be gone (removed by hand); the qdisc we created is still cleaned up.
+  // Our program may already be gone (removed by hand); the qdisc we created is still cleaned up.
+  // Both kinds go: an upgrade killed while moving a hook to tcx leaves both.
+  uint32_t cls = clsProgId(ifindex, dir), tcx = tcxProgId(ifindex, dir);
   std::error_code ours;
-  if (tcProgId(ifindex, dir) == 0)
-    ours = std::make_error_code(std::errc::no_such_file_or_directory);
-  else if (int rc = bpf_tc_detach(&hook, &opts); rc < 0)
-    return errnoCodeOf(rc);
+  if (!cls && !tcx) ours = std::make_error_code(std::errc::no_such_file_or_directory);
+  if (cls)
+    if (auto ec = clsDetach(ifindex, dir)) return ec;
+  for (int left = 8; tcx && left > 0; --left, tcx = tcxProgId(ifindex, dir))
+    if (auto ec = tcxDetach(ifindex, dir, tcx)) return ec;
   if (!removeQdiscIfEmpty) return ours;
   std::error_code ec = clsactRemoveIfEmpty(ifindex);
   return ec ? ec : ours;
@@ -134,8 +218,15 @@ std::error_code xdpDetach(uint32_t ifindex, const std::string& expectName) {
 }
 
 std::error_code tcReplace(uint32_t ifindex, TcDir dir, int progFd) {
-  if (tcProgId(ifindex, dir) == 0)
-    return std::make_error_code(std::errc::no_such_file_or_directory);
+  TcProg p = tcProg(ifindex, dir);
+  if (p.id == 0) return std::make_error_code(std::errc::no_such_file_or_directory);
+  if (p.tcx) {
+    UniqueFd old(bpf_prog_get_fd_by_id(p.id));
+    if (!old.valid()) return errnoCode();
+    LIBBPF_OPTS(bpf_prog_attach_opts, o, .flags = BPF_F_REPLACE, .replace_prog_fd = old.get());
+    int rc = bpf_prog_attach_opts(progFd, static_cast<int>(ifindex), tcxType(dir), &o);
+    return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
+  }
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progFd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
               .priority = kTcPriority);

@@ -33,6 +33,7 @@ struct Hook {
   int newFd = -1;         // this build's program (owned by the LbProgram)
   uint32_t oldId = 0;     // attached now (0: hook empty)
   UniqueFd oldFd;         // held while swapping, to put it back
+  bool toTcx = false;     // a classic tc filter on a kernel with tcx: moves to tcx
 };
 
 std::vector<Hook> hooksOf(const lb_attach_rec& rec, const LbProgram& p) {
@@ -94,6 +95,34 @@ uint32_t idOf(int fd) {
   return progInfo(fd, &info) ? info.id : 0;
 }
 
+// Puts this build's program on h. A hook moving to tcx gets it first in the tcx chain, next to
+// the old classic filter, which goes once every hook is done (dropOldFilters): until then both
+// run, and the old one sees packets the new one has translated, which match no flow.
+std::error_code install(const Hook& h) {
+  if (!h.toTcx) return swap(h, h.oldFd.get(), h.newFd);
+  // A move that crashed halfway left a tcx program of ours next to the filter: it goes first
+  // (the filter still serves), so that the chain holds one apilb program.
+  for (int left = 8; left > 0; --left) {
+    uint32_t stale = tcxProgId(h.ifindex, h.dir);
+    if (!stale) break;
+    if (auto ec = tcxDetach(h.ifindex, h.dir, stale)) return ec;
+  }
+  return tcxAttach(h.ifindex, h.dir, h.newFd);
+}
+
+// Undoes install(h): best effort, like attach's undo.
+void uninstall(const Hook& h) {
+  (void)(h.toTcx ? tcxDetach(h.ifindex, h.dir, idOf(h.newFd)) : swap(h, h.newFd, h.oldFd.get()));
+}
+
+void dropOldFilters(const std::vector<Hook*>& installed, std::ostream& log) {
+  for (const Hook* h : installed)
+    if (h->toTcx)
+      if (auto ec = clsDetach(h->ifindex, h->dir))
+        log << "warning: " << h->where << ": the old tc filter stays next to tcx (" << ec.message()
+            << "); harmless, `apilb detach` removes both\n";
+}
+
 // Finds what is attached at each hook. A hook that is empty or holds a program that is not
 // apilb's is left alone, with a warning.
 void findAttached(std::vector<Hook>* hooks, std::ostream& log) {
@@ -101,6 +130,7 @@ void findAttached(std::vector<Hook>* hooks, std::ostream& log) {
     h.oldId = attachedId(h);
     std::string name = h.oldId ? progName(h.oldId) : "";
     if (h.oldId && name == h.prog) h.oldFd.reset(bpf_prog_get_fd_by_id(h.oldId));
+    h.toTcx = h.oldFd.valid() && !h.xdp && tcxEnabled() && !tcProg(h.ifindex, h.dir).tcx;
     if (h.oldFd.valid()) continue;
     log << "warning: " << h.where << ": "
         << (h.oldId ? "holds " + name + ", not " + h.prog : std::string("no program"))
@@ -151,16 +181,17 @@ bool adoptPrograms(const std::string& pinDir, std::ostream& log) {
   findAttached(&hooks, log);
   std::vector<Hook*> swapped;
   for (Hook& h : hooks) {
-    if (!h.oldId || current(h)) continue;
-    if (auto ec = swap(h, h.oldFd.get(), h.newFd)) {
-      for (auto it = swapped.rbegin(); it != swapped.rend(); ++it)
-        (void)swap(**it, (*it)->newFd, (*it)->oldFd.get());  // best effort, like attach's undo
+    if (!h.oldId || (current(h) && !h.toTcx)) continue;
+    if (auto ec = install(h)) {
+      for (auto it = swapped.rbegin(); it != swapped.rend(); ++it) uninstall(**it);
       throw std::system_error(ec, std::string("replace ") + h.prog + " on " + h.where);
     }
     swapped.push_back(&h);
-    log << "replaced " << h.prog << " on " << h.where << " (program id " << h.oldId << " -> "
-        << idOf(h.newFd) << ")\n";
+    log << (h.toTcx ? "moved " : "replaced ") << h.prog << " on " << h.where
+        << (h.toTcx ? " from a tc filter to tcx, first in the chain" : "") << " (program id "
+        << h.oldId << " -> " << idOf(h.newFd) << ")\n";
   }
+  dropOldFilters(swapped, log);
   if (swapped.empty()) {
     log << "the attached programs are this build's (map ABI " << abi << "): nothing to replace\n";
     return false;

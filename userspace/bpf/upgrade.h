@@ -10,7 +10,12 @@
 //     tag (hash of its instructions) differs from this build's is swapped for this build's in
 //     one atomic kernel operation per hook (bpf/hooks.h tcReplace/xdpReplace). Old and new
 //     programs share the maps, so a node between two swaps (or after a crash between them)
-//     forwards correctly; the next adoption swaps the rest.
+//     forwards correctly; the next adoption swaps the rest;
+//   - a classic tc filter (attached by an apilb before tcx support, or with APILB_TCX=0) on a
+//     kernel with tcx moves to tcx, tag or not: this build's program goes first in the tcx
+//     chain, then, once every hook is done, the old filter is removed. Between the two both run
+//     (the old one after the new one, on packets that match no flow any more: no change); a
+//     crash there leaves both, which the next adoption or detach cleans up.
 // Not thread-safe; the caller holds the pin dir's writer lock (bpf/pin_lock.h).
 #pragma once
 

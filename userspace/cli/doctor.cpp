@@ -23,6 +23,8 @@
 #include "bpf/attach.h"
 #include "bpf/datapath.h"
 #include "bpf/device.h"
+#include "bpf/hooks.h"
+#include "bpf/loader.h"
 #include "bpf/netlink.h"
 #include "bpf/sock_attach.h"
 #include "bpf/sysctl.h"
@@ -79,6 +81,33 @@ bool loopbackPair(UniqueFd* listener, UniqueFd* client, UniqueFd* server, lb_flo
   key->proto = IPPROTO_TCP;
   key->family = LB_AF_INET;
   return true;
+}
+
+// apilb's program `prog` at a tc hook, and the tcx programs that run before it there: one that
+// ends the hook (TCX_PASS, as a CNI's host program does for the node's own traffic) hides every
+// packet from it. A classic filter runs after every tcx program.
+Check tcHookCheck(const std::string& name, uint32_t ifindex, TcDir dir, const char* prog,
+                  const std::string& what) {
+  const std::string where =
+      std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") + " of " + ifName(ifindex);
+  TcProg p = tcProg(ifindex, dir);
+  if (!p.id)
+    return fail(name, std::string(prog) + " is not attached at " + where,
+                "apilb detach, then apilb attach (or restart apilb run)");
+  std::string before;
+  for (const auto& n : tcxProgNames(ifindex, dir)) {
+    if (p.tcx && n == prog) break;
+    before += (before.empty() ? "" : ", ") + n;
+  }
+  if (!before.empty())
+    return warn(name,
+                "tcx program(s) " + before + " run before " + prog + " at " + where +
+                    ": one that passes a packet (TCX_PASS) ends the hook, and " + prog +
+                    " never sees it",
+                p.tcx ? "detach the other program(s) and attach them after apilb's"
+                      : "apilb detach, then apilb attach: on this kernel apilb attaches with tcx, "
+                        "first in the chain");
+  return ok(name, what + (p.tcx ? " (tcx, first in the chain)" : " (tc filter)"));
 }
 
 Check checkSockDestroy() {
@@ -297,6 +326,10 @@ std::vector<Check> checkDatapath(const DoctorInput& in) {
   (void)readSysctl(ipv4ConfName("all", "rp_filter"), &all);
   std::string vipDev(rec.vip_dev, strnlen(rec.vip_dev, sizeof(rec.vip_dev)));
   int vipMtu = std::max(ifMtu(vipDev), 0);
+  out.push_back(tcHookCheck("attach " + vipDev, rec.vip_dev_ifindex, TcDir::kEgress, kProgFwd,
+                            "forward DNAT"));
+  out.push_back(tcHookCheck("attach lo", rec.lo_ifindex, TcDir::kIngress, kProgRevTc,
+                            "hairpin reverse NAT"));
   for (uint32_t i = 0; i < rec.n_ifaces && i < LB_MAX_IFACES; i++) {
     std::string dev = ifName(rec.ifaces[i].ifindex);
     uint8_t mode = rec.ifaces[i].mode;
@@ -308,6 +341,9 @@ std::vector<Check> checkDatapath(const DoctorInput& in) {
                          "native XDP on a veth: the device switches to NAPI mode, with a page-pool copy, "
                          "for all of its traffic",
                          "use --ingress tc on this NIC (docs/operations.md)"));
+    else if (mode == LB_MODE_TC)
+      out.push_back(tcHookCheck("attach " + dev, rec.ifaces[i].ifindex, TcDir::kIngress,
+                                kProgRevTc, "reverse NAT in TC"));
     else
       out.push_back(ok("attach " + dev, std::string("reverse NAT in ") + modeName(mode)));
     int own = 0;

@@ -66,14 +66,25 @@ json sysctlJson(const std::string& dev, const char* key, int8_t old) {
   return {{"name", name}, {"old", old}, {"now", now}};
 }
 
+// How status names a hook kind in text.
+std::string hookText(const std::string& hook) { return hook == "tc" ? "tc filter" : hook; }
+
+// The kind of tc hook apilb's program sits at: "tcx", "tc" (a cls_bpf filter), or "missing".
+std::string tcHookJson(uint32_t ifindex, TcDir dir) {
+  TcProg p = tcProg(ifindex, dir);
+  return p.id ? tcHookName(p) : "missing";
+}
+
 json ifacesJson(const lb_attach_rec& rec, json* sysctls) {
   json arr = json::array();
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
     const auto& ir = rec.ifaces[i];
     std::string name = ifName(ir.ifindex);
-    arr.push_back({{"name", name.empty() ? "(gone)" : name},
-                   {"ifindex", ir.ifindex},
-                   {"mode", modeName(ir.mode)}});
+    json j = {{"name", name.empty() ? "(gone)" : name},
+              {"ifindex", ir.ifindex},
+              {"mode", modeName(ir.mode)}};
+    if (ir.mode == LB_MODE_TC) j["hook"] = tcHookJson(ir.ifindex, TcDir::kIngress);
+    arr.push_back(j);
     if (ir.old_rp_filter >= 0) sysctls->push_back(sysctlJson(name, "rp_filter", ir.old_rp_filter));
   }
   if (rec.old_lo_rp_filter >= 0)
@@ -191,10 +202,14 @@ json statusJson(const GlobalOptions& g, const std::string& stateDir) {
         {"peer", rec.vip_peer_ifindex ? ifName(rec.vip_peer_ifindex) : ""},
         {"present", ifName(rec.vip_dev_ifindex) == dev},
         {"mtu", mtu.vip},
-        {"lowest_iface_mtu", mtu.nic}}},
+        {"lowest_iface_mtu", mtu.nic},
+        {"hook", tcHookJson(rec.vip_dev_ifindex, TcDir::kEgress)}}},
       {"node_ip", nodeIp},
       {"interfaces", ifacesJson(rec, &sysctls)},
-      {"hairpin", {{"device", "lo"}, {"attached", tcProgId(rec.lo_ifindex, TcDir::kIngress) != 0}}},
+      {"hairpin",
+       {{"device", "lo"},
+        {"attached", tcProgId(rec.lo_ifindex, TcDir::kIngress) != 0},
+        {"hook", tcHookJson(rec.lo_ifindex, TcDir::kIngress)}}},
       {"table_size", vip.vip.table_size},
       {"attached_at", isoTime(rec.attached_ns)},
       {"sysctls", sysctls},
@@ -294,7 +309,7 @@ void printStatusText(const json& j) {
                     ? ""
                     : ", veth peer " + d["peer"].get<std::string>())
             << (d["present"].get<bool>() ? "" : ", MISSING") << ", mtu " << d["mtu"].get<int>()
-            << ")\n";
+            << ", lb_fwd: " << hookText(d["hook"].get<std::string>()) << " egress)\n";
   if (int vip = d["mtu"].get<int>(), nic = d["lowest_iface_mtu"].get<int>(); nic > 0 && vip > nic)
     std::cout << "warning:      " << d["name"].get<std::string>() << " MTU " << vip
               << " is above the smallest attached interface's (" << nic
@@ -306,12 +321,17 @@ void printStatusText(const json& j) {
             << "\n";
   for (const auto& i : j["interfaces"]) {
     std::cout << "interface:    " << i["name"].get<std::string>() << " ("
-              << i["mode"].get<std::string>() << ")\n";
+              << i["mode"].get<std::string>()
+              << (i.contains("hook") ? ", " + hookText(i["hook"].get<std::string>()) : "")
+              << ")\n";
     if (i["mode"].get<std::string>() == modeName(LB_MODE_XDP_GENERIC))
       std::cout << genericXdpWarning(i["name"].get<std::string>()) << "\n";
   }
-  std::cout << "hairpin:      lo tc ingress "
-            << (j["hairpin"]["attached"].get<bool>() ? "attached" : "NOT attached") << "\n";
+  std::cout << "hairpin:      lo "
+            << (j["hairpin"]["attached"].get<bool>()
+                    ? hookText(j["hairpin"]["hook"].get<std::string>()) + " ingress, attached"
+                    : "tc ingress NOT attached")
+            << "\n";
   std::cout << "table size:   " << j["table_size"].get<uint32_t>() << "\n";
   std::cout << "attached at:  " << j["attached_at"].get<std::string>() << "\n";
   for (const auto& s : j["sysctls"])
