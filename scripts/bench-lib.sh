@@ -471,7 +471,7 @@ for line in open(os.path.join(d, "results.tsv")):
     data.setdefault(tgt, {}).setdefault(metric, []).append(float(val))
     byround.setdefault((tgt, metric), {})[rnd] = float(val)
 canon = ["direct", "direct-xdp", "haproxy", "nginx", "iptables", "apilb", "apilb-tc", "apilb-1", "apilb-tc-1",
-         "apilb-sock", "apilb-sock-1"]
+         "apilb-tc-cls-1", "apilb-sock", "apilb-sock-1"]
 order = [t for t in canon if t in order]
 
 def med(t, m):
@@ -517,6 +517,7 @@ names = {"direct": "direct (1 backend)",
          "apilb-tc": "apilb (packet, --ingress tc)",
          "apilb-1": "apilb, 1 backend (as direct)",
          "apilb-tc-1": "apilb --ingress tc, 1 backend (as direct)",
+         "apilb-tc-cls-1": "apilb --ingress tc with classic tc filters (APILB_TCX=0), 1 backend",
          "apilb-sock": "apilb (socket mode)",
          "apilb-sock-1": "apilb socket mode, 1 backend (as direct)"}
 rows = []
@@ -591,6 +592,16 @@ if "apilb-sock" in order:
         if p in order:
             for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
                 report("apilb-sock %s vs %s" % (k, p), ratio("apilb-sock", p, m), why)
+# What tcx saves over classic tc filters (cls_bpf under clsact) for the same TC datapath: where the
+# kernel has tcx, apilb-tc-1 uses it and apilb-tc-cls-1 is the same with APILB_TCX=0.
+if "apilb-tc-cls-1" in order:
+    why = "reported: the same TC datapath in tcx and as classic tc filters"
+    for m, k in (("ka_rps", "keep-alive"), ("nc_rps", "new-conn")):
+        report("apilb-tc-1 %s vs apilb-tc-cls-1" % k, ratio("apilb-tc-1", "apilb-tc-cls-1", m), why)
+    report("apilb-tc-1 CPU per new conn vs apilb-tc-cls-1",
+           ratio("apilb-tc-1", "apilb-tc-cls-1", "nc_cgcpu_us"), why)
+    report("apilb-tc-cls-1 CPU per new conn vs direct",
+           ratio("apilb-tc-cls-1", "direct", "nc_cgcpu_us"), why)
 # What the NIC's XDP receive path costs by itself (issue 13: veth artefact or apilb?): direct with
 # a pass-through XDP program against direct, and apilb-1 (XDP ingress) against that.
 if "direct-xdp" in order:
@@ -677,6 +688,9 @@ md.append("""- Lab: `scripts/lab-up.sh apilbb-<pid>` (namespaces `-node`, `-api1
   --probe-type tcp --cleanup-on-exit` (attaches, probes, pins the backends' next hops) started
   before each run and stopped (SIGTERM: detach) after it; `BENCH_APILB_RUN=0` uses `apilb attach`
   / `detach` instead (no daemon, no pinned next hop). Socket mode: `apilb attach --mode socket`.
+  The `-1` targets balance to api1 alone, as direct. `--ingress tc` puts the tc programs in the
+  tcx chain where the kernel has tcx (6.6+); **apilb-tc-cls-1** is apilb-tc-1 with `APILB_TCX=0`,
+  classic cls_bpf filters under clsact, to show what tcx saves.
 - Before every single wrk/curl run: `ss -K state time-wait` in every lab namespace and
   `conntrack -F` in the node namespace, so leftover TIME_WAIT sockets and conntrack entries of
   the previous run cannot collide with new flows.
@@ -723,13 +737,13 @@ if mem:
               "with 3 backends)\n")
     md.append("```\n" + mem + "\n```\n")
 for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
-    for t in ("direct", "direct-xdp", "apilb-1", "apilb-tc-1", "apilb-sock-1", "apilb"):
+    for t in ("direct", "direct-xdp", "apilb-1", "apilb-tc-1", "apilb-tc-cls-1", "apilb-sock-1", "apilb"):
         prof = read("profile-%s-%s.txt" % (t, k))
         if prof:
             md.append("## Profile: %s run through %s (`sudo scripts/bench.sh --profile`: "
                       "`perf record -a -e cpu-clock` for 4 s of a 6 s wrk run)\n" % (kind, t))
             md.append("```\n" + prof + "\n```\n")
-for t in ("direct-xdp", "apilb-1", "apilb-tc-1", "apilb-sock-1", "apilb"):
+for t in ("direct-xdp", "apilb-1", "apilb-tc-1", "apilb-tc-cls-1", "apilb-sock-1", "apilb"):
     for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
         diff = read("profile-diff-%s-%s.txt" % (t, k))
         if diff:

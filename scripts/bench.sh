@@ -5,7 +5,8 @@
 # one after another in interleaved rounds: a direct connection to one backend (the limit), the same
 # with a pass-through XDP program on the node's NIC (direct-xdp: what the NIC's XDP path costs
 # alone), haproxy (tcp mode, as kubeadm's HA guide), nginx stream (as kubespray's localhost
-# proxy), iptables DNAT (as kube-proxy), apilb packet mode and apilb socket mode (cgroup connect()
+# proxy), iptables DNAT (as kube-proxy), apilb packet mode (XDP or TC ingress; apilb-tc-cls-1:
+# TC as classic tc filters instead of tcx) and apilb socket mode (cgroup connect()
 # hooks on the benchmark's own cgroup, where wrk runs: apilb-sock with 3 backends, apilb-sock-1
 # with api1 only). Per target: keep-alive and new-connection req/s, latency
 # p50/p99, single-stream bulk throughput, whole-machine CPU per request. Then the BPF per-packet
@@ -34,7 +35,7 @@ BENCH_DUR=5
 BENCH_BULK_DUR=3
 BENCH_THREADS=1
 BENCH_CONNS=8
-ALL_TARGETS=direct,direct-xdp,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-sock,apilb-sock-1
+ALL_TARGETS=direct,direct-xdp,haproxy,nginx,iptables,apilb,apilb-tc,apilb-1,apilb-tc-1,apilb-tc-cls-1,apilb-sock,apilb-sock-1
 TARGETS=$ALL_TARGETS
 OUT=""
 DO_DEPS=1
@@ -153,6 +154,7 @@ target_up() {
 	apilb-tc) bench_apilb_up --ingress tc || return 1 ;;
 	apilb-1) BENCH_APILB_ONE=1 bench_apilb_up --ingress xdp || return 1 ;;
 	apilb-tc-1) BENCH_APILB_ONE=1 bench_apilb_up --ingress tc || return 1 ;;
+	apilb-tc-cls-1) APILB_TCX=0 BENCH_APILB_ONE=1 bench_apilb_up --ingress tc || return 1 ;;
 	apilb-sock) bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;
 	apilb-sock-1) BENCH_APILB_ONE=1 bench_apilb_up --mode socket --cgroup "$BENCH_CG" || return 1 ;;
 	esac
@@ -215,7 +217,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCH_PERF_PERIOD_US=${BENCH_PERF_PERIOD_US:-100}
 if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
 	prof_targets=()
-	for t in direct direct-xdp apilb-1 apilb-tc-1 apilb-sock-1 apilb; do
+	for t in direct direct-xdp apilb-1 apilb-tc-1 apilb-tc-cls-1 apilb-sock-1 apilb; do
 		[[ " ${active[*]} " == *" $t "* ]] && prof_targets+=("$t")
 	done
 	for t in "${prof_targets[@]}"; do

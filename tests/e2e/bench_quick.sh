@@ -26,7 +26,7 @@ check run.png "bench.png written" test -s "$out_dir/bench.png"
 
 # The results table: "| target | ka req/s med (min–max) | × | nc req/s med (min–max) | ... | errors |".
 rows=$(awk -F' [|] ' '/^[|] target [|]/ {t = 1; next} t && /^[|]---/ {next} t && !/^[|]/ {exit} t' "$md")
-expect_eq table.rows "rows of the results table (one per target)" "$(grep -c . <<<"$rows")" 11
+expect_eq table.rows "rows of the results table (one per target)" "$(grep -c . <<<"$rows")" 12
 while IFS= read -r row; do
 	name=$(awk -F' [|] ' '{sub(/^[|] /, "", $1); print $1}' <<<"$row")
 	ka=$(awk -F' [|] ' '{split($2, a, " "); print int(a[1])}' <<<"$row")
@@ -41,6 +41,9 @@ check xdp.attached "xdp_pass was on the node's eth0 during direct-xdp" \
 	grep -qE '^- direct-xdp: prog/xdp id [0-9]+ name xdp_pass on eth0' "$md"
 for m in "keep-alive vs direct-xdp" "new-conn vs direct-xdp" "CPU per new conn vs direct-xdp"; do
 	check "share.$m" "apilb-1 $m is computed" grep -qE "^[|] apilb-1 $m [|] [0-9.]+× [|]" "$md"
+done
+for m in "keep-alive vs apilb-tc-cls-1" "new-conn vs apilb-tc-cls-1" "CPU per new conn vs apilb-tc-cls-1"; do
+	check "tcx.$m" "apilb-tc-1 $m is computed" grep -qE "^[|] apilb-tc-1 $m [|] [0-9.]+× [|]" "$md"
 done
 check status.proof "apilb status shows forwarded packets" grep -qE '^  fwd_new +[1-9]' "$md"
 check status.health "apilb status reads the health of the run it was started by" \
