@@ -209,39 +209,16 @@ nothing_left auto.veth
 # 4c. The NIC's tc ingress is shared. Classic filters (APILB_TCX=0; a kernel without tcx):
 # someone else's filter at a later priority (a CNI's, a policer) still sees every packet while
 # lb_rev_tc is attached, the replies already translated, and keeps its filter and the clsact qdisc
-# after detach. Its program counts IPv4 TCP packets by the last byte of their source address; it
-# returns 0, which is TC_ACT_OK and, in a tcx chain, TCX_PASS.
-cat >"$WORK/count.c" <<'C'
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <bpf/bpf_helpers.h>
-struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 256); __type(key, __u32);
-	 __type(value, __u64); } by_src SEC(".maps");
-SEC("tc") int other_tc(struct __sk_buff *skb)
-{
-	void *d = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	struct iphdr *ip = d + sizeof(struct ethhdr);
-	__u32 k;
-	__u64 *n;
-
-	if ((void *)(ip + 1) > end || skb->protocol != __constant_htons(ETH_P_IP) || ip->protocol != 6)
-		return 0;
-	k = ip->saddr >> 24;
-	n = bpf_map_lookup_elem(&by_src, &k);
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	return 0;
-}
-char L[] SEC("license") = "GPL";
-C
-clang -O2 -g -target bpf -idirafter /usr/include/"$(uname -m)"-linux-gnu -c "$WORK/count.c" -o "$WORK/count.o" &&
+# after detach. Its program (tests/e2e/their_tc.bpf.c) counts IPv4 TCP packets by the last byte of
+# their source address; it returns 0, which is TC_ACT_OK and, in a tcx chain, TCX_PASS.
+clang -O2 -g -target bpf -idirafter /usr/include/"$(uname -m)"-linux-gnu \
+	-c "$(dirname "$0")/../e2e/their_tc.bpf.c" -o "$WORK/count.o" &&
 	in_node tc qdisc add dev eth0 clsact && in_node tc filter add dev eth0 ingress pref 5 bpf da obj "$WORK/count.o" sec tc
-check shared "their filter attached" contains "$(in_node tc filter show dev eth0 ingress)" "other_tc"
+check shared "their filter attached" contains "$(in_node tc filter show dev eth0 ingress)" "their_tc"
 # from_src BYTE: packets their filter counted from source addresses ending in BYTE.
 from_src() {
 	local prog map
-	prog=$(in_node tc filter show dev eth0 ingress | grep -o 'id [0-9]* name other_tc' | cut -d' ' -f2)
+	prog=$(in_node tc filter show dev eth0 ingress | grep -o 'id [0-9]* name their_tc' | cut -d' ' -f2)
 	map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
 	bpftool map lookup id "$map" key "$1" 0 0 0 -j | jq '.formatted.value'
 }
@@ -256,7 +233,7 @@ after=$(from_src 43)
 check shared "their later filter saw the translated replies (from .43, the VIP: $before -> $after)" \
 	test "$after" -gt "$before"
 lb detach >/dev/null
-check shared "their filter survives detach" contains "$(in_node tc filter show dev eth0 ingress)" "other_tc"
+check shared "their filter survives detach" contains "$(in_node tc filter show dev eth0 ingress)" "their_tc"
 check shared "and so does the clsact qdisc" contains "$(in_node tc qdisc show dev eth0)" "clsact"
 in_node tc qdisc del dev eth0 clsact
 nothing_left shared
@@ -284,17 +261,17 @@ int main(int argc, char **argv)
 }
 C
 	gcc -O2 -o "$WORK/tcx_tail" "$WORK/tcx_tail.c" -lbpf && in_node "$WORK/tcx_tail" "$WORK/count.o" eth0
-	check tcx "their tcx program attached" contains "$(tcx_list eth0 ingress)" " other_tc"
+	check tcx "their tcx program attached" contains "$(tcx_list eth0 ingress)" " their_tc"
 	from_tcx() {
 		local prog map
-		prog=$(tcx_list eth0 ingress | awk '$2 == "other_tc" {print $1}')
+		prog=$(tcx_list eth0 ingress | awk '$2 == "their_tc" {print $1}')
 		map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
 		bpftool map lookup id "$map" key "$1" 0 0 0 -j | jq '.formatted.value'
 	}
 	out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc 2>&1)
 	check tcx "attach exits 0" test $? -eq 0
 	check tcx "says tcx, first" contains "$out" "attached lb_rev_tc to tc ingress of eth0 (tcx, first in the chain)"
-	check tcx "lb_rev_tc runs before theirs" test "$(tcx_list eth0 ingress | awk '{print $2}' | tr '\n' ' ')" = "lb_rev_tc other_tc "
+	check tcx "lb_rev_tc runs before theirs" test "$(tcx_list eth0 ingress | awk '{print $2}' | tr '\n' ' ')" = "lb_rev_tc their_tc "
 	before=$(from_tcx 43)
 	ok_all=1
 	for _ in 1 2 3; do [ "$(get)" = api1 ] || ok_all=0; done
@@ -302,8 +279,8 @@ C
 	after=$(from_tcx 43)
 	check tcx "theirs saw the translated replies (from .43, the VIP: $before -> $after)" test "$after" -gt "$before"
 	lb detach >/dev/null
-	check tcx "their program survives detach, alone" test "$(tcx_list eth0 ingress | awk '{print $2}')" = other_tc
-	in_node python3 "$TCX" detach eth0 ingress other_tc
+	check tcx "their program survives detach, alone" test "$(tcx_list eth0 ingress | awk '{print $2}')" = their_tc
+	in_node python3 "$TCX" detach eth0 ingress their_tc
 	nothing_left tcx
 fi
 

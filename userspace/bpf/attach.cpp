@@ -424,15 +424,21 @@ VipMtu vipMtuOf(const lb_attach_rec& rec) {
   return m;
 }
 
+namespace {
+
+// The attach record pinned at pinDir (false: none, or not apilb's).
+bool readAttachRecord(const std::string& pinDir, lb_attach_rec* rec) {
+  UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
+  uint32_t key = 0;
+  return fd.valid() && bpf_map_lookup_elem(fd.get(), &key, rec) == 0 &&
+         rec->magic == LB_ATTACH_MAGIC;
+}
+
+}  // namespace
+
 std::string followNicMtu(const std::string& pinDir) {
   lb_attach_rec rec{};
-  {
-    UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
-    uint32_t key = 0;
-    if (!fd.valid() || bpf_map_lookup_elem(fd.get(), &key, &rec) != 0 ||
-        rec.magic != LB_ATTACH_MAGIC)
-      return "";
-  }
+  if (!readAttachRecord(pinDir, &rec)) return "";
   VipMtu m = vipMtuOf(rec);
   if (m.vip == 0 || m.nic == 0 || m.vip == m.nic) return "";
   std::string dev = ifName(rec.vip_dev_ifindex);
@@ -441,6 +447,29 @@ std::string followNicMtu(const std::string& pinDir) {
            errnoCodeOf(rc).message();
   return "mtu " + dev + " " + std::to_string(m.vip) + " -> " + std::to_string(m.nic) +
          " (smallest of the attached interfaces changed)";
+}
+
+std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir) {
+  lb_attach_rec rec{};
+  if (!readAttachRecord(pinDir, &rec) || (rec.flags & LB_ATTACH_F_NO_PACKET)) return {};
+  std::vector<std::pair<uint32_t, TcDir>> hooks = {{rec.vip_dev_ifindex, TcDir::kEgress},
+                                                   {rec.lo_ifindex, TcDir::kIngress}};
+  for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
+    if (rec.ifaces[i].mode == LB_MODE_TC) hooks.emplace_back(rec.ifaces[i].ifindex, TcDir::kIngress);
+  std::vector<std::string> out;
+  for (const auto& [ifindex, dir] : hooks) {
+    bool moved = false;
+    std::string before;
+    std::error_code ec = clsKeepFirst(ifindex, dir, &moved, &before);
+    std::string where = std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") +
+                        " of " + ifName(ifindex);
+    if (moved)
+      out.push_back(where + ": the filter " + before + " had been put before apilb's; apilb's " +
+                    "moved back to the front" + (ec ? " (removing its old copy: " + ec.message() + ")" : ""));
+    else if (ec)
+      out.push_back(where + ": cannot check or restore the order of the tc filters: " + ec.message());
+  }
+  return out;
 }
 
 AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDir) {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -54,16 +55,42 @@ std::vector<uint32_t> tcxProgIds(uint32_t ifindex, TcDir dir) {
 
 bool isApilbTcProg(const std::string& name) { return name == kProgFwd || name == kProgRevTc; }
 
-// Our cls_bpf filter's program id (0 if none).
-uint32_t clsProgId(uint32_t ifindex, TcDir dir) {
+// The handle of our cls_bpf filter (0 if none), and its program id in *id.
+uint32_t clsHandle(uint32_t ifindex, TcDir dir, uint32_t* id = nullptr) {
   // Ask netlink first: bpf_tc_query on a device without clsact makes libbpf print a kernel
   // error ("Parent Qdisc doesn't exists") for what is a normal answer here.
   int n = 0;
   if (countTcFilters(ifindex, clsactParent(dir), &n) || n == 0) return 0;
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  if (bpf_tc_query(&hook, &opts) < 0) return 0;
-  return opts.prog_id;
+  for (uint32_t handle : {kTcHandle, kTcHandleAlt}) {
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = kTcPriority);
+    if (bpf_tc_query(&hook, &opts) < 0) continue;
+    if (id) *id = opts.prog_id;
+    return handle;
+  }
+  return 0;
+}
+
+// Our cls_bpf filter's program id (0 if none).
+uint32_t clsProgId(uint32_t ifindex, TcDir dir) {
+  uint32_t id = 0;
+  return clsHandle(ifindex, dir, &id) ? id : 0;
+}
+
+std::error_code clsAttachAt(uint32_t ifindex, TcDir dir, uint32_t handle, int progFd,
+                            uint32_t flags) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progFd, .flags = flags, .handle = handle,
+              .priority = kTcPriority);
+  int rc = bpf_tc_attach(&hook, &opts);
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
+}
+
+std::error_code clsDetachAt(uint32_t ifindex, TcDir dir, uint32_t handle) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = kTcPriority);
+  int rc = bpf_tc_detach(&hook, &opts);
+  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
 }
 
 }  // namespace
@@ -112,10 +139,40 @@ std::error_code tcxDetach(uint32_t ifindex, TcDir dir, uint32_t progId) {
 }
 
 std::error_code clsDetach(uint32_t ifindex, TcDir dir) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  int rc = bpf_tc_detach(&hook, &opts);
-  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
+  // Both handles: a move to the front killed halfway leaves both.
+  for (int left = 2; left > 0; --left) {
+    uint32_t handle = clsHandle(ifindex, dir);
+    if (!handle) return {};
+    if (auto ec = clsDetachAt(ifindex, dir, handle)) return ec;
+  }
+  return {};
+}
+
+std::error_code clsAhead(uint32_t ifindex, TcDir dir, std::string* ahead) {
+  ahead->clear();
+  uint32_t handle = clsHandle(ifindex, dir);
+  if (!handle) return {};
+  TcFilterId first;
+  if (auto ec = firstTcFilter(ifindex, clsactParent(dir), &first)) return ec;
+  if (first.handle == 0 || (first.prio == kTcPriority && first.handle == handle)) return {};
+  char what[64];
+  std::snprintf(what, sizeof(what), "pref %u handle 0x%x %s", first.prio, first.handle,
+                first.kind.c_str());
+  *ahead = what;
+  return {};
+}
+
+std::error_code clsKeepFirst(uint32_t ifindex, TcDir dir, bool* moved, std::string* before) {
+  *moved = false;
+  if (auto ec = clsAhead(ifindex, dir, before); ec || before->empty()) return ec;
+  uint32_t id = 0, handle = clsHandle(ifindex, dir, &id);
+  if (!handle) return {};
+  UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd.valid()) return errnoCode();
+  uint32_t other = handle == kTcHandle ? kTcHandleAlt : kTcHandle;
+  if (auto ec = clsAttachAt(ifindex, dir, other, fd.get(), 0)) return ec;
+  *moved = true;
+  return clsDetachAt(ifindex, dir, handle);
 }
 
 std::error_code tcAttach(uint32_t ifindex, TcDir dir, int progFd, bool* created) {
@@ -227,11 +284,7 @@ std::error_code tcReplace(uint32_t ifindex, TcDir dir, int progFd) {
     int rc = bpf_prog_attach_opts(progFd, static_cast<int>(ifindex), tcxType(dir), &o);
     return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
   }
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point(dir));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progFd, .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
-              .priority = kTcPriority);
-  int rc = bpf_tc_attach(&hook, &opts);
-  return rc < 0 ? errnoCodeOf(rc) : std::error_code{};
+  return clsAttachAt(ifindex, dir, clsHandle(ifindex, dir), progFd, BPF_TC_F_REPLACE);
 }
 
 std::error_code xdpReplace(uint32_t ifindex, int oldFd, int progFd, bool generic) {

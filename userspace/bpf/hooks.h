@@ -21,8 +21,9 @@
 
 namespace lb {
 
-inline constexpr uint32_t kTcHandle = 0xa11b;  // our filter's handle on every hook
-inline constexpr uint32_t kTcPriority = 1;     // ... and its priority (runs before later prios)
+inline constexpr uint32_t kTcHandle = 0xa11b;     // our filter's handle on every hook,
+inline constexpr uint32_t kTcHandleAlt = 0xa11c;  // or this one once clsKeepFirst moved it
+inline constexpr uint32_t kTcPriority = 1;        // its priority (runs before later prios)
 
 enum class TcDir { kIngress, kEgress };
 
@@ -61,6 +62,20 @@ uint32_t tcxProgId(uint32_t ifindex, TcDir dir);  // the first apilb program in 
 [[nodiscard]] std::error_code tcxAttach(uint32_t ifindex, TcDir dir, int progFd);
 [[nodiscard]] std::error_code tcxDetach(uint32_t ifindex, TcDir dir, uint32_t progId);
 [[nodiscard]] std::error_code clsDetach(uint32_t ifindex, TcDir dir);
+
+// Classic filters run in priority order and, within one priority, the most recently added
+// first: a filter someone adds at priority 1 after apilb (a CNI in tc mode: Cilium without tcx)
+// runs before lb_rev_tc, and one that returns TC_ACT_OK hides every reply from it. When
+// apilb's classic filter is not the first of the hook, this attaches its program again at the
+// other of apilb's two handles, which puts it first, and then removes it at the old one (both
+// run in between: the second sees packets the first translated, which match no flow).
+// *moved says whether it did, *before what had been first ("pref 1 handle 0x1 bpf"). A tcx
+// program is left where it is (doctor warns).
+[[nodiscard]] std::error_code clsKeepFirst(uint32_t ifindex, TcDir dir, bool* moved,
+                                           std::string* before);
+// The filter that runs before apilb's classic filter ("pref 1 handle 0x1 bpf"), "" if apilb's is
+// first or is no classic filter.
+[[nodiscard]] std::error_code clsAhead(uint32_t ifindex, TcDir dir, std::string* ahead);
 
 // Program id of any XDP program on ifindex (0 if none), and its name in *name.
 uint32_t xdpProgId(uint32_t ifindex, std::string* name);

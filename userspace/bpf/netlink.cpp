@@ -228,15 +228,40 @@ std::error_code addVipRoute(const Endpoint& vip, uint32_t ifindex, const Endpoin
   return result(s, rtnl_route_add(s.sk, route, NLM_F_EXCL));
 }
 
-std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n) {
+namespace {
+
+// Runs fn on a dump of the tc filters under `parent` of ifindex (a libnl cache, in the dump's
+// order: each priority's classifier, with handle 0, then its filters in run order).
+template <typename Fn>
+std::error_code withTcFilters(uint32_t ifindex, uint32_t parent, Fn fn) {
   Sock s;
   if (auto ec = openSock(&s)) return ec;
   nl_cache* cache = nullptr;
   int rc = rtnl_cls_alloc_cache(s.sk, static_cast<int>(ifindex), parent, &cache);
   if (rc < 0) return result(s, rc);
-  *n = nl_cache_nitems(cache);
+  fn(cache);
   nl_cache_free(cache);
   return {};
+}
+
+}  // namespace
+
+std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n) {
+  return withTcFilters(ifindex, parent, [n](nl_cache* c) { *n = nl_cache_nitems(c); });
+}
+
+std::error_code firstTcFilter(uint32_t ifindex, uint32_t parent, TcFilterId* out) {
+  *out = {};
+  return withTcFilters(ifindex, parent, [out](nl_cache* c) {
+    for (nl_object* o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
+      auto* cls = reinterpret_cast<rtnl_cls*>(o);
+      uint32_t handle = rtnl_tc_get_handle(TC_CAST(cls));
+      if (handle == 0) continue;
+      const char* kind = rtnl_tc_get_kind(TC_CAST(cls));
+      *out = {rtnl_cls_get_prio(cls), handle, kind ? kind : ""};
+      return;
+    }
+  });
 }
 
 std::error_code hasClsact(uint32_t ifindex, bool* out) {

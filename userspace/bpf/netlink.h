@@ -46,6 +46,15 @@ struct VipDevice {
                                           const Endpoint& src);
 // Number of tc filters under `parent` (e.g. clsact ingress) of ifindex.
 [[nodiscard]] std::error_code countTcFilters(uint32_t ifindex, uint32_t parent, int* n);
+// The first tc filter that runs under `parent` of ifindex, in the kernel's order (priority,
+// then, within one priority, the most recently added first): its priority, handle and kind
+// ("bpf"). *handle 0: no filter.
+struct TcFilterId {
+  uint32_t prio = 0;
+  uint32_t handle = 0;
+  std::string kind;
+};
+[[nodiscard]] std::error_code firstTcFilter(uint32_t ifindex, uint32_t parent, TcFilterId* out);
 // Whether ifindex has a clsact qdisc (the parent of tc ingress/egress filters).
 [[nodiscard]] std::error_code hasClsact(uint32_t ifindex, bool* out);
 // Interface name of ifindex ("" if none).

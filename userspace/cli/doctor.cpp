@@ -99,6 +99,13 @@ Check tcHookCheck(const std::string& name, uint32_t ifindex, TcDir dir, const ch
     if (p.tcx && n == prog) break;
     before += (before.empty() ? "" : ", ") + n;
   }
+  std::string ahead;
+  if (!p.tcx && !clsAhead(ifindex, dir, &ahead) && !ahead.empty())
+    return warn(name,
+                "the tc filter " + ahead + " runs before " + prog + " at " + where +
+                    ": if it returns TC_ACT_OK, " + prog + " never sees the packet",
+                "keep apilb run running: it moves apilb's filter back to the front within a "
+                "second; or use --ingress xdp, or a kernel with tcx (6.6+)");
   if (!before.empty())
     return warn(name,
                 "tcx program(s) " + before + " run before " + prog + " at " + where +

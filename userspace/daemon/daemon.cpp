@@ -451,6 +451,7 @@ int Daemon::run() {
       reconcile();
       rec_.sweepDown();
       if (onLinkChange_ && routes_.fd() < 0) onLinkChange_();  // no notifications: poll
+      if (onSweep_) onSweep_();
       nextSweep = now + std::chrono::seconds(1);
     }
     if (dirty_ || now >= nextWrite) {

@@ -46,7 +46,8 @@ class Daemon {
   void requestStop() { stop_ = true; }
   // Where the loop reports probes and its view (nullptr: no metrics). Set before run().
   void setMetrics(DaemonMetrics* m) { metrics_ = m; }
-  // Called on the loop's 1 s sweep tick (run_command: the VIP device follows the NICs' MTU).
+  // Called on every 1 s sweep tick (run_command: apilb's classic tc filters stay first).
+  void setOnSweep(std::function<void()> f) { onSweep_ = std::move(f); }
   // Called when a route, link or address notification arrives (a NIC's MTU change is a link
   // notification), once at start, and -- only when notifications are unavailable -- on every 1 s
   // sweep instead.
@@ -87,6 +88,7 @@ class Daemon {
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> passiveProbes_;
   DaemonMetrics* metrics_ = nullptr;
   std::function<void()> onLinkChange_;
+  std::function<void()> onSweep_;
   UniqueFd sigfd_;
   std::unique_ptr<Discovery> disc_;
   RouteWatch routes_;  // route/link/address notifications: backends' next hops follow them

@@ -149,6 +149,9 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
     d.setOnLinkChange([pinDir = g.pinDir] {  // a NIC's MTU changed after attach
       if (std::string m = followNicMtu(pinDir); !m.empty()) log::info(m);
     });
+    d.setOnSweep([pinDir = g.pinDir] {  // someone put a tc filter before apilb's
+      for (const std::string& m : keepTcFiltersFirst(pinDir)) log::warn(m);
+    });
     std::string err = d.start();
     if (!err.empty()) {
       std::cerr << "apilb run: " << err << "\n";
