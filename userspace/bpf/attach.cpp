@@ -282,13 +282,13 @@ void attachTc(uint32_t ifindex, TcDir dir, int progFd, const char* prog, bool* c
     if (auto ec = hasClsact(ifindex, &had)) sysFail(ec, "list the qdiscs of " + ifName(ifindex));
     if (!had) journal.intend("clsact " + ifName(ifindex));
   }
-  const char* where = dir == TcDir::kIngress ? "ingress" : "egress";
-  journal.intend("tc " + ifName(ifindex) + " " + where);
+  journal.intend("tc " + ifName(ifindex) + (dir == TcDir::kIngress ? " ingress" : " egress"));
+  const std::string where = tcHookWhere(ifindex, dir);
   if (auto ec = tcAttach(ifindex, dir, progFd, created))
-    sysFail(ec, std::string("attach ") + prog + " to tc " + where + " of " + ifName(ifindex));
+    sysFail(ec, std::string("attach ") + prog + " to " + where);
   undo.push([ifindex, dir, c = *created] { (void)tcDetach(ifindex, dir, c); });
-  log << "attached " << prog << " to tc " << where << " of " << ifName(ifindex)
-      << (tcx ? " (tcx, first in the chain)" : "") << "\n";
+  log << "attached " << prog << " to " << where << (tcx ? " (tcx, first in the chain)" : "")
+      << "\n";
 }
 
 lb_iface_rec attachTcIngress(const LbProgram& prog, uint32_t ifindex, Journal& journal,
@@ -461,8 +461,7 @@ std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir) {
     bool moved = false;
     std::string before;
     std::error_code ec = clsKeepFirst(ifindex, dir, &moved, &before);
-    std::string where = std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") +
-                        " of " + ifName(ifindex);
+    std::string where = tcHookWhere(ifindex, dir);
     if (moved)
       out.push_back(where + ": the filter " + before + " had been put before apilb's; apilb's " +
                     "moved back to the front" + (ec ? " (removing its old copy: " + ec.message() + ")" : ""));

@@ -119,6 +119,11 @@ TcProg tcProg(uint32_t ifindex, TcDir dir) {
 
 const char* tcHookName(const TcProg& p) { return p.tcx ? "tcx" : "tc"; }
 
+std::string tcHookWhere(uint32_t ifindex, TcDir dir) {
+  return std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") + " of " +
+         ifName(ifindex);
+}
+
 std::vector<std::string> tcxProgNames(uint32_t ifindex, TcDir dir) {
   std::vector<std::string> names;
   for (uint32_t id : tcxProgIds(ifindex, dir)) names.push_back(progName(id));

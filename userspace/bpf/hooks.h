@@ -36,6 +36,8 @@ struct TcProg {
   bool tcx = false;
 };
 TcProg tcProg(uint32_t ifindex, TcDir dir);
+// "tc ingress of eth0": a tc hook, for messages.
+std::string tcHookWhere(uint32_t ifindex, TcDir dir);
 // "tcx" or "tc" (the hook kind of p, for messages and status).
 const char* tcHookName(const TcProg& p);
 // Names of the programs in ifindex's tcx chain for dir, in the order they run (none without tcx).

@@ -40,8 +40,7 @@ std::vector<Hook> hooksOf(const lb_attach_rec& rec, const LbProgram& p) {
   std::vector<Hook> out;
   auto tc = [&](uint32_t idx, TcDir dir, const char* prog, int fd) {
     Hook h;
-    h.where =
-        std::string("tc ") + (dir == TcDir::kIngress ? "ingress" : "egress") + " of " + ifName(idx);
+    h.where = tcHookWhere(idx, dir);
     h.ifindex = idx;
     h.dir = dir;
     h.prog = prog;
