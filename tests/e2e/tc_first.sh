@@ -5,10 +5,11 @@
 # at priority 1 after apilb (a CNI in tc mode, e.g. Cilium without tcx, which passes the node's
 # traffic with TC_ACT_OK) hides every reply from lb_rev_tc, and connections through the VIP time
 # out. With `apilb attach` alone that is what happens, and `apilb doctor` says which filter runs
-# first. Under `apilb run`, the 1 s sweep puts apilb's filter back in front (attached again at
-# its other handle, then removed at the old one): the VIP answers again, their filter stays and
-# sees the translated replies. Detach removes apilb's filter at whichever handle, not theirs.
-# Figure: ms from their filter's arrival to the VIP answering again.
+# first. Under `apilb run`, the tc notification of their filter wakes the daemon, which puts
+# apilb's filter back in front (attached again at its other handle, then removed at the old one):
+# the VIP answers again, their filter stays and sees the translated replies. Detach removes
+# apilb's filter at whichever handle, not theirs.
+# Figure: ms from their filter's arrival to apilb's filter running first again (worst of three).
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$E2E_REPO/tests/daemon/e2e_lib.sh"
@@ -47,20 +48,40 @@ require detach "detach" e2e_quiet lb detach
 expect_eq detach.theirs "their filter is left alone" "$(filters)" "their_tc@0x1"
 in_node tc filter del dev eth0 ingress pref 1 handle 0x1 bpf
 
-# ---- apilb run: puts its filter back in front within a second ---------------------------------
+# ---- apilb run: puts its filter back in front at once (tc notifications) ----------------------
 require daemon "apilb run attaches (TC, classic filters)" daemon_start --ingress tc -- api1
 check daemon.serves "the VIP answers" quick
-require theirs2 "their filter added at pref 1 after apilb's" theirs_add
-t0=$(now_ms)
-back=""
-for _ in $(seq 50); do quick && { back=$(($(now_ms) - t0)); break; }; done
-check daemon.back "the VIP answers again (${back:-never} ms after their filter came)" test -n "$back"
-echo "FIGURE tc_first.back_ms=${back:-never} (their filter added -> VIP answers again)"
+# first_ms: ms from now until lb_rev_tc runs first on eth0 again (up to 3 s; "never").
+first_ms() {
+	local t0
+	t0=$(now_ms)
+	for _ in $(seq 300); do
+		case "$(filters)" in lb_rev_tc@*) echo $(($(now_ms) - t0)); return ;; esac
+		sleep 0.01
+	done
+	echo never
+}
+# Three times: their filter comes, apilb's goes back in front; with the 1 s sweep alone each
+# took 0-1000 ms, so all three under 300 ms happens by chance 3 % of the time.
+worst=0
+for n in 1 2 3; do
+	[ "$n" -gt 1 ] && in_node tc filter del dev eth0 ingress pref 1 handle 0x1 bpf
+	require "theirs$n" "their filter added at pref 1 after apilb's (time $n)" theirs_add
+	ms=$(first_ms)
+	check "daemon.first$n" "lb_rev_tc runs first again ($ms ms after their filter came)" \
+		test "$ms" != never
+	[ "$ms" != never ] && [ "$ms" -gt "$worst" ] && worst=$ms
+done
+echo "FIGURE tc_first.reorder_ms=$worst (their filter added -> apilb's first again; worst of 3)"
+check daemon.fast "each time within 300 ms: on the tc notification, not the 1 s sweep (worst $worst ms)" \
+	test "$worst" -le 300
+check daemon.back "the VIP answers again" quick
 order=$(filters)
-check daemon.order "lb_rev_tc runs first again, at its other handle ($order)" \
+check daemon.order "lb_rev_tc runs first, at its other handle ($order)" \
 	test "$order" = "lb_rev_tc@0xa11c their_tc@0x1"
-check daemon.log "the daemon says what it did" \
-	grep -q "tc ingress of eth0: the filter pref 1 handle 0x1 bpf had been put before apilb's" "$LAB_DIR/daemon.log"
+check daemon.log "the daemon says what it did, each time" \
+	test "$(grep -c "tc ingress of eth0: the filter pref 1 handle 0x1 bpf had been put before apilb's" "$LAB_DIR/daemon.log")" -eq 3
+check daemon.notify "tc notifications were available" not grep -q "tc notifications unavailable" "$LAB_DIR/daemon.log"
 before=$(from_vip)
 ok_all=1
 for _ in 1 2 3; do quick || ok_all=0; done

@@ -76,11 +76,13 @@ struct VipMtu {
 };
 VipMtu vipMtuOf(const lb_attach_rec& rec);
 // Sets the VIP device's MTU to the smallest attached interface's when they differ (`apilb run`
-// calls it on its 1 s sweep tick). Returns a line to log, "" when nothing was to do.
+// calls it on each link notification, or every second without them). Returns a line to log, ""
+// when nothing was to do.
 std::string followNicMtu(const std::string& pinDir);
 // Puts apilb's classic tc filters (no tcx) back in front of filters added before them since
 // (bpf/hooks.h clsKeepFirst), on apilb0's egress, lo's and each TC interface's ingress (`apilb
-// run` calls it on its 1 s sweep tick). Returns a line to log per filter moved or failure.
+// run` calls it on each tc notification, or every second without them). Returns a line to log per
+// filter moved or failure.
 std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);

@@ -286,17 +286,16 @@ std::string ifName(uint32_t ifindex) {
   return if_indextoname(ifindex, buf) ? std::string(buf) : std::string();
 }
 
-RouteWatch::~RouteWatch() {
+RtnlWatch::~RtnlWatch() {
   if (fd_ >= 0) close(fd_);
 }
 
-std::error_code RouteWatch::open() {
+std::error_code RtnlWatch::open(uint32_t groups) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) return std::error_code(errno, std::generic_category());
   sockaddr_nl sa{};
   sa.nl_family = AF_NETLINK;
-  sa.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
-                 RTMGRP_IPV6_IFADDR;
+  sa.nl_groups = groups;
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
     std::error_code ec(errno, std::generic_category());
     close(fd);
@@ -306,7 +305,7 @@ std::error_code RouteWatch::open() {
   return {};
 }
 
-bool RouteWatch::drain() {
+bool RtnlWatch::drain() {
   if (fd_ < 0) return false;
   bool any = false;
   char buf[8192];

@@ -6,6 +6,8 @@
 // Errors: std::error_code carrying the kernel's errno (EEXIST, ENETUNREACH, ...).
 #pragma once
 
+#include <linux/rtnetlink.h>
+
 #include <cstdint>
 #include <string>
 #include <system_error>
@@ -60,17 +62,25 @@ struct TcFilterId {
 // Interface name of ifindex ("" if none).
 std::string ifName(uint32_t ifindex);
 
-// Notifications of route, link and address changes in the current network namespace
-// (rtnetlink multicast groups): what can change a backend's egress device or next hop. IPv4 does
-// not announce the routes it flushes when a link goes down, hence links and addresses too.
-class RouteWatch {
+// rtnetlink multicast groups a watch can listen to (legacy RTMGRP_* masks).
+// What can change a backend's egress device or next hop: routes, links and addresses (IPv4 does
+// not announce the routes it flushes when a link goes down, hence links and addresses too).
+inline constexpr uint32_t kRouteChangeGroups =
+    RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+// Traffic control: qdiscs and classic filters added or removed (tcx attachments send none).
+inline constexpr uint32_t kTcChangeGroups = RTMGRP_TC;
+
+// Notifications of the given rtnetlink groups in the current network namespace: a readable fd
+// when something changed, for an epoll.
+class RtnlWatch {
  public:
-  RouteWatch() = default;
-  RouteWatch(const RouteWatch&) = delete;
-  RouteWatch& operator=(const RouteWatch&) = delete;
-  ~RouteWatch();
-  // Opens and binds the socket (non-blocking). The kernel's errno on failure.
-  [[nodiscard]] std::error_code open();
+  RtnlWatch() = default;
+  RtnlWatch(const RtnlWatch&) = delete;
+  RtnlWatch& operator=(const RtnlWatch&) = delete;
+  ~RtnlWatch();
+  // Opens and binds the socket (non-blocking) to `groups` (kRouteChangeGroups,
+  // kTcChangeGroups). The kernel's errno on failure.
+  [[nodiscard]] std::error_code open(uint32_t groups);
   // Readable when something changed (for epoll/poll); -1 before open().
   int fd() const { return fd_; }
   // Reads every pending notification; true if there was any (or the socket overflowed, which

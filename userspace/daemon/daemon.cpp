@@ -61,13 +61,14 @@ bool Daemon::isLeaving(size_t index) const {
          disc_->set().isLeaving(rec_.members()[index].cfg.ep);
 }
 
-// One fd for the prober's wait: an epoll (level-triggered) of the signalfd, the route
+// One fd for the prober's wait: an epoll (level-triggered) of the signalfd, the route and tc
 // notifications (when they could be opened) and the discovery watcher's eventfd (if any).
 std::string Daemon::openWaitFd() {
   waitfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (waitfd_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
   std::vector<int> fds = {sigfd_.get()};
   if (routes_.fd() >= 0) fds.push_back(routes_.fd());
+  if (tc_.fd() >= 0) fds.push_back(tc_.fd());
   if (disc_) fds.push_back(disc_->fd());
   for (int fd : fds) {
     epoll_event ev{};
@@ -87,6 +88,12 @@ void Daemon::pollRoutes() {
   if (onLinkChange_) onLinkChange_();
 }
 
+// A qdisc or classic filter was added or removed somewhere in this namespace (including by
+// onTcChange_ itself, whose second look then finds nothing to do).
+void Daemon::pollTc() {
+  if (tc_.drain() && onTcChange_) onTcChange_();
+}
+
 // Re-resolves every backend's path and pins its next hop (only while the daemon runs: it is the
 // one that keeps them current); logs each change as "<why>: backend ...".
 void Daemon::refreshRoutes(const char* why) {
@@ -98,10 +105,15 @@ void Daemon::refreshRoutes(const char* why) {
 
 std::string Daemon::start() {
   // Route notifications first: only while they are read may slots carry a pinned next hop.
-  if (auto ec = routes_.open())
+  if (auto ec = routes_.open(kRouteChangeGroups))
     log::warn("route notifications unavailable (" + ec.message() +
               "): no next hops pinned, the kernel looks the route up per packet");
   port_->setPinNextHops(routes_.fd() >= 0);
+  if (onTcChange_) {
+    if (auto ec = tc_.open(kTcChangeGroups))
+      log::warn("tc notifications unavailable (" + ec.message() +
+                "): apilb's tc filters are checked every second instead");
+  }
   if (auto ec = rec_.sync(cfg_.vip, wantedBackends()))
     return "cannot adopt the attached datapath (see the error above): " + ec.message();
   resetHealth({}, {});
@@ -120,6 +132,7 @@ std::string Daemon::start() {
   if (std::string e = openWaitFd(); !e.empty()) return e;
   if (routes_.fd() >= 0) refreshRoutes("next hop");  // backends attached by the CLI have none
   if (onLinkChange_) onLinkChange_();                 // whatever changed before we listened
+  if (onTcChange_) onTcChange_();
   if (disc_) {
     try {
       disc_->start();
@@ -451,7 +464,7 @@ int Daemon::run() {
       reconcile();
       rec_.sweepDown();
       if (onLinkChange_ && routes_.fd() < 0) onLinkChange_();  // no notifications: poll
-      if (onSweep_) onSweep_();
+      if (onTcChange_ && tc_.fd() < 0) onTcChange_();
       nextSweep = now + std::chrono::seconds(1);
     }
     if (dirty_ || now >= nextWrite) {
@@ -466,6 +479,7 @@ int Daemon::run() {
       handleSignals();
       pollDiscovery();
       pollRoutes();
+      pollTc();
     }
   }
   // Nobody keeps the next hops current any more: the kernel's per-packet lookup takes over.

@@ -46,8 +46,10 @@ class Daemon {
   void requestStop() { stop_ = true; }
   // Where the loop reports probes and its view (nullptr: no metrics). Set before run().
   void setMetrics(DaemonMetrics* m) { metrics_ = m; }
-  // Called on every 1 s sweep tick (run_command: apilb's classic tc filters stay first).
-  void setOnSweep(std::function<void()> f) { onSweep_ = std::move(f); }
+  // Called when a tc notification arrives (a qdisc or classic filter added or removed: run_command
+  // keeps apilb's filters first), once at start, and -- only when notifications are
+  // unavailable -- on every 1 s sweep instead.
+  void setOnTcChange(std::function<void()> f) { onTcChange_ = std::move(f); }
   // Called when a route, link or address notification arrives (a NIC's MTU change is a link
   // notification), once at start, and -- only when notifications are unavailable -- on every 1 s
   // sweep instead.
@@ -72,6 +74,7 @@ class Daemon {
   std::string openWaitFd();
   void pollDiscovery();
   void pollRoutes();
+  void pollTc();
   void refreshRoutes(const char* why);
   void finishDrainedLeavers();
   bool isLeaving(size_t index) const;
@@ -88,11 +91,12 @@ class Daemon {
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> passiveProbes_;
   DaemonMetrics* metrics_ = nullptr;
   std::function<void()> onLinkChange_;
-  std::function<void()> onSweep_;
+  std::function<void()> onTcChange_;
   UniqueFd sigfd_;
   std::unique_ptr<Discovery> disc_;
-  RouteWatch routes_;  // route/link/address notifications: backends' next hops follow them
-  int waitfd_ = -1;    // epoll of sigfd_, routes_ and the watcher's fd (owned)
+  RtnlWatch routes_;  // route/link/address notifications: backends' next hops follow them
+  RtnlWatch tc_;      // tc notifications, opened only for onTcChange_
+  int waitfd_ = -1;   // epoll of sigfd_, routes_, tc_ and the watcher's fd (owned)
   bool stop_ = false;
   bool dirty_ = true;
 };

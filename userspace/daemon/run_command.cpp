@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "bpf/attach.h"
+#include "bpf/hooks.h"
 #include "bpf/pin_lock.h"
 #include "bpf/system.h"
 #include "bpf/upgrade.h"
@@ -149,9 +150,10 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
     d.setOnLinkChange([pinDir = g.pinDir] {  // a NIC's MTU changed after attach
       if (std::string m = followNicMtu(pinDir); !m.empty()) log::info(m);
     });
-    d.setOnSweep([pinDir = g.pinDir] {  // someone put a tc filter before apilb's
-      for (const std::string& m : keepTcFiltersFirst(pinDir)) log::warn(m);
-    });
+    if (cfg.mode != "socket" && !tcxEnabled())  // classic filters: one may be put before ours
+      d.setOnTcChange([pinDir = g.pinDir] {
+        for (const std::string& m : keepTcFiltersFirst(pinDir)) log::warn(m);
+      });
     std::string err = d.start();
     if (!err.empty()) {
       std::cerr << "apilb run: " << err << "\n";
