@@ -173,11 +173,7 @@ else
 	# Debian 12's bpftool predates tcx.
 	own_ids=$({
 		ip netns exec "$P-node" bpftool net show -j | jq -r '.[] | ((.xdp // [])[], (.tc // [])[]) | .id'
-		for dev in apilb0 lo eth0; do
-			for dir in ingress egress; do
-				ip netns exec "$P-node" python3 "$here/lib/tcx.py" list "$dev" "$dir" | cut -d' ' -f1
-			done
-		done
+		ip netns exec "$P-node" python3 "$here/lib/tcx.py" show apilb0 lo eth0 | cut -d' ' -f3
 	} | jq -s -c '.')
 fi
 # prog_stats: "run_cnt run_time_ns" of each program of $progs (among this run's), in that order.

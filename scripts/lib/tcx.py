@@ -6,6 +6,8 @@
 #
 #   tcx.py supported                    exit 0 if the kernel has tcx, 1 if not
 #   tcx.py list DEV ingress|egress      one line per program, in run order: "ID NAME"
+#   tcx.py show DEV...                  every program of the devices (those that exist), both
+#                                       directions: "DEV tcx_ingress|tcx_egress ID NAME"
 #   tcx.py detach DEV ingress|egress NAME
 #                                       detaches the program NAME, as an operator would by hand
 #
@@ -76,11 +78,25 @@ def prog_name(prog_id):
         os.close(fd)
 
 
+def show(devs):
+    for dev in devs:
+        try:
+            ifindex = socket.if_nametoindex(dev)
+        except OSError:  # no such device (here)
+            continue
+        for direction, attach_type in TCX.items():
+            for i in prog_ids(ifindex, attach_type):
+                print(dev, "tcx_" + direction, i, prog_name(i))
+    return 0
+
+
 def main(argv):
     if argv[1:] == ["supported"]:
         return 0 if has_tcx() else 1
+    if argv[1:2] == ["show"]:
+        return show(argv[2:])
     if len(argv) < 4 or argv[1] not in ("list", "detach") or argv[3] not in TCX:
-        sys.exit("usage: tcx.py list|detach DEV ingress|egress [NAME]")
+        sys.exit("usage: tcx.py supported | show DEV... | list|detach DEV ingress|egress [NAME]")
     ifindex, attach_type = socket.if_nametoindex(argv[2]), TCX[argv[3]]
     progs = [(i, prog_name(i)) for i in prog_ids(ifindex, attach_type)]
     if argv[1] == "list":

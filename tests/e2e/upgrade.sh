@@ -25,13 +25,8 @@ prog_ids() {
 		in_node bpftool -j net show 2>/dev/null | jq -r '
 			(.[0].xdp[]? | "\(.devname)/xdp=\(.id)"),
 			(.[0].tc[]? | select(.name | startswith("lb_")) | "\(.devname)/\(.kind)=\(.id)")'
-		local d dir
-		for d in apilb0 lo eth0; do
-			for dir in ingress egress; do
-				in_node python3 "$E2E_REPO/scripts/lib/tcx.py" list "$d" "$dir" 2>/dev/null |
-					awk -v p="$d/tcx_$dir" '$2 ~ /^lb_/ {print p "=" $1}'
-			done
-		done
+		in_node python3 "$E2E_REPO/scripts/lib/tcx.py" show apilb0 lo eth0 |
+			awk '$4 ~ /^lb_/ {print $1 "/" $2 "=" $3}'
 	} | sort
 }
 one_line() { tr '\n' ' ' <<<"$1" | sed 's/ $//'; }
