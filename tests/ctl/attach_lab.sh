@@ -211,16 +211,13 @@ nothing_left auto.veth
 # lb_rev_tc is attached, the replies already translated, and keeps its filter and the clsact qdisc
 # after detach. Its program (tests/e2e/their_tc.bpf.c) counts IPv4 TCP packets by the last byte of
 # their source address; it returns 0, which is TC_ACT_OK and, in a tcx chain, TCX_PASS.
-clang -O2 -g -target bpf -idirafter /usr/include/"$(uname -m)"-linux-gnu \
-	-c "$(dirname "$0")/../e2e/their_tc.bpf.c" -o "$WORK/count.o" &&
-	in_node tc qdisc add dev eth0 clsact && in_node tc filter add dev eth0 ingress pref 5 bpf da obj "$WORK/count.o" sec tc
+# shellcheck source=tests/e2e/their_tc_lib.sh
+. "$(dirname "$0")/../e2e/their_tc_lib.sh"
+their_build "$WORK/count.o" && in_node tc qdisc add dev eth0 clsact && in_node tc filter add dev eth0 ingress pref 5 bpf da obj "$WORK/count.o" sec tc
 check shared "their filter attached" contains "$(in_node tc filter show dev eth0 ingress)" "their_tc"
 # from_src BYTE: packets their filter counted from source addresses ending in BYTE.
 from_src() {
-	local prog map
-	prog=$(in_node tc filter show dev eth0 ingress | grep -o 'id [0-9]* name their_tc' | cut -d' ' -f2)
-	map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
-	bpftool map lookup id "$map" key "$1" 0 0 0 -j | jq '.formatted.value'
+	their_count "$(in_node tc filter show dev eth0 ingress | grep -o 'id [0-9]* name their_tc' | cut -d' ' -f2)" "$1"
 }
 APILB_TCX=0 lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc >/dev/null
 check shared "attach --ingress tc next to their filter" test $? -eq 0
@@ -262,12 +259,7 @@ int main(int argc, char **argv)
 C
 	gcc -O2 -o "$WORK/tcx_tail" "$WORK/tcx_tail.c" -lbpf && in_node "$WORK/tcx_tail" "$WORK/count.o" eth0
 	check tcx "their tcx program attached" contains "$(tcx_list eth0 ingress)" " their_tc"
-	from_tcx() {
-		local prog map
-		prog=$(tcx_list eth0 ingress | awk '$2 == "their_tc" {print $1}')
-		map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
-		bpftool map lookup id "$map" key "$1" 0 0 0 -j | jq '.formatted.value'
-	}
+	from_tcx() { their_count "$(tcx_list eth0 ingress | awk '$2 == "their_tc" {print $1}')" "$1"; }
 	out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc 2>&1)
 	check tcx "attach exits 0" test $? -eq 0
 	check tcx "says tcx, first" contains "$out" "attached lb_rev_tc to tc ingress of eth0 (tcx, first in the chain)"

@@ -17,8 +17,9 @@ e2e_init tc_first
 export APILB_TCX=0
 
 # Their filter: tests/e2e/their_tc.bpf.c (counts by source address, returns TC_ACT_OK).
-require build "their program compiles" clang -O2 -g -target bpf \
-	-idirafter /usr/include/"$(uname -m)"-linux-gnu -c "$E2E_REPO/tests/e2e/their_tc.bpf.c" -o "$LAB_DIR/theirs.o"
+# shellcheck source=tests/e2e/their_tc_lib.sh
+. "$E2E_REPO/tests/e2e/their_tc_lib.sh"
+require build "their program compiles" their_build "$LAB_DIR/theirs.o"
 theirs_add() { in_node tc filter add dev eth0 ingress pref 1 handle 0x1 bpf da obj "$LAB_DIR/theirs.o" sec tc; }
 # filters: "<name>@<handle>" of eth0's ingress filters, in the order they run.
 filters() {
@@ -28,10 +29,7 @@ filters() {
 }
 # from_vip: packets their filter counted from the VIP (169.254.64.43: the translated replies).
 from_vip() {
-	local prog map
-	prog=$(in_node tc filter show dev eth0 ingress | grep -o 'id [0-9]* name their_tc' | cut -d' ' -f2)
-	map=$(bpftool prog show id "$prog" -j | jq '.map_ids[0]')
-	bpftool map lookup id "$map" key "${LAB_VIP4##*.}" 0 0 0 -j | jq '.formatted.value'
+	their_count "$(in_node tc filter show dev eth0 ingress | grep -o 'id [0-9]* name their_tc' | cut -d' ' -f2)" "${LAB_VIP4##*.}"
 }
 quick() { ncurl --max-time 2 "https://$VIP4/version" >/dev/null; }
 
