@@ -87,6 +87,26 @@ check daemon.serves2 "the VIP keeps answering" test $ok_all -eq 1
 check daemon.theirs "their filter sees the translated replies (from the VIP: $before -> $(from_vip))" \
 	test "$(from_vip)" -gt "$before"
 check doctor.ok "doctor: lb_rev_tc first" grep -q "ok    attach eth0: reverse NAT in TC (tc filter)" <<<"$(lb doctor 2>&1)"
+
+# ---- a program that keeps putting its filter first: apilb does not fight it -------------------
+# Twelve times, 0.2 s apart, their filter is removed and added again (first again). With the
+# three moves above, the daemon has moved apilb's filter 6 times within 60 s after three of
+# these: it pauses its moves for 60 s and says so once; the fight does not go on at the speed of
+# the notifications.
+moved_lines() { grep -c "tc ingress of eth0: the filter pref 1 handle 0x1 bpf had been put before apilb's" "$LAB_DIR/daemon.log"; }
+for _ in $(seq 12); do
+	in_node tc filter del dev eth0 ingress pref 1 handle 0x1 bpf
+	theirs_add
+	sleep 0.2
+done
+check fight.pause "the daemon pauses, once" \
+	test "$(grep -c "another program keeps putting its filter first; not fighting it" "$LAB_DIR/daemon.log")" -eq 1
+check fight.moves "it moved apilb's filter 6 times in all, 3 of them in the fight ($(moved_lines))" \
+	test "$(moved_lines)" -eq 6
+check fight.theirs "their filter stays first" \
+	test "$(filters | cut -d' ' -f1)" = "their_tc@0x1"
+check fight.doctor "doctor names their filter" \
+	grep -q "warn  attach eth0: the tc filter pref 1 handle 0x1 bpf runs before lb_rev_tc" <<<"$(lb doctor 2>&1)"
 daemon_stop TERM
 require detach2 "detach" e2e_quiet lb detach
 expect_eq detach2.theirs "apilb's filter gone (handle 0xa11c), theirs left" "$(filters)" "their_tc@0x1"

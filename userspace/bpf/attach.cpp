@@ -449,7 +449,8 @@ std::string followNicMtu(const std::string& pinDir) {
          " (smallest of the attached interfaces changed)";
 }
 
-std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir) {
+std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir, int* moved) {
+  if (moved) *moved = 0;
   lb_attach_rec rec{};
   if (!readAttachRecord(pinDir, &rec) || (rec.flags & LB_ATTACH_F_NO_PACKET)) return {};
   std::vector<std::pair<uint32_t, TcDir>> hooks = {{rec.vip_dev_ifindex, TcDir::kEgress},
@@ -458,11 +459,12 @@ std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir) {
     if (rec.ifaces[i].mode == LB_MODE_TC) hooks.emplace_back(rec.ifaces[i].ifindex, TcDir::kIngress);
   std::vector<std::string> out;
   for (const auto& [ifindex, dir] : hooks) {
-    bool moved = false;
+    bool movedHere = false;
     std::string before;
-    std::error_code ec = clsKeepFirst(ifindex, dir, &moved, &before);
+    std::error_code ec = clsKeepFirst(ifindex, dir, &movedHere, &before);
     std::string where = tcHookWhere(ifindex, dir);
-    if (moved)
+    if (movedHere && moved) ++*moved;
+    if (movedHere)
       out.push_back(where + ": the filter " + before + " had been put before apilb's; apilb's " +
                     "moved back to the front" + (ec ? " (removing its old copy: " + ec.message() + ")" : ""));
     else if (ec)

@@ -81,9 +81,9 @@ VipMtu vipMtuOf(const lb_attach_rec& rec);
 std::string followNicMtu(const std::string& pinDir);
 // Puts apilb's classic tc filters (no tcx) back in front of filters added before them since
 // (bpf/hooks.h clsKeepFirst), on apilb0's egress, lo's and each TC interface's ingress (`apilb
-// run` calls it on each tc notification, or every second without them). Returns a line to log per
-// filter moved or failure.
-std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir);
+// run` calls it on each tc notification, or every second without them; daemon/tc_order.h). Returns
+// a line to log per filter moved or failure; *moved (if given) counts the filters moved.
+std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir, int* moved = nullptr);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
 // The one-line warning `attach` and `status` print for an interface in generic XDP mode.

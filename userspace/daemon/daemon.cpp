@@ -465,6 +465,7 @@ int Daemon::run() {
       rec_.sweepDown();
       if (onLinkChange_ && routes_.fd() < 0) onLinkChange_();  // no notifications: poll
       if (onTcChange_ && tc_.fd() < 0) onTcChange_();
+      if (onSweep_) onSweep_();
       nextSweep = now + std::chrono::seconds(1);
     }
     if (dirty_ || now >= nextWrite) {

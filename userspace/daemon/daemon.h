@@ -50,6 +50,8 @@ class Daemon {
   // keeps apilb's filters first), once at start, and -- only when notifications are
   // unavailable -- on every 1 s sweep instead.
   void setOnTcChange(std::function<void()> f) { onTcChange_ = std::move(f); }
+  // Called on every 1 s sweep tick.
+  void setOnSweep(std::function<void()> f) { onSweep_ = std::move(f); }
   // Called when a route, link or address notification arrives (a NIC's MTU change is a link
   // notification), once at start, and -- only when notifications are unavailable -- on every 1 s
   // sweep instead.
@@ -92,6 +94,7 @@ class Daemon {
   DaemonMetrics* metrics_ = nullptr;
   std::function<void()> onLinkChange_;
   std::function<void()> onTcChange_;
+  std::function<void()> onSweep_;
   UniqueFd sigfd_;
   std::unique_ptr<Discovery> disc_;
   RtnlWatch routes_;  // route/link/address notifications: backends' next hops follow them

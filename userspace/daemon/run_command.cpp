@@ -21,6 +21,7 @@
 #include "daemon/discovery.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/tc_order.h"
 
 namespace lb {
 namespace {
@@ -150,10 +151,17 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
     d.setOnLinkChange([pinDir = g.pinDir] {  // a NIC's MTU changed after attach
       if (std::string m = followNicMtu(pinDir); !m.empty()) log::info(m);
     });
-    if (cfg.mode != "socket" && !tcxEnabled())  // classic filters: one may be put before ours
-      d.setOnTcChange([pinDir = g.pinDir] {
-        for (const std::string& m : keepTcFiltersFirst(pinDir)) log::warn(m);
-      });
+    if (cfg.mode != "socket" && !tcxEnabled()) {  // classic filters: one may be put before ours
+      auto keeper = std::make_shared<TcOrderKeeper>(
+          [pinDir = g.pinDir] {
+            TcOrderKeeper::Outcome o;
+            o.lines = keepTcFiltersFirst(pinDir, &o.moved);
+            return o;
+          },
+          [](const std::string& m) { log::warn(m); }, TcOrderKeeper::Limits{});
+      d.setOnTcChange([keeper] { keeper->onChange(TcOrderKeeper::Clock::now()); });
+      d.setOnSweep([keeper] { keeper->onTick(TcOrderKeeper::Clock::now()); });
+    }
     std::string err = d.start();
     if (!err.empty()) {
       std::cerr << "apilb run: " << err << "\n";

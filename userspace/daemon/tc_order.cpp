@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon/tc_order.h"
+
+#include <utility>
+
+namespace lb {
+
+namespace {
+long secondsOf(TcOrderKeeper::Clock::duration d) {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+}  // namespace
+
+TcOrderKeeper::TcOrderKeeper(Check check, Log warn, Limits limits)
+    : check_(std::move(check)), warn_(std::move(warn)), lim_(limits) {}
+
+void TcOrderKeeper::onChange(Clock::time_point now) {
+  if (!paused()) check(now);
+}
+
+void TcOrderKeeper::onTick(Clock::time_point now) {
+  if (!paused() || now < *pausedUntil_) return;
+  pausedUntil_.reset();
+  warn_("tc filter order: moving apilb's filters back in front again after a " +
+        std::to_string(secondsOf(lim_.pause)) + " s pause");
+  check(now);
+}
+
+void TcOrderKeeper::check(Clock::time_point now) {
+  Outcome o = check_();
+  for (const std::string& l : o.lines) warn_(l);
+  while (!moves_.empty() && now - moves_.front() >= lim_.window) moves_.pop_front();
+  for (int i = 0; i < o.moved; ++i) moves_.push_back(now);
+  if (static_cast<int>(moves_.size()) <= lim_.maxMoves) return;
+  warn_("tc filter order: apilb's filters were moved back in front " +
+        std::to_string(moves_.size()) + " times within " + std::to_string(secondsOf(lim_.window)) +
+        " s: another program keeps putting its filter first; not fighting it, apilb's stay where "
+        "they are for " +
+        std::to_string(secondsOf(lim_.pause)) +
+        " s (replies its filter ends the hook for are lost; `apilb doctor` names it)");
+  moves_.clear();
+  pausedUntil_ = now + lim_.pause;
+}
+
+}  // namespace lb

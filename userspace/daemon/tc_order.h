@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// Keeps apilb's classic tc filters first without fighting another program over it. `apilb run`
+// moves apilb's filter back in front whenever a tc notification says something changed
+// (bpf/attach.h keepTcFiltersFirst). A program that puts its own filter first again each time --
+// a second "keep first" tool, a CNI reconciling its tc setup on every change -- would turn that
+// into a loop at notification speed, each round a flap of both filters. After more than
+// maxMoves moves within `window`, the keeper stops moving for `pause`, says why once, and then
+// tries again; `apilb doctor` names the filter ahead meanwhile.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+class TcOrderKeeper {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // What one check did: filters moved back in front, and the lines to log (moves, failures).
+  struct Outcome {
+    int moved = 0;
+    std::vector<std::string> lines;
+  };
+  struct Limits {
+    int maxMoves = 5;
+    Clock::duration window = std::chrono::seconds(60);
+    Clock::duration pause = std::chrono::seconds(60);
+  };
+  using Check = std::function<Outcome()>;
+  using Log = std::function<void(const std::string&)>;
+
+  TcOrderKeeper(Check check, Log warn, Limits limits);
+  // Something changed (a tc notification, or the 1 s poll without them): checks, unless paused.
+  void onChange(Clock::time_point now);
+  // Every sweep tick: ends a pause that is over, with a check.
+  void onTick(Clock::time_point now);
+  bool paused() const { return pausedUntil_.has_value(); }
+
+ private:
+  void check(Clock::time_point now);
+
+  Check check_;
+  Log warn_;
+  Limits lim_;
+  std::deque<Clock::time_point> moves_;  // within the window, oldest first
+  std::optional<Clock::time_point> pausedUntil_;
+};
+
+}  // namespace lb
