@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Daemon: the `apilb run` main loop. One thread: the Prober's curl multi loop also watches a
-// signalfd (SIGTERM/SIGINT stop, SIGHUP reloads) and, with discovery on, the EndpointSlice
-// watcher's eventfd (both through one epoll fd). A changed backend set goes through the same
+// signalfd (SIGTERM/SIGINT stop, SIGHUP reloads), rtnetlink's route and tc notifications and,
+// with discovery on, the EndpointSlice watcher's eventfd (all through one epoll fd). A changed backend set goes through the same
 // path as a SIGHUP's (setMembers: Reconciler::sync, health kept by address, new backends wait
 // for rise); a backend that left the EndpointSlice stays a draining member until it has no
 // flows (or BackendSet::kLeaveGrace), then is removed. Each probe result goes through the health
