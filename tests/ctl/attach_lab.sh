@@ -241,23 +241,7 @@ nothing_left shared
 # reply (every VIP connection timed out before apilb used tcx). apilb goes first in the chain,
 # and hands on what it lets through (TCX_NEXT): theirs sees the translated replies.
 if python3 "$TCX" supported; then
-	cat >"$WORK/tcx_tail.c" <<'C'
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <net/if.h>
-#include <stdio.h>
-/* tcx_tail OBJ DEV: attaches OBJ's first program at the tail of DEV's tcx ingress chain. */
-int main(int argc, char **argv)
-{
-	struct bpf_object *o = argc == 3 ? bpf_object__open_file(argv[1], NULL) : NULL;
-
-	if (!o || bpf_object__load(o))
-		return 1;
-	return bpf_prog_attach(bpf_program__fd(bpf_object__next_program(o, NULL)),
-			       if_nametoindex(argv[2]), 46 /* BPF_TCX_INGRESS */, 0) ? 1 : 0;
-}
-C
-	gcc -O2 -o "$WORK/tcx_tail" "$WORK/tcx_tail.c" -lbpf && in_node "$WORK/tcx_tail" "$WORK/count.o" eth0
+	their_tcx_build "$WORK/tcx_attach" && in_node "$WORK/tcx_attach" "$WORK/count.o" eth0 tail
 	check tcx "their tcx program attached" contains "$(tcx_list eth0 ingress)" " their_tc"
 	from_tcx() { their_count "$(tcx_list eth0 ingress | awk '$2 == "their_tc" {print $1}')" "$1"; }
 	out=$(lb attach --vip $VIP --backend 10.77.0.11:6443 --ingress tc 2>&1)

@@ -88,7 +88,7 @@ check daemon.theirs "their filter sees the translated replies (from the VIP: $be
 	test "$(from_vip)" -gt "$before"
 check doctor.ok "doctor: lb_rev_tc first" grep -q "ok    attach eth0: reverse NAT in TC (tc filter)" <<<"$(lb doctor 2>&1)"
 
-# ---- a program that keeps putting its filter first: apilb does not fight it -------------------
+# ---- a program that keeps putting itself first: apilb does not fight it -------------------
 # Twelve times, 0.2 s apart, their filter is removed and added again (first again). With the
 # three moves above, the daemon has moved apilb's filter 6 times within 60 s after three of
 # these: it pauses its moves for 60 s and says so once; the fight does not go on at the speed of
@@ -100,7 +100,7 @@ for _ in $(seq 12); do
 	sleep 0.2
 done
 check fight.pause "the daemon pauses, once" \
-	test "$(grep -c "another program keeps putting its filter first; not fighting it" "$LAB_DIR/daemon.log")" -eq 1
+	test "$(grep -c "another program keeps putting itself first; not fighting it" "$LAB_DIR/daemon.log")" -eq 1
 check fight.moves "it moved apilb's filter 6 times in all, 3 of them in the fight ($(moved_lines))" \
 	test "$(moved_lines)" -eq 6
 check fight.theirs "their filter stays first" \

@@ -16,3 +16,9 @@ their_count() {
 	map=$(bpftool prog show id "$1" -j | jq '.map_ids[0]')
 	bpftool map lookup id "$map" key "$2" 0 0 0 -j | jq '.formatted.value'
 }
+
+# their_tcx_build OUT: compiles tcx_attach.c (attach an object's program to a tcx chain, at its
+# head or tail) to the binary OUT.
+their_tcx_build() {
+	gcc -O2 -o "$1" "$(dirname "${BASH_SOURCE[0]}")/tcx_attach.c" -lbpf
+}

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "bpf/datapath.h"
@@ -449,8 +450,50 @@ std::string followNicMtu(const std::string& pinDir) {
          " (smallest of the attached interfaces changed)";
 }
 
-std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir, int* moved) {
-  if (moved) *moved = 0;
+namespace {
+
+// A classic filter hook: apilb's filter back in front (clsKeepFirst). The line to log, or "".
+std::string keepClsFirst(uint32_t ifindex, TcDir dir, int* moved) {
+  bool movedHere = false;
+  std::string before;
+  std::error_code ec = clsKeepFirst(ifindex, dir, &movedHere, &before);
+  std::string where = tcHookWhere(ifindex, dir);
+  if (movedHere) {
+    ++*moved;
+    return where + ": the filter " + before + " had been put before apilb's; apilb's moved back " +
+           "to the front" + (ec ? " (removing its old copy: " + ec.message() + ")" : "");
+  }
+  return ec ? where + ": cannot check or restore the order of the tc filters: " + ec.message() : "";
+}
+
+// A tcx hook: another load of apilb's programs on the pins (*fresh, made at the first hook that
+// needs it) goes first in the chain (tcxKeepFirst). The line to log, or "".
+std::string keepTcxFirst(const std::string& pinDir, const lb_attach_rec& rec, uint32_t ifindex,
+                         TcDir dir, std::optional<LbProgram>* fresh, int* moved) {
+  std::string ahead = tcxAhead(ifindex, dir);
+  if (ahead.empty()) return "";
+  std::string where = tcHookWhere(ifindex, dir) + ": the tcx program(s) " + ahead;
+  try {
+    if (!*fresh) fresh->emplace(LbProgram::loadOnPins(pinDir, rec.lo_ifindex));
+  } catch (const std::exception& e) {
+    return where + " run before apilb's; loading apilb's programs to move it back failed: " +
+           e.what();
+  }
+  bool movedHere = false;
+  int fd = dir == TcDir::kEgress ? (*fresh)->fwdProg() : (*fresh)->revTcProg();
+  std::error_code ec = tcxKeepFirst(ifindex, dir, fd, &movedHere);
+  if (!movedHere) return where + " run before apilb's; moving it back failed: " + ec.message();
+  ++*moved;
+  return where + " had been put before apilb's; apilb's moved back to the front" +
+         (ec ? " (detaching its old copy: " + ec.message() + ")" : "");
+}
+
+}  // namespace
+
+std::vector<std::string> keepTcProgsFirst(const std::string& pinDir, int* moved) {
+  int n = 0;
+  if (!moved) moved = &n;
+  *moved = 0;
   lb_attach_rec rec{};
   if (!readAttachRecord(pinDir, &rec) || (rec.flags & LB_ATTACH_F_NO_PACKET)) return {};
   std::vector<std::pair<uint32_t, TcDir>> hooks = {{rec.vip_dev_ifindex, TcDir::kEgress},
@@ -458,17 +501,12 @@ std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir, int* move
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
     if (rec.ifaces[i].mode == LB_MODE_TC) hooks.emplace_back(rec.ifaces[i].ifindex, TcDir::kIngress);
   std::vector<std::string> out;
+  std::optional<LbProgram> fresh;
   for (const auto& [ifindex, dir] : hooks) {
-    bool movedHere = false;
-    std::string before;
-    std::error_code ec = clsKeepFirst(ifindex, dir, &movedHere, &before);
-    std::string where = tcHookWhere(ifindex, dir);
-    if (movedHere && moved) ++*moved;
-    if (movedHere)
-      out.push_back(where + ": the filter " + before + " had been put before apilb's; apilb's " +
-                    "moved back to the front" + (ec ? " (removing its old copy: " + ec.message() + ")" : ""));
-    else if (ec)
-      out.push_back(where + ": cannot check or restore the order of the tc filters: " + ec.message());
+    std::string line = tcProg(ifindex, dir).tcx
+                           ? keepTcxFirst(pinDir, rec, ifindex, dir, &fresh, moved)
+                           : keepClsFirst(ifindex, dir, moved);
+    if (!line.empty()) out.push_back(std::move(line));
   }
   return out;
 }

@@ -79,11 +79,13 @@ VipMtu vipMtuOf(const lb_attach_rec& rec);
 // calls it on each link notification, or every second without them). Returns a line to log, ""
 // when nothing was to do.
 std::string followNicMtu(const std::string& pinDir);
-// Puts apilb's classic tc filters (no tcx) back in front of filters added before them since
-// (bpf/hooks.h clsKeepFirst), on apilb0's egress, lo's and each TC interface's ingress (`apilb
-// run` calls it on each tc notification, or every second without them; daemon/tc_order.h). Returns
-// a line to log per filter moved or failure; *moved (if given) counts the filters moved.
-std::vector<std::string> keepTcFiltersFirst(const std::string& pinDir, int* moved = nullptr);
+// Puts apilb's tc programs back in front of programs put before them since, on apilb0's egress,
+// lo's and each TC interface's ingress: a classic filter at apilb's other handle
+// (bpf/hooks.h clsKeepFirst), a tcx program by another load of apilb's programs on the pins
+// (tcxKeepFirst). `apilb run` calls it on each tc notification (classic filters) or sweep tick
+// (tcx sends none; daemon/tc_order.h). Returns a line to log per program moved or failure;
+// *moved (if given) counts the hooks put right.
+std::vector<std::string> keepTcProgsFirst(const std::string& pinDir, int* moved = nullptr);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
 // The one-line warning `attach` and `status` print for an interface in generic XDP mode.

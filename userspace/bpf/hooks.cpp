@@ -130,6 +130,24 @@ std::vector<std::string> tcxProgNames(uint32_t ifindex, TcDir dir) {
   return names;
 }
 
+std::string tcxAhead(uint32_t ifindex, TcDir dir) {
+  std::string ahead;
+  for (uint32_t id : tcxProgIds(ifindex, dir)) {
+    std::string name = progName(id);
+    if (isApilbTcProg(name)) return ahead;
+    ahead += (ahead.empty() ? "" : ", ") + name;
+  }
+  return "";  // no program of apilb's in the chain
+}
+
+std::error_code tcxKeepFirst(uint32_t ifindex, TcDir dir, int freshFd, bool* moved) {
+  *moved = false;
+  uint32_t old = tcxProgId(ifindex, dir);
+  if (auto ec = tcxAttach(ifindex, dir, freshFd)) return ec;
+  *moved = true;
+  return old ? tcxDetach(ifindex, dir, old) : std::error_code{};
+}
+
 std::error_code tcxAttach(uint32_t ifindex, TcDir dir, int progFd) {
   LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = kFBefore);
   int rc = bpf_prog_attach_opts(progFd, static_cast<int>(ifindex), tcxType(dir), &opts);

@@ -72,9 +72,17 @@ uint32_t tcxProgId(uint32_t ifindex, TcDir dir);  // the first apilb program in 
 // other of apilb's two handles, which puts it first, and then removes it at the old one (both
 // run in between: the second sees packets the first translated, which match no flow).
 // *moved says whether it did, *before what had been first ("pref 1 handle 0x1 bpf"). A tcx
-// program is left where it is (doctor warns).
+// program is left where it is (tcxKeepFirst).
 [[nodiscard]] std::error_code clsKeepFirst(uint32_t ifindex, TcDir dir, bool* moved,
                                            std::string* before);
+// With tcx, someone may attach a program before apilb's (BPF_F_BEFORE), and one that returns
+// TCX_PASS hides every packet from it. tcxAhead names the programs that run before apilb's
+// ("their_tc, other"), "" when apilb's is first or not in the chain. tcxKeepFirst puts freshFd,
+// another load of apilb's program for this hook (a program cannot be in one chain twice), first
+// in the chain and then detaches the apilb program that was there: no gap, both run in between
+// (the second sees translated packets, which match no flow). *moved: freshFd is first.
+std::string tcxAhead(uint32_t ifindex, TcDir dir);
+[[nodiscard]] std::error_code tcxKeepFirst(uint32_t ifindex, TcDir dir, int freshFd, bool* moved);
 // The filter that runs before apilb's classic filter ("pref 1 handle 0x1 bpf"), "" if apilb's is
 // first or is no classic filter.
 [[nodiscard]] std::error_code clsAhead(uint32_t ifindex, TcDir dir, std::string* ahead);

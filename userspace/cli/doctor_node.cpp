@@ -78,14 +78,15 @@ Check tcHookCheck(const std::string& name, uint32_t ifindex, TcDir dir, const ch
     return warn(name,
                 "the tc filter " + ahead + " runs before " + prog + " at " + where +
                     ": if it returns TC_ACT_OK, " + prog + " never sees the packet",
-                "keep apilb run running: it moves apilb's filter back to the front within a "
-                "second; or use --ingress xdp, or a kernel with tcx (6.6+)");
+                "keep apilb run running: it moves apilb's filter back to the front at once; or "
+                "use --ingress xdp, or a kernel with tcx (6.6+)");
   if (!before.empty())
     return warn(name,
                 "tcx program(s) " + before + " run before " + prog + " at " + where +
                     ": one that passes a packet (TCX_PASS) ends the hook, and " + prog +
                     " never sees it",
-                p.tcx ? "detach the other program(s) and attach them after apilb's"
+                p.tcx ? "keep apilb run running: it moves apilb's program back to the front within "
+                        "a second"
                       : "apilb detach, then apilb attach: on this kernel apilb attaches with tcx, "
                         "first in the chain");
   return ok(name, what + (p.tcx ? " (tcx, first in the chain)" : " (tc filter)"));

@@ -151,16 +151,21 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
     d.setOnLinkChange([pinDir = g.pinDir] {  // a NIC's MTU changed after attach
       if (std::string m = followNicMtu(pinDir); !m.empty()) log::info(m);
     });
-    if (cfg.mode != "socket" && !tcxEnabled()) {  // classic filters: one may be put before ours
+    if (cfg.mode != "socket") {  // someone may put a tc program before apilb's
       auto keeper = std::make_shared<TcOrderKeeper>(
           [pinDir = g.pinDir] {
             TcOrderKeeper::Outcome o;
-            o.lines = keepTcFiltersFirst(pinDir, &o.moved);
+            o.lines = keepTcProgsFirst(pinDir, &o.moved);
             return o;
           },
           [](const std::string& m) { log::warn(m); }, TcOrderKeeper::Limits{});
-      d.setOnTcChange([keeper] { keeper->onChange(TcOrderKeeper::Clock::now()); });
-      d.setOnSweep([keeper] { keeper->onTick(TcOrderKeeper::Clock::now()); });
+      bool tcx = tcxEnabled();  // tcx sends no notification: its chains are checked every second
+      if (!tcx) d.setOnTcChange([keeper] { keeper->onChange(TcOrderKeeper::Clock::now()); });
+      d.setOnSweep([keeper, tcx] {
+        auto now = TcOrderKeeper::Clock::now();
+        keeper->onTick(now);
+        if (tcx) keeper->onChange(now);
+      });
     }
     std::string err = d.start();
     if (!err.empty()) {

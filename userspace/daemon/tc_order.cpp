@@ -21,7 +21,7 @@ void TcOrderKeeper::onChange(Clock::time_point now) {
 void TcOrderKeeper::onTick(Clock::time_point now) {
   if (!paused() || now < *pausedUntil_) return;
   pausedUntil_.reset();
-  warn_("tc filter order: moving apilb's filters back in front again after a " +
+  warn_("tc order: moving apilb's programs back in front again after a " +
         std::to_string(secondsOf(lim_.pause)) + " s pause");
   check(now);
 }
@@ -32,9 +32,9 @@ void TcOrderKeeper::check(Clock::time_point now) {
   while (!moves_.empty() && now - moves_.front() >= lim_.window) moves_.pop_front();
   for (int i = 0; i < o.moved; ++i) moves_.push_back(now);
   if (static_cast<int>(moves_.size()) <= lim_.maxMoves) return;
-  warn_("tc filter order: apilb's filters were moved back in front " +
+  warn_("tc order: apilb's programs were moved back in front " +
         std::to_string(moves_.size()) + " times within " + std::to_string(secondsOf(lim_.window)) +
-        " s: another program keeps putting its filter first; not fighting it, apilb's stay where "
+        " s: another program keeps putting itself first; not fighting it, apilb's stay where "
         "they are for " +
         std::to_string(secondsOf(lim_.pause)) +
         " s (replies its filter ends the hook for are lost; `apilb doctor` names it)");

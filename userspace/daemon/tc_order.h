@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Keeps apilb's classic tc filters first without fighting another program over it. `apilb run`
-// moves apilb's filter back in front whenever a tc notification says something changed
-// (bpf/attach.h keepTcFiltersFirst). A program that puts its own filter first again each time --
-// a second "keep first" tool, a CNI reconciling its tc setup on every change -- would turn that
-// into a loop at notification speed, each round a flap of both filters. After more than
-// maxMoves moves within `window`, the keeper stops moving for `pause`, says why once, and then
-// tries again; `apilb doctor` names the filter ahead meanwhile.
+// Keeps apilb's tc programs first without fighting another program over it. `apilb run` moves
+// apilb's back in front whenever a tc notification says something changed (classic filters) or
+// a sweep tick finds one ahead (tcx; bpf/attach.h keepTcProgsFirst). A program that puts its own
+// first again each time -- a second "keep first" tool, a CNI reconciling its tc setup on every
+// change -- would turn that into a loop at notification speed, each round a flap of both. After
+// more than maxMoves moves within `window`, the keeper stops moving for `pause`, says why once,
+// and then tries again; `apilb doctor` names the program ahead meanwhile.
 #pragma once
 
 #include <chrono>
