@@ -21,9 +21,8 @@ class TcOrderTest : public ::testing::Test {
             [this] {
               ++checks_;
               TcOrderKeeper::Outcome o;
-              o.moved = nextMoved_;
-              for (int i = 0; i < nextMoved_; ++i) o.lines.push_back("moved");
-              if (nextFails_) o.lines.push_back("cannot check");
+              for (int i = 0; i < nextMoved_; ++i) o.moves.push_back("moved");
+              if (nextFails_) o.failures.push_back("cannot check");
               return o;
             },
             [this](const std::string& m) { log_.push_back(m); },
@@ -51,6 +50,17 @@ TEST_F(TcOrderTest, EveryChangeIsCheckedAndItsLinesLogged) {
   nextFails_ = true;
   keeper_.onChange(t0_ + seconds(21));
   EXPECT_EQ(countLog("cannot check"), 1);
+}
+
+TEST_F(TcOrderTest, ARepeatedFailureIsLoggedOncePerWindow) {
+  nextMoved_ = 0;
+  nextFails_ = true;
+  for (int i = 0; i < 59; ++i) keeper_.onChange(t0_ + seconds(i));  // every second, as on tcx
+  EXPECT_EQ(checks_, 59);
+  EXPECT_EQ(countLog("cannot check"), 1);
+  keeper_.onChange(t0_ + seconds(60));
+  EXPECT_EQ(countLog("cannot check"), 2) << "not said again after the window";
+  EXPECT_FALSE(keeper_.paused()) << "failures are no moves";
 }
 
 TEST_F(TcOrderTest, MovesSpreadOverTheWindowNeverPause) {

@@ -452,63 +452,64 @@ std::string followNicMtu(const std::string& pinDir) {
 
 namespace {
 
-// A classic filter hook: apilb's filter back in front (clsKeepFirst). The line to log, or "".
-std::string keepClsFirst(uint32_t ifindex, TcDir dir, int* moved) {
-  bool movedHere = false;
+// A classic filter hook: apilb's filter back in front (clsKeepFirst); a line in *r if anything
+// happened.
+void keepClsFirst(uint32_t ifindex, TcDir dir, TcOrderReport* r) {
+  bool moved = false;
   std::string before;
-  std::error_code ec = clsKeepFirst(ifindex, dir, &movedHere, &before);
+  std::error_code ec = clsKeepFirst(ifindex, dir, &moved, &before);
   std::string where = tcHookWhere(ifindex, dir);
-  if (movedHere) {
-    ++*moved;
-    return where + ": the filter " + before + " had been put before apilb's; apilb's moved back " +
-           "to the front" + (ec ? " (removing its old copy: " + ec.message() + ")" : "");
-  }
-  return ec ? where + ": cannot check or restore the order of the tc filters: " + ec.message() : "";
+  if (moved)
+    r->moves.push_back(where + ": the filter " + before + " had been put before apilb's; " +
+                       "apilb's moved back to the front" +
+                       (ec ? " (removing its old copy: " + ec.message() + ")" : ""));
+  else if (ec)
+    r->failures.push_back(where + ": cannot check or restore the order of the tc filters: " +
+                          ec.message());
 }
 
 // A tcx hook: another load of apilb's programs on the pins (*fresh, made at the first hook that
-// needs it) goes first in the chain (tcxKeepFirst). The line to log, or "".
-std::string keepTcxFirst(const std::string& pinDir, const lb_attach_rec& rec, uint32_t ifindex,
-                         TcDir dir, std::optional<LbProgram>* fresh, int* moved) {
+// needs it) goes first in the chain (tcxKeepFirst); a line in *r if anything happened.
+void keepTcxFirst(const std::string& pinDir, const lb_attach_rec& rec, uint32_t ifindex, TcDir dir,
+                  std::optional<LbProgram>* fresh, TcOrderReport* r) {
   std::string ahead = tcxAhead(ifindex, dir);
-  if (ahead.empty()) return "";
+  if (ahead.empty()) return;
   std::string where = tcHookWhere(ifindex, dir) + ": the tcx program(s) " + ahead;
   try {
     if (!*fresh) fresh->emplace(LbProgram::loadOnPins(pinDir, rec.lo_ifindex));
   } catch (const std::exception& e) {
-    return where + " run before apilb's; loading apilb's programs to move it back failed: " +
-           e.what();
+    r->failures.push_back(where + " run before apilb's; loading apilb's programs to move it " +
+                          "back failed: " + e.what());
+    return;
   }
-  bool movedHere = false;
+  bool moved = false;
   int fd = dir == TcDir::kEgress ? (*fresh)->fwdProg() : (*fresh)->revTcProg();
-  std::error_code ec = tcxKeepFirst(ifindex, dir, fd, &movedHere);
-  if (!movedHere) return where + " run before apilb's; moving it back failed: " + ec.message();
-  ++*moved;
-  return where + " had been put before apilb's; apilb's moved back to the front" +
-         (ec ? " (detaching its old copy: " + ec.message() + ")" : "");
+  std::error_code ec = tcxKeepFirst(ifindex, dir, fd, &moved);
+  if (!moved)
+    r->failures.push_back(where + " run before apilb's; moving it back failed: " + ec.message());
+  else
+    r->moves.push_back(where + " had been put before apilb's; apilb's moved back to the front" +
+                       (ec ? " (detaching its old copy: " + ec.message() + ")" : ""));
 }
 
 }  // namespace
 
-std::vector<std::string> keepTcProgsFirst(const std::string& pinDir, int* moved) {
-  int n = 0;
-  if (!moved) moved = &n;
-  *moved = 0;
+TcOrderReport keepTcProgsFirst(const std::string& pinDir) {
+  TcOrderReport r;
   lb_attach_rec rec{};
-  if (!readAttachRecord(pinDir, &rec) || (rec.flags & LB_ATTACH_F_NO_PACKET)) return {};
+  if (!readAttachRecord(pinDir, &rec) || (rec.flags & LB_ATTACH_F_NO_PACKET)) return r;
   std::vector<std::pair<uint32_t, TcDir>> hooks = {{rec.vip_dev_ifindex, TcDir::kEgress},
                                                    {rec.lo_ifindex, TcDir::kIngress}};
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
     if (rec.ifaces[i].mode == LB_MODE_TC) hooks.emplace_back(rec.ifaces[i].ifindex, TcDir::kIngress);
-  std::vector<std::string> out;
   std::optional<LbProgram> fresh;
   for (const auto& [ifindex, dir] : hooks) {
-    std::string line = tcProg(ifindex, dir).tcx
-                           ? keepTcxFirst(pinDir, rec, ifindex, dir, &fresh, moved)
-                           : keepClsFirst(ifindex, dir, moved);
-    if (!line.empty()) out.push_back(std::move(line));
+    if (tcProg(ifindex, dir).tcx)
+      keepTcxFirst(pinDir, rec, ifindex, dir, &fresh, &r);
+    else
+      keepClsFirst(ifindex, dir, &r);
   }
-  return out;
+  return r;
 }
 
 AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDir) {

@@ -83,9 +83,13 @@ std::string followNicMtu(const std::string& pinDir);
 // lo's and each TC interface's ingress: a classic filter at apilb's other handle
 // (bpf/hooks.h clsKeepFirst), a tcx program by another load of apilb's programs on the pins
 // (tcxKeepFirst). `apilb run` calls it on each tc notification (classic filters) or sweep tick
-// (tcx sends none; daemon/tc_order.h). Returns a line to log per program moved or failure;
-// *moved (if given) counts the hooks put right.
-std::vector<std::string> keepTcProgsFirst(const std::string& pinDir, int* moved = nullptr);
+// (tcx sends none; daemon/tc_order.h). One line per hook put right (moves) or that could not be
+// checked or put right (failures), for the log.
+struct TcOrderReport {
+  std::vector<std::string> moves;
+  std::vector<std::string> failures;
+};
+TcOrderReport keepTcProgsFirst(const std::string& pinDir);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
 // The one-line warning `attach` and `status` print for an interface in generic XDP mode.

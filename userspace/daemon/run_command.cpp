@@ -154,9 +154,8 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
     if (cfg.mode != "socket") {  // someone may put a tc program before apilb's
       auto keeper = std::make_shared<TcOrderKeeper>(
           [pinDir = g.pinDir] {
-            TcOrderKeeper::Outcome o;
-            o.lines = keepTcProgsFirst(pinDir, &o.moved);
-            return o;
+            TcOrderReport r = keepTcProgsFirst(pinDir);
+            return TcOrderKeeper::Outcome{std::move(r.moves), std::move(r.failures)};
           },
           [](const std::string& m) { log::warn(m); }, TcOrderKeeper::Limits{});
       bool tcx = tcxEnabled();  // tcx sends no notification: its chains are checked every second

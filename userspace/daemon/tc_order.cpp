@@ -28,12 +28,15 @@ void TcOrderKeeper::onTick(Clock::time_point now) {
 
 void TcOrderKeeper::check(Clock::time_point now) {
   Outcome o = check_();
-  for (const std::string& l : o.lines) warn_(l);
+  for (const std::string& l : o.moves) warn_(l);
+  std::erase_if(failuresLogged_, [&](const auto& f) { return now - f.second >= lim_.window; });
+  for (const std::string& l : o.failures)
+    if (failuresLogged_.emplace(l, now).second) warn_(l);
   while (!moves_.empty() && now - moves_.front() >= lim_.window) moves_.pop_front();
-  for (int i = 0; i < o.moved; ++i) moves_.push_back(now);
+  for (size_t i = 0; i < o.moves.size(); ++i) moves_.push_back(now);
   if (static_cast<int>(moves_.size()) <= lim_.maxMoves) return;
-  warn_("tc order: apilb's programs were moved back in front " +
-        std::to_string(moves_.size()) + " times within " + std::to_string(secondsOf(lim_.window)) +
+  warn_("tc order: apilb's programs were moved back in front " + std::to_string(moves_.size()) +
+        " times within " + std::to_string(secondsOf(lim_.window)) +
         " s: another program keeps putting itself first; not fighting it, apilb's stay where "
         "they are for " +
         std::to_string(secondsOf(lim_.pause)) +

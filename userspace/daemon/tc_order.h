@@ -11,6 +11,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,10 +21,11 @@ namespace lb {
 class TcOrderKeeper {
  public:
   using Clock = std::chrono::steady_clock;
-  // What one check did: filters moved back in front, and the lines to log (moves, failures).
+  // What one check did, a line per hook: moved back in front, or failed to check or move. A
+  // move is logged each time; a failure once per window (it repeats at every check).
   struct Outcome {
-    int moved = 0;
-    std::vector<std::string> lines;
+    std::vector<std::string> moves;
+    std::vector<std::string> failures;
   };
   struct Limits {
     int maxMoves = 5;
@@ -46,7 +48,8 @@ class TcOrderKeeper {
   Check check_;
   Log warn_;
   Limits lim_;
-  std::deque<Clock::time_point> moves_;  // within the window, oldest first
+  std::deque<Clock::time_point> moves_;                      // within the window, oldest first
+  std::map<std::string, Clock::time_point> failuresLogged_;  // within the window
   std::optional<Clock::time_point> pausedUntil_;
 };
 
