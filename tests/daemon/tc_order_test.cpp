@@ -101,8 +101,10 @@ TEST_F(TcOrderTest, SeveralHooksMovedInOneCheckCountEach) {
   nextMoved_ = 3;  // apilb0, lo, eth0 at once
   keeper_.onChange(t0_);
   EXPECT_FALSE(keeper_.paused());
+  EXPECT_EQ(keeper_.movesTotal(), 3u);
   keeper_.onChange(t0_ + seconds(1));
   EXPECT_TRUE(keeper_.paused());
+  EXPECT_EQ(keeper_.movesTotal(), 6u) << "the total (a metric) counts every move";
 }
 
 TEST_F(TcOrderTest, TicksWithoutAPauseDoNothing) {

@@ -20,7 +20,7 @@ print(" ".join(sorted(f.name for f in text_string_to_metric_families(sys.stdin.r
 for f in apilb_backend_state apilb_probe_duration_seconds apilb_probe_failures apilb_backend_new_flows \
 	apilb_datapath_packets apilb_datapath_bytes apilb_flows_tracked apilb_flows_reset \
 	apilb_table_publishes apilb_fail_open apilb_build_info apilb_backend_socket_connects \
-	apilb_socket_connects; do
+	apilb_socket_connects apilb_tc_order_moves apilb_tc_order_paused; do
 	check families.$f "family $f parsed from /metrics" contains " $families " " $f "
 done
 expect_eq build.abi "apilb_build_info abi and ingress_mode (the configured one: auto by default) labels" \

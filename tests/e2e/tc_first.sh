@@ -105,6 +105,8 @@ check fight.moves "it moved apilb's filter 6 times in all, 3 of them in the figh
 	test "$(moved_lines)" -eq 6
 check fight.theirs "their filter stays first" \
 	test "$(filters | cut -d' ' -f1)" = "their_tc@0x1"
+expect_eq fight.metric "apilb_tc_order_moves_total" "$(metric apilb_tc_order_moves_total)" 6
+expect_eq fight.paused "apilb_tc_order_paused" "$(metric apilb_tc_order_paused)" 1
 check fight.doctor "doctor names their filter" \
 	grep -q "warn  attach eth0: the tc filter pref 1 handle 0x1 bpf runs before lb_rev_tc" <<<"$(lb doctor 2>&1)"
 daemon_stop TERM

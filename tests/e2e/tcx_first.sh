@@ -86,6 +86,8 @@ check fight.pause "the daemon pauses, once" \
 	test "$(grep -c "another program keeps putting itself first; not fighting it" "$LAB_DIR/daemon.log")" -eq 1
 check fight.moves "it moved apilb's program 6 times in all ($(moved_lines))" test "$(moved_lines)" -eq 6
 check fight.theirs "their program stays first" test "$(chain | cut -d' ' -f1)" = their_tc
+expect_eq fight.metric "apilb_tc_order_moves_total" "$(metric apilb_tc_order_moves_total)" 6
+expect_eq fight.paused "apilb_tc_order_paused" "$(metric apilb_tc_order_paused)" 1
 daemon_stop TERM
 require detach2 "detach" e2e_quiet lb detach
 expect_eq detach2.theirs "apilb's program gone, theirs left" "$(chain)" "their_tc"

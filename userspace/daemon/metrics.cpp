@@ -163,6 +163,11 @@ void DaemonMetrics::update(DaemonView v) {
   lastUpdate_ = std::chrono::steady_clock::now();
 }
 
+void DaemonMetrics::setTcOrder(uint64_t moves, bool paused) {
+  std::lock_guard<std::mutex> g(mu_);
+  tcOrder_ = TcOrder{moves, paused};
+}
+
 double DaemonMetrics::sinceUpdate() const {
   std::lock_guard<std::mutex> g(mu_);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - lastUpdate_).count();
@@ -172,16 +177,26 @@ std::string DaemonMetrics::render(const Datapath* dp, const PromLabels& build) c
   DaemonView v;
   std::map<std::string, PromHistogram> probes;
   std::map<std::string, std::map<std::string, uint64_t>> failures;
+  std::optional<TcOrder> tc;
   {
     std::lock_guard<std::mutex> g(mu_);
     v = view_;
     probes = probeSeconds_;
     failures = probeFailures_;
+    tc = tcOrder_;
   }
   PromWriter w;
   w.family("apilb_build_info", "gauge", "Version, map ABI, ingress mode and kernel of this apilb");
   w.sample("apilb_build_info", build, 1);
   renderDaemon(&w, v, probes, failures);
+  if (tc) {
+    w.family("apilb_tc_order_moves_total", "counter",
+             "apilb's tc programs moved back in front of a program put before them");
+    w.sample("apilb_tc_order_moves_total", {}, static_cast<double>(tc->moves));
+    w.family("apilb_tc_order_paused", "gauge",
+             "1 while apilb leaves its tc programs behind one that keeps putting itself first");
+    w.sample("apilb_tc_order_paused", {}, tc->paused ? 1 : 0);
+  }
   if (dp) renderDatapath(&w, v, *dp);
   return w.text();
 }

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -58,6 +59,9 @@ class DaemonMetrics {
   void observeProbe(const std::string& backend, const ProbeResult& r);
   // Loop thread: the current view; also the liveness heartbeat of the loop.
   void update(DaemonView v);
+  // Loop thread: apilb's tc programs moved back in front of another program since start, and
+  // whether the moves are paused (daemon/tc_order.h). Never called in socket mode: no families.
+  void setTcOrder(uint64_t moves, bool paused);
   // Any thread: the Prometheus text. dp may be null (datapath gone): datapath families omitted.
   std::string render(const Datapath* dp, const PromLabels& build) const;
   // Any thread: seconds since the last update() (the loop's heartbeat).
@@ -69,6 +73,11 @@ class DaemonMetrics {
   std::map<std::string, PromHistogram> probeSeconds_;
   std::map<std::string, std::map<std::string, uint64_t>> probeFailures_;
   std::chrono::steady_clock::time_point lastUpdate_;
+  struct TcOrder {
+    uint64_t moves = 0;
+    bool paused = false;
+  };
+  std::optional<TcOrder> tcOrder_;
 };
 
 class MetricsServer {

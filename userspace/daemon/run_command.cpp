@@ -159,11 +159,20 @@ int runDaemon(const DaemonConfig& cfg, const RunTarget& g, Daemon::Reloader relo
           },
           [](const std::string& m) { log::warn(m); }, TcOrderKeeper::Limits{});
       bool tcx = tcxEnabled();  // tcx sends no notification: its chains are checked every second
-      if (!tcx) d.setOnTcChange([keeper] { keeper->onChange(TcOrderKeeper::Clock::now()); });
-      d.setOnSweep([keeper, tcx] {
+      metrics.setTcOrder(0, false);
+      auto report = [keeper, m = &metrics] {
+        m->setTcOrder(keeper->movesTotal(), keeper->paused());
+      };
+      if (!tcx)
+        d.setOnTcChange([keeper, report] {
+          keeper->onChange(TcOrderKeeper::Clock::now());
+          report();
+        });
+      d.setOnSweep([keeper, tcx, report] {
         auto now = TcOrderKeeper::Clock::now();
         keeper->onTick(now);
         if (tcx) keeper->onChange(now);
+        report();
       });
     }
     std::string err = d.start();

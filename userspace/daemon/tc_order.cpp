@@ -29,6 +29,7 @@ void TcOrderKeeper::onTick(Clock::time_point now) {
 void TcOrderKeeper::check(Clock::time_point now) {
   Outcome o = check_();
   for (const std::string& l : o.moves) warn_(l);
+  movesTotal_ += o.moves.size();
   std::erase_if(failuresLogged_, [&](const auto& f) { return now - f.second >= lim_.window; });
   for (const std::string& l : o.failures)
     if (failuresLogged_.emplace(l, now).second) warn_(l);

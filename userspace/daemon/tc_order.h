@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -41,6 +42,7 @@ class TcOrderKeeper {
   // Every sweep tick: ends a pause that is over, with a check.
   void onTick(Clock::time_point now);
   bool paused() const { return pausedUntil_.has_value(); }
+  uint64_t movesTotal() const { return movesTotal_; }  // since construction
 
  private:
   void check(Clock::time_point now);
@@ -51,6 +53,7 @@ class TcOrderKeeper {
   std::deque<Clock::time_point> moves_;                      // within the window, oldest first
   std::map<std::string, Clock::time_point> failuresLogged_;  // within the window
   std::optional<Clock::time_point> pausedUntil_;
+  uint64_t movesTotal_ = 0;
 };
 
 }  // namespace lb
