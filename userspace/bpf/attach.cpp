@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
-#include <optional>
 #include <set>
 
 #include "bpf/datapath.h"
@@ -425,9 +424,6 @@ VipMtu vipMtuOf(const lb_attach_rec& rec) {
   return m;
 }
 
-namespace {
-
-// The attach record pinned at pinDir (false: none, or not apilb's).
 bool readAttachRecord(const std::string& pinDir, lb_attach_rec* rec) {
   UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
   uint32_t key = 0;
@@ -435,81 +431,13 @@ bool readAttachRecord(const std::string& pinDir, lb_attach_rec* rec) {
          rec->magic == LB_ATTACH_MAGIC;
 }
 
-}  // namespace
-
-std::string followNicMtu(const std::string& pinDir) {
-  lb_attach_rec rec{};
-  if (!readAttachRecord(pinDir, &rec)) return "";
-  VipMtu m = vipMtuOf(rec);
-  if (m.vip == 0 || m.nic == 0 || m.vip == m.nic) return "";
-  std::string dev = ifName(rec.vip_dev_ifindex);
-  if (int rc = ifMtu(dev, m.nic); rc < 0)
-    return "cannot set the MTU of " + dev + " to " + std::to_string(m.nic) + ": " +
-           errnoCodeOf(rc).message();
-  return "mtu " + dev + " " + std::to_string(m.vip) + " -> " + std::to_string(m.nic) +
-         " (smallest of the attached interfaces changed)";
-}
-
-namespace {
-
-// A classic filter hook: apilb's filter back in front (clsKeepFirst); a line in *r if anything
-// happened.
-void keepClsFirst(uint32_t ifindex, TcDir dir, TcOrderReport* r) {
-  bool moved = false;
-  std::string before;
-  std::error_code ec = clsKeepFirst(ifindex, dir, &moved, &before);
-  std::string where = tcHookWhere(ifindex, dir);
-  if (moved)
-    r->moves.push_back(where + ": the filter " + before + " had been put before apilb's; " +
-                       "apilb's moved back to the front" +
-                       (ec ? " (removing its old copy: " + ec.message() + ")" : ""));
-  else if (ec)
-    r->failures.push_back(where + ": cannot check or restore the order of the tc filters: " +
-                          ec.message());
-}
-
-// A tcx hook: another load of apilb's programs on the pins (*fresh, made at the first hook that
-// needs it) goes first in the chain (tcxKeepFirst); a line in *r if anything happened.
-void keepTcxFirst(const std::string& pinDir, const lb_attach_rec& rec, uint32_t ifindex, TcDir dir,
-                  std::optional<LbProgram>* fresh, TcOrderReport* r) {
-  std::string ahead = tcxAhead(ifindex, dir);
-  if (ahead.empty()) return;
-  std::string where = tcHookWhere(ifindex, dir) + ": the tcx program(s) " + ahead;
-  try {
-    if (!*fresh) fresh->emplace(LbProgram::loadOnPins(pinDir, rec.lo_ifindex));
-  } catch (const std::exception& e) {
-    r->failures.push_back(where + " run before apilb's; loading apilb's programs to move it " +
-                          "back failed: " + e.what());
-    return;
-  }
-  bool moved = false;
-  int fd = dir == TcDir::kEgress ? (*fresh)->fwdProg() : (*fresh)->revTcProg();
-  std::error_code ec = tcxKeepFirst(ifindex, dir, fd, &moved);
-  if (!moved)
-    r->failures.push_back(where + " run before apilb's; moving it back failed: " + ec.message());
-  else
-    r->moves.push_back(where + " had been put before apilb's; apilb's moved back to the front" +
-                       (ec ? " (detaching its old copy: " + ec.message() + ")" : ""));
-}
-
-}  // namespace
-
-TcOrderReport keepTcProgsFirst(const std::string& pinDir) {
-  TcOrderReport r;
-  lb_attach_rec rec{};
-  if (!readAttachRecord(pinDir, &rec) || (rec.flags & LB_ATTACH_F_NO_PACKET)) return r;
-  std::vector<std::pair<uint32_t, TcDir>> hooks = {{rec.vip_dev_ifindex, TcDir::kEgress},
-                                                   {rec.lo_ifindex, TcDir::kIngress}};
+std::vector<TcHook> tcHooksOf(const lb_attach_rec& rec) {
+  std::vector<TcHook> out = {{rec.vip_dev_ifindex, TcDir::kEgress, kProgFwd},
+                             {rec.lo_ifindex, TcDir::kIngress, kProgRevTc}};
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i)
-    if (rec.ifaces[i].mode == LB_MODE_TC) hooks.emplace_back(rec.ifaces[i].ifindex, TcDir::kIngress);
-  std::optional<LbProgram> fresh;
-  for (const auto& [ifindex, dir] : hooks) {
-    if (tcProg(ifindex, dir).tcx)
-      keepTcxFirst(pinDir, rec, ifindex, dir, &fresh, &r);
-    else
-      keepClsFirst(ifindex, dir, &r);
-  }
-  return r;
+    if (rec.ifaces[i].mode == LB_MODE_TC)
+      out.push_back({rec.ifaces[i].ifindex, TcDir::kIngress, kProgRevTc});
+  return out;
 }
 
 AttachConfig attachConfigOf(const DaemonConfig& intent, const std::string& pinDir) {

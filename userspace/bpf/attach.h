@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bpf/hooks.h"
 #include "config/config.h"
 #include "lb/endpoint.h"
 
@@ -75,21 +76,16 @@ struct VipMtu {
   int nic = 0;
 };
 VipMtu vipMtuOf(const lb_attach_rec& rec);
-// Sets the VIP device's MTU to the smallest attached interface's when they differ (`apilb run`
-// calls it on each link notification, or every second without them). Returns a line to log, ""
-// when nothing was to do.
-std::string followNicMtu(const std::string& pinDir);
-// Puts apilb's tc programs back in front of programs put before them since, on apilb0's egress,
-// lo's and each TC interface's ingress: a classic filter at apilb's other handle
-// (bpf/hooks.h clsKeepFirst), a tcx program by another load of apilb's programs on the pins
-// (tcxKeepFirst). `apilb run` calls it on each tc notification (classic filters) or sweep tick
-// (tcx sends none; daemon/tc_order.h). One line per hook put right (moves) or that could not be
-// checked or put right (failures), for the log.
-struct TcOrderReport {
-  std::vector<std::string> moves;
-  std::vector<std::string> failures;
+// The attach record pinned at pinDir (false: none, or not apilb's).
+bool readAttachRecord(const std::string& pinDir, lb_attach_rec* rec);
+// apilb's tc hooks in an attach record: apilb0's egress (lb_fwd), lo's and each TC interface's
+// ingress (lb_rev_tc).
+struct TcHook {
+  uint32_t ifindex;
+  TcDir dir;
+  const char* prog;
 };
-TcOrderReport keepTcProgsFirst(const std::string& pinDir);
+std::vector<TcHook> tcHooksOf(const lb_attach_rec& rec);
 // "native XDP" / "generic XDP" / "TC" for an LB_MODE_*.
 const char* modeName(uint8_t mode);
 // The one-line warning `attach` and `status` print for an interface in generic XDP mode.

@@ -38,23 +38,18 @@ struct Hook {
 
 std::vector<Hook> hooksOf(const lb_attach_rec& rec, const LbProgram& p) {
   std::vector<Hook> out;
-  auto tc = [&](uint32_t idx, TcDir dir, const char* prog, int fd) {
+  for (const TcHook& t : tcHooksOf(rec)) {
     Hook h;
-    h.where = tcHookWhere(idx, dir);
-    h.ifindex = idx;
-    h.dir = dir;
-    h.prog = prog;
-    h.newFd = fd;
+    h.where = tcHookWhere(t.ifindex, t.dir);
+    h.ifindex = t.ifindex;
+    h.dir = t.dir;
+    h.prog = t.prog;
+    h.newFd = t.dir == TcDir::kEgress ? p.fwdProg() : p.revTcProg();
     out.push_back(std::move(h));
-  };
-  tc(rec.vip_dev_ifindex, TcDir::kEgress, kProgFwd, p.fwdProg());
-  tc(rec.lo_ifindex, TcDir::kIngress, kProgRevTc, p.revTcProg());
+  }
   for (uint32_t i = 0; i < std::min<uint32_t>(rec.n_ifaces, LB_MAX_IFACES); ++i) {
     const lb_iface_rec& ir = rec.ifaces[i];
-    if (ir.mode == LB_MODE_TC) {
-      tc(ir.ifindex, TcDir::kIngress, kProgRevTc, p.revTcProg());
-      continue;
-    }
+    if (ir.mode == LB_MODE_TC) continue;  // a tc hook, above
     Hook h;
     h.where = "XDP of " + ifName(ir.ifindex);
     h.ifindex = ir.ifindex;
@@ -162,12 +157,8 @@ bool adoptPrograms(const std::string& pinDir, std::ostream& log) {
                    ": not adopting it (nothing changed); run the apilb version that attached "
                    "it, or detach with that version and attach with this one");
   lb_attach_rec rec{};
-  {
-    UniqueFd fd(bpf_obj_get((pinDir + "/" LB_MAP_ATTACH).c_str()));
-    uint32_t key = 0;
-    if (!fd.valid() || bpf_map_lookup_elem(fd.get(), &key, &rec) != 0)
-      throw std::system_error(errno, std::generic_category(), "read " LB_MAP_ATTACH);
-  }
+  if (!readAttachRecord(pinDir, &rec))
+    throw std::system_error(errno, std::generic_category(), "read " LB_MAP_ATTACH);
   std::optional<LbProgram> prog;
   try {
     prog.emplace(LbProgram::loadOnPins(pinDir, rec.lo_ifindex));

@@ -69,10 +69,10 @@ Check tcHookCheck(const std::string& name, uint32_t ifindex, TcDir dir, const ch
     return fail(name, std::string(prog) + " is not attached at " + where,
                 "apilb detach, then apilb attach (or restart apilb run)");
   std::string before;
-  for (const auto& n : tcxProgNames(ifindex, dir)) {
-    if (p.tcx && n == prog) break;
-    before += (before.empty() ? "" : ", ") + n;
-  }
+  if (p.tcx)
+    before = tcxAhead(ifindex, dir);
+  else  // every tcx program runs before a classic filter
+    for (const auto& n : tcxProgNames(ifindex, dir)) before += (before.empty() ? "" : ", ") + n;
   std::string ahead;
   if (!p.tcx && !clsAhead(ifindex, dir, &ahead) && !ahead.empty())
     return warn(name,

@@ -16,6 +16,7 @@
 #include "bpf/pin_lock.h"
 #include "bpf/system.h"
 #include "bpf/upgrade.h"
+#include "bpf/upkeep.h"
 #include "config/config.h"
 #include "daemon/datapath_port.h"
 #include "daemon/discovery.h"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Keeps apilb's tc programs first without fighting another program over it. `apilb run` moves
 // apilb's back in front whenever a tc notification says something changed (classic filters) or
-// a sweep tick finds one ahead (tcx; bpf/attach.h keepTcProgsFirst). A program that puts its own
+// a sweep tick finds one ahead (tcx; bpf/upkeep.h keepTcProgsFirst). A program that puts its own
 // first again each time -- a second "keep first" tool, a CNI reconciling its tc setup on every
 // change -- would turn that into a loop at notification speed, each round a flap of both. After
 // more than maxMoves moves within `window`, the keeper stops moving for `pause`, says why once,
