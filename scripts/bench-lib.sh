@@ -736,12 +736,14 @@ if mem:
     md.append("## Map memory at the default sizes (`bpftool map show pinned`, apilb attached "
               "with 3 backends)\n")
     md.append("```\n" + mem + "\n```\n")
+prof_secs = int(read("profile-secs.txt") or 4)
 for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):
     for t in ("direct", "direct-xdp", "apilb-1", "apilb-tc-1", "apilb-tc-cls-1", "apilb-sock-1", "apilb"):
         prof = read("profile-%s-%s.txt" % (t, k))
         if prof:
             md.append("## Profile: %s run through %s (`sudo scripts/bench.sh --profile`: "
-                      "`perf record -a -e cpu-clock` for 4 s of a 6 s wrk run)\n" % (kind, t))
+                      "`perf record -a -e cpu-clock` for %d s of a %d s wrk run)\n"
+                      % (kind, t, prof_secs, prof_secs + 2))
             md.append("```\n" + prof + "\n```\n")
 for t in ("direct-xdp", "apilb-1", "apilb-tc-1", "apilb-tc-cls-1", "apilb-sock-1", "apilb"):
     for k, kind in (("ka", "keep-alive"), ("nc", "new-connection")):

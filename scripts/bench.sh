@@ -215,7 +215,12 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # samples x period / requests is CPU microseconds per request, per symbol: a cost, comparable
 # between targets, not a share. The diff lists what a target pays per request beyond direct.
 BENCH_PERF_PERIOD_US=${BENCH_PERF_PERIOD_US:-100}
-if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
+PROF_SECS=4 # perf records this long, in the middle of a wrk run 2 s longer
+[ $QUICK -eq 1 ] && PROF_SECS=1
+if [ $DO_PROFILE -eq 1 ] && ! command -v perf >/dev/null; then
+	echo "profile: not taken: perf is not installed (apt-get install linux-perf)" | tee -a "$BENCH_DIR/notes.txt"
+elif [ $DO_PROFILE -eq 1 ]; then
+	echo "$PROF_SECS" >"$BENCH_DIR/profile-secs.txt"
 	prof_targets=()
 	for t in direct direct-xdp apilb-1 apilb-tc-1 apilb-tc-cls-1 apilb-sock-1 apilb; do
 		[[ " ${active[*]} " == *" $t "* ]] && prof_targets+=("$t")
@@ -226,17 +231,25 @@ if [ $DO_PROFILE -eq 1 ] && command -v perf >/dev/null; then
 			hdr=()
 			[ $kind = nc ] && hdr=(-H 'Connection: close')
 			bench_flush
-			ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d6s "${hdr[@]}" \
+			# From the benchmark's cgroup, as the rounds' wrk: socket mode serves only that one.
+			bench_in_cg ip netns exec "$NS" wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d$((PROF_SECS + 2))s "${hdr[@]}" \
 				"$(target_url "$t")/" >"$BENCH_DIR/perf-wrk-$t-$kind.txt" 2>&1 &
 			wrk_pid=$!
 			sleep 1
 			perf record -a -g -q -e cpu-clock -c $((BENCH_PERF_PERIOD_US * 1000)) \
-				-o "$BENCH_DIR/perf-$t-$kind.data" -- sleep 4 >/dev/null 2>&1 || true
+				-o "$BENCH_DIR/perf-$t-$kind.data" -- sleep "$PROF_SECS" >/dev/null 2>&1 || true
 			wait $wrk_pid || true
 			rps=$(awk '/^Requests\/sec:/{print $2}' "$BENCH_DIR/perf-wrk-$t-$kind.txt")
-			bench_profile_costs "$BENCH_DIR/perf-$t-$kind.data" "${rps:-0}" 4 \
+			read -r reqs errs < <(bench_wrk_counts "$BENCH_DIR/perf-wrk-$t-$kind.txt")
+			if [ "${reqs:-0}" -eq 0 ] || [ "${errs:-0}" -ne 0 ]; then
+				# No per-request figure from a run that served nothing (or failed some).
+				echo "$t: $kind profile not taken: wrk served ${reqs:-0} requests with ${errs:-0} errors" \
+					"($(grep -v '^ ' "$BENCH_DIR/perf-wrk-$t-$kind.txt" | tail -1))" | tee -a "$BENCH_DIR/notes.txt"
+				continue
+			fi
+			bench_profile_costs "$BENCH_DIR/perf-$t-$kind.data" "$rps" "$PROF_SECS" \
 				>"$BENCH_DIR/costs-$t-$kind.tsv"
-			bench_profile_summary "$BENCH_DIR/costs-$t-$kind.tsv" "${rps:-0}" \
+			bench_profile_summary "$BENCH_DIR/costs-$t-$kind.tsv" "$rps" \
 				>"$BENCH_DIR/profile-$t-$kind.txt"
 			# BENCH_KEEP_PERF=DIR keeps the raw data (perf report -i DIR/perf-T-K.data -G).
 			if [ -n "${BENCH_KEEP_PERF:-}" ]; then

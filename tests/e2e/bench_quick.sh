@@ -16,7 +16,7 @@ labs() { ip netns list | awk '{print $1}' | grep -c '^apilbb-' || true; }
 labs_before=$(labs)
 # The apilb under test, and the build's xdp_pass.bpf.o for direct-xdp.
 out=$(BENCH_BUILD_DIR=$APILB_BUILD_DIR BENCH_APILB=$APILB "$E2E_REPO/scripts/bench.sh" \
-	--quick --no-deps --no-build --no-bpf --out "$out_dir" 2>&1)
+	--quick --profile --no-deps --no-build --no-bpf --out "$out_dir" 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/    | /'
 expect_eq run.rc "exit code of bench.sh --quick" "$rc" 0
@@ -45,6 +45,24 @@ done
 for m in "keep-alive vs apilb-tc-cls-1" "new-conn vs apilb-tc-cls-1" "CPU per new conn vs apilb-tc-cls-1"; do
 	check "tcx.$m" "apilb-tc-1 $m is computed" grep -qE "^[|] apilb-tc-1 $m [|] [0-9.]+× [|]" "$md"
 done
+
+# --profile: each profiled target, both kinds: a section whose wrk served requests, with a finite
+# total; a diff against direct for every target but direct; no "profile not taken" remark.
+profiled="direct direct-xdp apilb-1 apilb-tc-1 apilb-tc-cls-1 apilb-sock-1 apilb"
+for t in $profiled; do
+	for kind in keep-alive new-connection; do
+		first=$(awk -v h="## Profile: $kind run through $t (" 'index($0, h) == 1 {f = 1; next}
+			f && /^wrk: / {print; exit}' "$md")
+		rps=$(awk '{print int($2)}' <<<"$first")
+		expect_ge "prof.rps" "$t $kind profile: req/s during the profile ($first)" "${rps:-0}" 1
+		check "prof.total" "$t $kind profile: a finite CPU µs per request" \
+			grep -qE '; total [0-9.]+ CPU µs per request' <<<"$first"
+		[ "$t" = direct ] && continue
+		check "prof.diff" "$t $kind: diff against direct" \
+			grep -qF "## What $t adds over direct, $kind (" "$md"
+	done
+done
+expect_eq prof.notes "profiles left out (\"profile not taken\" remarks)" "$(grep -c 'profile not taken' "$md")" 0
 check status.proof "apilb status shows forwarded packets" grep -qE '^  fwd_new +[1-9]' "$md"
 check status.health "apilb status reads the health of the run it was started by" \
 	grep -qE '^health: +written .* \(apilb run, running\)' "$md"
