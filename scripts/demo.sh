@@ -10,13 +10,15 @@
 #
 # Usage: scripts/demo.sh          set up and show
 #        scripts/demo.sh down     tear the demo down (detach, namespaces, pins, files)
+# Environment: N (new connections in the first step, 30), BUILD_DIR (build), APILB (the binary;
+# default BUILD_DIR's), DEMO_PREFIX (the lab's name, apilbdemo; tests/e2e/demo_tour.sh sets its own).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
 . scripts/lab-lib.sh
 . scripts/lib/root.sh
-KEEP_ENV="BUILD_DIR APILB N" as_root "$@"
-PREFIX=apilbdemo
+KEEP_ENV="BUILD_DIR APILB N DEMO_PREFIX" as_root "$@"
+PREFIX=${DEMO_PREFIX:-apilbdemo}
 BUILD_DIR=${BUILD_DIR:-build}
 APILB=${APILB:-$repo/$BUILD_DIR/userspace/cli/apilb}
 NODE_NS=$PREFIX-node
@@ -24,14 +26,21 @@ PIN=$(lab_pin_dir "$PREFIX")
 N=${N:-30}
 
 lb() { "$APILB" --netns "$NODE_NS" --pin-dir "$PIN" "$@"; }
+status() { lb status --state-dir "$(lab_dir "$PREFIX")/state"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 DAEMON_PID_FILE=$(lab_dir "$PREFIX")/daemon.pid
 
 down() {
+	local pid st
 	if [ -f "$DAEMON_PID_FILE" ]; then
-		kill "$(cat "$DAEMON_PID_FILE")" 2>/dev/null || true
-		sleep 0.3
+		pid=$(cat "$DAEMON_PID_FILE")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do # up to 5 s for it to exit (a zombie has exited)
+			st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || break
+			if [ -z "$st" ] || [ "$st" = Z ]; then break; fi
+			sleep 0.1
+		done
 	fi
 	if [ -x "$APILB" ] && [ -e "/run/netns/$NODE_NS" ] && [ -d "$PIN" ]; then
 		lb detach || true
@@ -86,8 +95,8 @@ echo
 for s in "${!count[@]}"; do printf '  %-5s answered %2d of %d\n' "$s" "${count[$s]}" "$N"; done | sort
 echo "  backends logged the client as: $(cat "$LAB_DIR"/api*/access.log | awk '/GET \/version/{print $1}' | sort | uniq -c | xargs)"
 
-step "apilb status"
-lb status
+step "apilb status --state-dir $LAB_DIR/state   (the daemon's health file is there)"
+status
 
 ncurl() { ip netns exec "$NODE_NS" curl -sS --cacert "$LAB_CA" "$@"; }
 metric() { ip netns exec "$NODE_NS" curl -sS http://127.0.0.1:9810/metrics | grep -E "$1" | sed 's/^/  /'; }
@@ -120,7 +129,7 @@ after=$(awk -v k="$t_kill" -v f="$last_fail" '$1 - k > f' "$loop")
 echo "  -> last failed request started ${last_fail} ms after the kill; the $(wc -l <<<"$after") after it were" 	"all served: $(awk '{print $3}' <<<"$after" | sort | uniq -c | xargs)"
 echo
 grep -E "198\.18\.0\.12:6443: healthy -> dead|published Maglev table" "$LAB_DIR/daemon.log" | tail -2 | sed 's/^/  | /'
-echo; lb status | sed -n '/^backends:/,/^counters:/p' | sed '$d'
+echo; status | sed -n '/^backends:/,/^counters:/p' | sed '$d'
 echo; metric 'apilb_backend_state\{.*(api2|198\.18\.0\.12).*state="(healthy|dead)"'
 
 step "api3 stops accepting connections while a long-lived connection (like a kubelet watch) is open on it"
@@ -171,13 +180,13 @@ for _ in $(seq 100); do
 	[ "$n" = "${#LAB_APIS[@]}" ] && break
 	sleep 0.1
 done
-lb status | sed -n '/^backends:/,/^counters:/p' | sed '$d'
+status | sed -n '/^backends:/,/^counters:/p' | sed '$d'
 
 cat <<EOF2
 
 == The lab is up. Explore:
   Shortcut:         alias apilb='$APILB --netns $NODE_NS --pin-dir $PIN'
-  Status / flows:   apilb status;  apilb flows;  apilb backend list;  apilb doctor --probe-ca $LAB_CA --state-dir $LAB_DIR/state
+  Status / flows:   apilb status --state-dir $LAB_DIR/state;  apilb flows;  apilb backend list;  apilb doctor --probe-ca $LAB_CA --state-dir $LAB_DIR/state
   Metrics:          ip netns exec $NODE_NS curl -s http://127.0.0.1:9810/metrics
   Daemon log:       tail -f $LAB_DIR/daemon.log
   Change backends:  (the daemon owns the backend list; stop it first: kill \$(cat $DAEMON_PID_FILE))
