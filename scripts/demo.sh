@@ -6,7 +6,7 @@
 # VIP and shows which apiserver answered each; then kills one apiserver while requests flow and
 # shows them rerouted, the backend `dead` in `apilb status` and in /metrics; makes another one
 # refuse new connections while a long-lived connection is open on it and shows that connection
-# reset by apilb; brings both back. Leaves everything up with instructions to explore.
+# ended by apilb (it destroys the client's socket: the TLS client reads EOF); brings both back. Leaves everything up with instructions to explore.
 #
 # Usage: scripts/demo.sh          set up and show
 #        scripts/demo.sh down     tear the demo down (detach, namespaces, pins, files)
